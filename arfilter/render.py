@@ -1,0 +1,92 @@
+"""Paint an overlay onto every tracked face: warp its layers, then blend them.
+
+Per face and frame: cull and sort the mesh triangles, rasterise one texture
+map over the smallest rectangle the overlay touches, sample every layer with
+one ``cv2.remap`` each through that map, and blend inside the rectangle only.
+Everything that depends only on the overlay or the mesh is done in
+:class:`Renderer`'s constructor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .mesh import MESH_VERTICES, CanonicalMesh
+from .overlay import Overlay
+from .shaders import get_shader
+from .types import Face
+from .warp import Roi, rasterize_map, signed_areas, triangles_roi, visible_triangles
+
+FEATHER_KERNEL = (3, 3)  # softens the hard edge at eye holes and culled triangles
+
+
+class Renderer:
+    """Draws one overlay; call it with a BGR frame and the faces in it."""
+
+    def __init__(self, mesh: CanonicalMesh, overlay: Overlay) -> None:
+        self.mesh = mesh
+        self.overlay = overlay
+        triangles = mesh.skin_triangles
+        self._triangles = triangles
+        self._front_sign = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
+        self._touched = overlay.touched_triangles(mesh.uvs, triangles)
+        self._shaders = [get_shader(layer.shader) for layer in overlay.layers]
+        # Texture coordinates of each vertex at each mip level (pixel centres).
+        size = overlay.texture_size
+        self._targets = [
+            ((mesh.uvs * size + 0.5) / (2**level) - 0.5).astype(np.float64)
+            for level in range(len(overlay.layers[0].levels))
+        ]
+        # Width of the face in level-0 texels, to pick a mip level per face.
+        self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
+
+    def _level_for(self, points: np.ndarray) -> int:
+        screen_width = float(np.ptp(points[:, 0]))
+        if screen_width < 1.0:
+            return 0
+        ratio = self._face_texels / screen_width
+        level = int(math.floor(math.log2(ratio))) if ratio > 1.0 else 0
+        return min(max(level, 0), len(self._targets) - 1)
+
+    def face_roi(self, face: Face, frame_size: tuple[int, int]) -> tuple[Roi, np.ndarray]:
+        """Where the overlay lands on this face, and the visible triangles, far to near."""
+        points = face.landmarks[:MESH_VERTICES, :2]
+        depth = face.landmarks[:MESH_VERTICES, 2]
+        visible = visible_triangles(points, depth, self._triangles, self._front_sign)
+        touched = visible[self._touched[visible]]
+        roi = triangles_roi(points, self._triangles[touched], *frame_size)
+        return roi, visible
+
+    def draw_face(self, image: np.ndarray, face: Face) -> Roi:
+        """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
+        height, width = image.shape[:2]
+        roi, visible = self.face_roi(face, (width, height))
+        if roi.empty:
+            return roi
+        points = face.landmarks[:MESH_VERTICES, :2]
+        level = self._level_for(points)
+        map_x, map_y = rasterize_map(points, self._triangles[visible], self._targets[level], roi)
+        region = image[roi.slices]
+        base = region.astype(np.float32) * np.float32(1.0 / 255.0)
+        out = base
+        for layer, shader in zip(self.overlay.layers, self._shaders):
+            warped = cv2.remap(
+                layer.levels[level], map_x, map_y, cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
+            )
+            warped = cv2.GaussianBlur(warped, FEATHER_KERNEL, 0)
+            scale = np.float32(layer.opacity * face.opacity / 255.0)
+            layer_f = warped.astype(np.float32) * scale
+            out = shader(out, layer_f[:, :, :3], layer_f[:, :, 3:4])
+        region[...] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return roi
+
+    def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        """A copy of ``image`` with the overlay on every face (input is not modified)."""
+        out = image.copy()
+        for face in faces:
+            self.draw_face(out, face)
+        return out

@@ -1,0 +1,141 @@
+"""Face tracking with MediaPipe's FaceLandmarker (Tasks API, VIDEO mode).
+
+This is the only module that imports mediapipe. Foreign structs are converted to
+numpy at this boundary, and input images of any layout are made into the
+C-contiguous RGB array MediaPipe insists on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import ArfilterError
+from .imageutil import to_bgr
+from .types import Face, Frame
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@dataclass(frozen=True)
+class TrackerOptions:
+    """What to track and how sure MediaPipe must be."""
+
+    model_path: Path
+    max_faces: int = 2
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_faces <= 16:
+            raise ArfilterError(f"--max-faces {self.max_faces}: use a number from 1 to 16")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Hide the native libraries' start-up chatter (TFLite, glog) from users.
+
+    They write straight to file descriptor 2, so redirecting ``sys.stderr`` is
+    not enough. Used only around model creation and the first inference.
+    """
+    if os.environ.get("ARFILTER_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class FaceTracker:
+    """Tracks up to ``max_faces`` faces per frame; use as a context manager.
+
+    VIDEO mode needs strictly increasing integer-millisecond timestamps, so the
+    tracker derives its own from the frame timestamps and forces them upward
+    when a source repeats or rewinds time.
+    """
+
+    def __init__(self, options: TrackerOptions) -> None:
+        import mediapipe as mp
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python import vision
+
+        self._mp = mp
+        self.options = options
+        task_options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(options.model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_faces=options.max_faces,
+            min_face_detection_confidence=options.min_detection_confidence,
+            min_face_presence_confidence=options.min_presence_confidence,
+            min_tracking_confidence=options.min_tracking_confidence,
+            output_face_blendshapes=False,
+            output_facial_transformation_matrixes=True,
+        )
+        try:
+            with _quiet_native_stderr():
+                self._landmarker = vision.FaceLandmarker.create_from_options(task_options)
+        except Exception as exc:  # mediapipe raises RuntimeError/ValueError with long text
+            raise ArfilterError(
+                f"model {options.model_path}: MediaPipe could not load it ({str(exc).splitlines()[0]}); "
+                "delete it and let arfilter download a fresh copy"
+            ) from exc
+        self._last_ms = -1
+        self._first = True
+
+    def _timestamp_ms(self, frame: Frame) -> int:
+        ms = int(round(frame.timestamp * 1000.0))
+        if ms <= self._last_ms:
+            ms = self._last_ms + 1
+        self._last_ms = ms
+        return ms
+
+    def __call__(self, frame: Frame) -> tuple[Face, ...]:
+        """Faces in ``frame``, in its pixel coordinates."""
+        rgb = np.ascontiguousarray(to_bgr(frame.image)[:, :, ::-1])
+        height, width = rgb.shape[:2]
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        timestamp = self._timestamp_ms(frame)
+        if self._first:
+            with _quiet_native_stderr():
+                result = self._landmarker.detect_for_video(image, timestamp)
+            self._first = False
+        else:
+            result = self._landmarker.detect_for_video(image, timestamp)
+        faces = []
+        poses = result.facial_transformation_matrixes or []
+        scale = np.array([width, height, width], dtype=np.float32)
+        for i, landmarks in enumerate(result.face_landmarks):
+            xyz = np.array([(p.x, p.y, p.z) for p in landmarks], dtype=np.float32) * scale
+            pose = np.asarray(poses[i], dtype=np.float32) if i < len(poses) else None
+            faces.append(Face(landmarks=xyz, pose=pose, face_id=i))
+        return tuple(faces)
+
+    def close(self) -> None:
+        """Release the native graph; safe to call twice."""
+        landmarker, self._landmarker = getattr(self, "_landmarker", None), None
+        if landmarker is not None:
+            landmarker.close()
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,60 @@
+"""The frozen values that flow between the stages of the loop.
+
+``for frame in source: faces = tracker(frame); sink.send(render(frame, faces))``:
+a source yields :class:`Frame`, the tracker returns a tuple of :class:`Face`, and
+the renderer returns a new BGR image. Arrays are treated as read-only once made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One BGR uint8 image (H, W, 3) and when it was taken (seconds, monotonic)."""
+
+    image: np.ndarray
+    timestamp: float
+    index: int = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One tracked face, in the pixel coordinates of the frame it came from.
+
+    ``landmarks`` is (478, 3) float32: x and y in pixels, z in pixels on the same
+    scale as x (smaller is closer to the camera), as MediaPipe defines it.
+    ``pose`` is MediaPipe's 4x4 facial transformation matrix (cm) or None.
+    """
+
+    landmarks: np.ndarray
+    pose: np.ndarray | None = None
+    face_id: int = 0
+    opacity: float = 1.0
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the landmarks, in pixels."""
+        xy = self.landmarks[:, :2]
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """Milliseconds one frame spent in each stage; None where a stage did not run."""
+
+    capture: float | None = None
+    track: float | None = None
+    render: float | None = None
+    sink: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,160 @@
+"""Piecewise-affine warping from screen pixels to texture coordinates.
+
+The overlay is authored in the canonical UV space; on screen every mesh
+triangle is an affine image of its UV triangle. We rasterise all visible
+triangles at once with a vectorised scanline rasteriser (numpy, no loop over
+triangles or pixels) that writes, for every covered pixel, the texture
+coordinate it shows. One ``cv2.remap`` per face then samples the texture.
+
+Visibility: a triangle whose on-screen winding is opposite to its UV winding
+faces away (or is folded) and is culled; the rest are written far to near so
+the nearest surface wins where a turned head overlaps itself (the nose over
+the far cheek).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTSIDE = np.float32(-1e4)  # map value for "no surface here": remap returns transparent
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rectangle of the frame: x, y of the top-left pixel, width, height."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y, self.y + self.height), slice(self.x, self.x + self.width)
+
+    @property
+    def empty(self) -> bool:
+        return self.width <= 0 or self.height <= 0
+
+
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Twice the signed area of each triangle (positive = clockwise on screen, y down)."""
+    p0 = points[triangles[:, 0]]
+    e1 = points[triangles[:, 1]] - p0
+    e2 = points[triangles[:, 2]] - p0
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+
+
+def visible_triangles(
+    points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, front_sign: float, min_area: float = 1e-3
+) -> np.ndarray:
+    """Indices of the front-facing ``triangles``, sorted far to near.
+
+    ``front_sign`` is the sign the canonical UV layout gives every triangle;
+    a screen triangle with the other sign faces away from the camera (or is
+    folded over) and is culled, as are slivers thinner than ``min_area``.
+    """
+    areas = signed_areas(points, triangles) * front_sign
+    keep = np.flatnonzero(areas > min_area)
+    mean_depth = depth[triangles[keep]].mean(axis=1)
+    return keep[np.argsort(-mean_depth, kind="stable")]
+
+
+def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame_h: int, margin: int = 2) -> Roi:
+    """Pixel rectangle covering ``triangles``, clipped to the frame."""
+    if len(triangles) == 0:
+        return Roi(0, 0, 0, 0)
+    used = points[triangles.ravel()]
+    x0 = max(int(np.floor(used[:, 0].min())) - margin, 0)
+    y0 = max(int(np.floor(used[:, 1].min())) - margin, 0)
+    x1 = min(int(np.ceil(used[:, 0].max())) + margin + 1, frame_w)
+    y1 = min(int(np.ceil(used[:, 1].max())) + margin + 1, frame_h)
+    return Roi(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
+
+
+def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-triangle 3x2 matrices M with [x, y, 1] @ M = target coordinates."""
+    ones = np.ones(screen.shape[:2] + (1,), dtype=np.float64)
+    lhs = np.concatenate([screen.astype(np.float64), ones], axis=2)  # (K, 3, 3)
+    return np.linalg.solve(lhs, target.astype(np.float64))  # (K, 3, 2)
+
+
+def rasterize_map(
+    points: np.ndarray,
+    triangles: np.ndarray,
+    targets: np.ndarray,
+    roi: Roi,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ``cv2.remap`` maps over ``roi``: for each pixel, the target coordinate it shows.
+
+    ``points`` are screen positions per vertex (pixels, frame coordinates),
+    ``targets`` the coordinate each vertex maps to (texture pixels), and
+    ``triangles`` the triangles to draw in painter's order (later wins).
+    A pixel is covered when its centre lies inside a triangle. Uncovered pixels
+    hold :data:`OUTSIDE`.
+    """
+    map_x = np.full((roi.height, roi.width), OUTSIDE, dtype=np.float32)
+    map_y = np.full((roi.height, roi.width), OUTSIDE, dtype=np.float32)
+    if roi.empty or len(triangles) == 0:
+        return map_x, map_y
+
+    local = points.astype(np.float64) - (roi.x, roi.y)
+    screen = local[triangles]  # (K, 3, 2)
+    coeffs = _affine_to_target(screen, targets[triangles])  # (K, 3, 2)
+
+    # Sort each triangle's vertices by y: top (a), middle (b), bottom (c).
+    order = np.argsort(screen[:, :, 1], axis=1)
+    sorted_pts = np.take_along_axis(screen, order[:, :, None], axis=1)
+    ax, ay = sorted_pts[:, 0, 0], sorted_pts[:, 0, 1]
+    bx, by = sorted_pts[:, 1, 0], sorted_pts[:, 1, 1]
+    cx, cy = sorted_pts[:, 2, 0], sorted_pts[:, 2, 1]
+
+    row0 = np.maximum(np.ceil(ay), 0).astype(np.int64)
+    row1 = np.minimum(np.floor(cy), roi.height - 1).astype(np.int64)
+    rows_per_tri = np.maximum(row1 - row0 + 1, 0)
+    total_rows = int(rows_per_tri.sum())
+    if total_rows == 0:
+        return map_x, map_y
+
+    # One entry per (triangle, row): where the row crosses the triangle.
+    span_tri = np.repeat(np.arange(len(triangles)), rows_per_tri)
+    first_span = np.cumsum(rows_per_tri) - rows_per_tri
+    y = (row0[span_tri] + np.arange(total_rows) - first_span[span_tri]).astype(np.float64)
+
+    def cross_x(x0, y0, x1, y1):
+        dy = y1 - y0
+        t = np.divide(y - y0, dy, out=np.zeros_like(y), where=dy != 0)
+        return x0 + t * (x1 - x0)
+
+    t_ax, t_ay, t_bx, t_by = ax[span_tri], ay[span_tri], bx[span_tri], by[span_tri]
+    t_cx, t_cy = cx[span_tri], cy[span_tri]
+    x_long = cross_x(t_ax, t_ay, t_cx, t_cy)
+    upper = y < t_by
+    x_short = np.where(
+        upper, cross_x(t_ax, t_ay, t_bx, t_by), cross_x(t_bx, t_by, t_cx, t_cy)
+    )
+    x_start = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-9), 0).astype(np.int64)
+    x_end = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-9), roi.width - 1).astype(np.int64)
+    pixels_per_span = np.maximum(x_end - x_start + 1, 0)
+    total = int(pixels_per_span.sum())
+    if total == 0:
+        return map_x, map_y
+
+    # Target coordinate at each span's first pixel, and its step along x.
+    m = coeffs[span_tri]  # (S, 3, 2)
+    xs = x_start.astype(np.float64)
+    start_u = m[:, 0, 0] * xs + m[:, 1, 0] * y + m[:, 2, 0]
+    start_v = m[:, 0, 1] * xs + m[:, 1, 1] * y + m[:, 2, 1]
+    step_u, step_v = m[:, 0, 0], m[:, 0, 1]
+
+    first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
+    span_of_pixel = np.repeat(np.arange(len(pixels_per_span)), pixels_per_span)
+    offset = (np.arange(total) - first_pixel[span_of_pixel]).astype(np.float32)
+    flat = (y.astype(np.int64) * roi.width + x_start)[span_of_pixel] + offset.astype(np.int64)
+    # Painter's order: spans are grouped by triangle far to near, and numpy's
+    # fancy assignment writes in index order, so the nearest triangle wins.
+    map_x.ravel()[flat] = start_u.astype(np.float32)[span_of_pixel] + step_u.astype(np.float32)[span_of_pixel] * offset
+    map_y.ravel()[flat] = start_v.astype(np.float32)[span_of_pixel] + step_v.astype(np.float32)[span_of_pixel] * offset
+    return map_x, map_y

@@ -1,0 +1,1 @@
+"""Overlay packs that ship with arfilter: one folder each, with overlay.toml and RGBA textures."""
