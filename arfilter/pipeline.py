@@ -1,0 +1,93 @@
+"""The loop: ``for frame in source: sink.send(render(frame, tracker(frame)))``.
+
+It times every stage and never lets one bad frame end a live session: a frame
+the tracker or renderer cannot handle is passed through unchanged and counted.
+Sink errors (the virtual-camera driver gone, a full disk) do end the run,
+with the sink's own one-line message.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable, Iterable, Protocol
+
+import cv2
+import numpy as np
+
+from .errors import ArfilterError
+from .stats import RunStats
+from .types import Face, Frame
+
+
+class Tracker(Protocol):
+    def __call__(self, frame: Frame) -> tuple[Face, ...]: ...
+
+
+class Render(Protocol):
+    def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray: ...
+
+
+class Sink(Protocol):
+    stopped: bool
+
+    def send(self, image: np.ndarray) -> None: ...
+
+
+def run_pipeline(
+    source: Iterable[Frame],
+    tracker: Tracker,
+    render: Render,
+    sink: Sink,
+    *,
+    mirror: bool = False,
+    stats: RunStats | None = None,
+    on_frame: Callable[[Frame, tuple[Face, ...], np.ndarray], None] | None = None,
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> RunStats:
+    """Run until the source ends or the sink asks to stop; returns the stats."""
+    stats = stats or RunStats()
+    clock = time.perf_counter
+    frames = iter(source)
+    warned = False
+    while True:
+        t0 = clock()
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        t1 = clock()
+        stats.add("capture", t1 - t0)
+        try:
+            faces = tracker(frame)
+            t2 = clock()
+            output = render(frame.image, faces)
+            t3 = clock()
+            stats.add("track", t2 - t1)
+            stats.add("render", t3 - t2)
+        except ArfilterError:
+            raise
+        except Exception as exc:  # one bad frame must not end a live session
+            stats.bad_frames += 1
+            if not warned:
+                warn(f"arfilter: frame {frame.index} could not be processed ({type(exc).__name__}: {exc}); "
+                     "passing such frames through unchanged")
+                warned = True
+            faces, output = (), frame.image
+            t3 = clock()
+        if mirror:
+            output = cv2.flip(output, 1)
+        sink.send(output)
+        stats.add("sink", clock() - t3)
+        stats.frames += 1
+        stats.frames_with_face += bool(faces)
+        stats.faces_drawn += len(faces)
+        if on_frame is not None:
+            on_frame(frame, faces, output)
+        if sink.stopped:
+            break
+    dropped = getattr(source, "dropped", None)
+    if getattr(source, "live", False) and dropped is not None:
+        stats.dropped_frames = int(dropped)
+    stats.finish()
+    return stats

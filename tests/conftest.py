@@ -1,0 +1,59 @@
+"""Shared fixtures: the real model and media from ../shared, found relative to the repo.
+
+CI runs beside ../shared, so these are never skipped: a missing file is a
+failure with a clear message, not a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"{path} is missing: tests need the shared media and model beside the checkout (../shared)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    """Folder of real face videos and photos."""
+    return _require(SHARED / "media")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The face landmarker bundle: $ARFILTER_MODEL (as CI sets it), else ../shared's copy."""
+    return _require(Path(os.environ.get("ARFILTER_MODEL") or SHARED / "models" / "face_landmarker.task"))
+
+
+@pytest.fixture(scope="session")
+def mesh(model_path):
+    from arfilter.mesh import load_canonical_mesh
+
+    return load_canonical_mesh(model_path)
+
+
+@pytest.fixture(scope="session")
+def portrait(shared_media) -> np.ndarray:
+    return cv2.imread(str(shared_media / "portrait_720p.jpg"))
+
+
+@pytest.fixture(scope="session")
+def portrait_landmarks(model_path, portrait) -> np.ndarray:
+    """(478, 3) landmarks of the frontal portrait, tracked once per session."""
+    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.types import Frame
+
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        faces = tracker(Frame(portrait, 0.0))
+    assert len(faces) == 1, "the frontal portrait must have exactly one face"
+    return faces[0].landmarks
