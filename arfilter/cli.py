@@ -116,7 +116,7 @@ def open_tracker(model: str | None, faces: int):
     from .model import resolve_model
     from .tracker import FaceTracker, TrackerOptions
 
-    model_path = resolve_model(model)
+    model_path = resolve_model(model, progress=sys.stderr)
     return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces))
 
 

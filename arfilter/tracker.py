@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -97,6 +99,15 @@ class FaceTracker:
                 f"model {options.model_path}: MediaPipe could not load it ({str(exc).splitlines()[0]}); "
                 "delete it and let arfilter download a fresh copy"
             ) from exc
+        # MediaPipe's close() needs its dispatcher thread pool, which Python
+        # shuts down before atexit handlers run, and its __del__ fails at
+        # interpreter teardown. So a forgotten close() is done by a finalizer
+        # (garbage collection) or by a threading-exit hook, which runs before
+        # the pool shuts down. MediaPipe's close() is idempotent.
+        self._finalizer = weakref.finalize(self, self._landmarker.close)
+        register_exit = getattr(threading, "_register_atexit", None)
+        if register_exit is not None:
+            register_exit(self._finalizer)
         self._last_ms = -1
         self._first = True
 
@@ -109,6 +120,8 @@ class FaceTracker:
 
     def __call__(self, frame: Frame) -> tuple[Face, ...]:
         """Faces in ``frame``, in its pixel coordinates."""
+        if not self._finalizer.alive:
+            raise RuntimeError("FaceTracker is closed")
         rgb = np.ascontiguousarray(to_bgr(frame.image)[:, :, ::-1])
         height, width = rgb.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
@@ -130,9 +143,9 @@ class FaceTracker:
 
     def close(self) -> None:
         """Release the native graph; safe to call twice."""
-        landmarker, self._landmarker = getattr(self, "_landmarker", None), None
-        if landmarker is not None:
-            landmarker.close()
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer()
 
     def __enter__(self) -> "FaceTracker":
         return self
