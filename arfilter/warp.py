@@ -75,10 +75,24 @@ def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame
 
 
 def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-triangle 3x2 matrices M with [x, y, 1] @ M = target coordinates."""
-    ones = np.ones(screen.shape[:2] + (1,), dtype=np.float64)
-    lhs = np.concatenate([screen.astype(np.float64), ones], axis=2)  # (K, 3, 3)
-    return np.linalg.solve(lhs, target.astype(np.float64))  # (K, 3, 2)
+    """Per-triangle 3x2 matrices M with [x, y, 1] @ M = target coordinates.
+
+    Closed form (a 2x2 inverse per triangle), several times faster than a
+    batched ``np.linalg.solve`` for a few hundred triangles.
+    """
+    p0 = screen[:, 0]
+    e1 = screen[:, 1] - p0
+    e2 = screen[:, 2] - p0
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    # Rows of inv([e1 e2]): barycentric (b1, b2) = inv @ (p - p0).
+    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], axis=1),
+                    np.stack([-e1[:, 1], e1[:, 0]], axis=1)], axis=1) / det[:, None, None]  # (K, 2, 2)
+    t0 = target[:, 0]
+    edges = np.stack([target[:, 1] - t0, target[:, 2] - t0], axis=1)  # (K, 2 [b1, b2], 2 [u, v])
+    linear = np.einsum("kbi,kbt->kit", inv, edges)  # (K, 2 [x, y], 2 [u, v])
+    constant = t0 - np.einsum("ki,kit->kt", p0, linear)
+    return np.concatenate([linear, constant[:, None, :]], axis=1)
 
 
 def rasterize_map(
@@ -102,6 +116,12 @@ def rasterize_map(
 
     local = points.astype(np.float64) - (roi.x, roi.y)
     screen = local[triangles]  # (K, 3, 2)
+    # Only triangles whose bounding box meets the ROI can cover a pixel of it.
+    low, high = screen.min(axis=1), screen.max(axis=1)
+    inside = (high[:, 0] >= 0) & (high[:, 1] >= 0) & (low[:, 0] <= roi.width - 1) & (low[:, 1] <= roi.height - 1)
+    triangles, screen = triangles[inside], screen[inside]
+    if len(triangles) == 0:
+        return map_x, map_y
     coeffs = _affine_to_target(screen, targets[triangles])  # (K, 3, 2)
 
     # Sort each triangle's vertices by y: top (a), middle (b), bottom (c).

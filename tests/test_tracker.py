@@ -97,3 +97,27 @@ def test_forgotten_close_does_not_raise_at_interpreter_exit(model_path, shared_m
     assert result.returncode == 0
     assert result.stdout.strip() == "1"
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+
+
+def test_landmarks_only_bundle_gives_the_stock_models_landmarks(model_path, portrait, portrait_landmarks):
+    """Dropping the blendshape network from the bundle must not change a single landmark."""
+    import mediapipe as mp
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    from arfilter.tracker import BLENDSHAPES_ENTRY, landmarks_only_bundle
+
+    import io
+    import zipfile
+
+    stripped = landmarks_only_bundle(model_path)
+    with zipfile.ZipFile(io.BytesIO(stripped)) as bundle:
+        assert BLENDSHAPES_ENTRY not in bundle.namelist()
+    options = vision.FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                           running_mode=vision.RunningMode.VIDEO, num_faces=1)
+    with vision.FaceLandmarker.create_from_options(options) as stock:
+        rgb = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(portrait, cv2.COLOR_BGR2RGB))
+        result = stock.detect_for_video(rgb, 0)
+    height, width = portrait.shape[:2]
+    stock_xy = np.array([(p.x * width, p.y * height) for p in result.face_landmarks[0]], np.float32)
+    np.testing.assert_allclose(portrait_landmarks[:, :2], stock_xy, atol=1e-3)
