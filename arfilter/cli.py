@@ -162,7 +162,8 @@ def cmd_overlays(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from .pipeline import run_pipeline
-    from .sinks import ImageFileSink, VideoFileSink, IMAGE_EXTENSIONS
+    from .framing import IMAGE_EXTENSIONS
+    from .sinks import ImageFileSink, VideoFileSink
     from .sources import open_source
 
     input_path = Path(args.input)

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.mesh import FACE_OVAL
 from arfilter.overlay import load_overlay
 from arfilter.pipeline import run_pipeline
 from arfilter.render import Renderer
@@ -28,9 +27,12 @@ RAW_EVERY = 6  # frames checked against a separate MediaPipe run
 
 
 def face_outline_mask(shape: tuple[int, ...], faces, grow: int = 3) -> np.ndarray:
+    """The faces' outlines on screen: the hull of all mesh points (on a turned head the
+    FACE_OVAL points are on the far side, so the visible outline is made of inner points)."""
     mask = np.zeros(shape[:2], np.uint8)
     for face in faces:
-        cv2.fillPoly(mask, [np.round(face.landmarks[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+        hull = cv2.convexHull(np.round(face.landmarks[:468, :2]).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 1)
     return cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)).astype(bool)
 
 

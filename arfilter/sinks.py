@@ -1,0 +1,282 @@
+"""Where frames go: a virtual camera, a preview window, a video or image file, nowhere.
+
+``send`` never blocks for long: the virtual camera has its own sender thread
+that paces output at a fixed rate and size, repeating the last frame when the
+pipeline is late, so Zoom or OBS always see a steady stream.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import cv2
+import numpy as np
+
+from .errors import ArfilterError
+from .framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox
+from .sources import _Closing
+
+SINK_NAMES = ("virtualcam", "window", "null")
+_FOURCC = {".mp4": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+
+class Sink(Protocol):
+    name: str
+    stopped: bool
+
+    def send(self, image: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullSink(_Closing):
+    """Discards frames (for benchmarks and dry runs), counting them."""
+
+    name = "nowhere"
+    stopped = False
+
+    def __init__(self) -> None:
+        self.frames_sent = 0
+
+    def send(self, image: np.ndarray) -> None:
+        self.frames_sent += 1
+
+
+def _check_folder(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ArfilterError(f"output {path}: the folder {path.parent} does not exist; create it or pick another path")
+
+
+class ImageFileSink(_Closing):
+    """Saves the last frame sent, when closed (a snapshot, or the result of ``apply``)."""
+
+    stopped = False
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"image {self.path}"
+        if self.path.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ArfilterError(f"output {self.path}: not an image file name; use one of {', '.join(IMAGE_EXTENSIONS)}")
+        _check_folder(self.path)
+        self._last: np.ndarray | None = None
+
+    def send(self, image: np.ndarray) -> None:
+        self._last = image
+
+    def close(self) -> None:
+        if self._last is None:
+            return
+        ok, encoded = cv2.imencode(self.path.suffix.lower(), self._last)
+        try:
+            if not ok:
+                raise OSError("encoder failed")
+            encoded.tofile(str(self.path))
+        except OSError as exc:
+            raise ArfilterError(f"output {self.path}: cannot write it ({exc}); check the disk and permissions") from exc
+        finally:
+            self._last = None
+
+
+class VideoFileSink(_Closing):
+    """Records a video; its size is fixed by ``size`` or the first frame, later frames are letterboxed."""
+
+    stopped = False
+
+    def __init__(self, path: str | Path, fps: float = 30.0, size: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        self.name = f"video {self.path}"
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_EXTENSIONS:
+            raise ArfilterError(f"output {self.path}: not a video file name; use one of {', '.join(VIDEO_EXTENSIONS)}")
+        _check_folder(self.path)
+        self.fps = fps
+        self.size = size
+        self.frames_written = 0
+        self._writer: cv2.VideoWriter | None = None
+
+    def _open(self, size: tuple[int, int]) -> None:
+        fourcc = cv2.VideoWriter_fourcc(*_FOURCC[self.path.suffix.lower()])
+        self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, size)
+        if not self._writer.isOpened():
+            raise ArfilterError(f"output {self.path}: cannot write a video there; check the folder is writable")
+        self.size = size
+
+    def send(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            self._open(self.size or (int(image.shape[1]), int(image.shape[0])))
+        self._writer.write(letterbox(image, self.size))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+class WindowSink(_Closing):
+    """A preview window: q or Esc quits, m mirrors; closing the window also quits."""
+
+    def __init__(self, title: str = "arfilter", mirror: bool = False) -> None:
+        self.title = title
+        self.name = "preview window"
+        self.mirror = mirror
+        self.stopped = False
+        self.last_key: int | None = None
+        self._shown = False
+
+    def handle_key(self, code: int) -> None:
+        """React to a key code from ``cv2.waitKey`` (-1: none)."""
+        if code < 0:
+            return
+        key = code & 0xFF
+        self.last_key = key
+        if key in (ord("q"), ord("Q"), 27):
+            self.stopped = True
+        elif key in (ord("m"), ord("M")):
+            self.mirror = not self.mirror
+
+    def send(self, image: np.ndarray) -> None:
+        if self.stopped:
+            return
+        if self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+            self.stopped = True  # the user closed the window
+            return
+        try:
+            cv2.imshow(self.title, cv2.flip(image, 1) if self.mirror else image)
+        except cv2.error as exc:
+            raise ArfilterError(
+                "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"
+            ) from exc
+        self._shown = True
+        self.handle_key(cv2.waitKey(1))
+
+    def close(self) -> None:
+        if self._shown:
+            try:
+                cv2.destroyWindow(self.title)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass
+            self._shown = False
+
+
+def virtual_camera_help(os_name: str, detail: str) -> str:
+    """One line: why the virtual camera did not start and how to fix it on this OS."""
+    if os_name.startswith("linux"):
+        fix = ("install v4l2loopback (sudo apt install v4l2loopback-dkms) and load it: "
+               "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=arfilter")
+    elif os_name.startswith("win"):
+        fix = "install OBS Studio and click Start Virtual Camera once (then close OBS), or install Unity Capture"
+    elif os_name == "darwin":
+        fix = "install OBS Studio 30 or newer and click Start Virtual Camera once; keep the size 1280x720"
+    else:
+        fix = "this system has no virtual-camera support in pyvirtualcam"
+    return f"virtual camera: not available ({detail}); {fix}; or use --fallback preview to show a window instead"
+
+
+class VirtualCameraSink(_Closing):
+    """Feeds a virtual camera at a fixed size and rate from its own sender thread.
+
+    ``send`` only letterboxes the frame and swaps it into a one-frame slot; the
+    sender thread sends the newest frame every period, repeating the last one
+    when the pipeline is late and black before the first arrives.
+    """
+
+    stopped = False
+
+    def __init__(
+        self,
+        size: tuple[int, int] = (1280, 720),
+        fps: float = 30.0,
+        device: str | None = None,
+        backend: str | None = None,
+        camera_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.size = size
+        self.fps = fps
+        self.frames_sent = 0
+        self.repeats = 0
+        self.error: ArfilterError | None = None
+        if camera_factory is None:
+            import pyvirtualcam
+
+            camera_factory = pyvirtualcam.Camera
+            fmt = pyvirtualcam.PixelFormat.BGR
+        else:
+            fmt = "BGR"
+        try:
+            self._camera = camera_factory(width=size[0], height=size[1], fps=fps, fmt=fmt, device=device, backend=backend)
+        except Exception as exc:  # pyvirtualcam raises RuntimeError (and ValueError for bad args)
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ArfilterError(virtual_camera_help(sys.platform, detail)) from exc
+        self.name = f"virtual camera {getattr(self._camera, 'device', '') or ''}".strip()
+        self._black = np.zeros((size[1], size[0], 3), np.uint8)
+        self._latest = self._black
+        self._fresh = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send_loop, name="arfilter-virtualcam", daemon=True)
+        self._thread.start()
+
+    def send(self, image: np.ndarray) -> None:
+        if self.error is not None:
+            raise self.error
+        framed = letterbox(image, self.size)
+        with self._lock:
+            self._latest = framed
+            self._fresh = True
+
+    def _send_loop(self) -> None:
+        period = 1.0 / self.fps
+        next_time = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                image, fresh = self._latest, self._fresh
+                self._fresh = False
+            try:
+                self._camera.send(image)
+            except Exception as exc:
+                self.error = ArfilterError(f"virtual camera: stopped accepting frames ({exc}); restart arfilter")
+                return
+            self.frames_sent += 1
+            self.repeats += not fresh
+            next_time += period
+            delay = next_time - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_time = time.monotonic()  # far behind: restart the schedule rather than burst
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        try:
+            self._camera.close()
+        except Exception:
+            pass
+
+
+def open_sink(
+    spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 30.0, mirror: bool = False,
+    device: str | None = None, backend: str | None = None,
+) -> Sink:
+    """A sink from what the user typed: virtualcam, window, null, or a file name."""
+    if spec == "virtualcam":
+        return VirtualCameraSink(size=size, fps=fps, device=device, backend=backend)
+    if spec == "window":
+        return WindowSink(mirror=mirror)
+    if spec == "null":
+        return NullSink()
+    suffix = Path(spec).suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return VideoFileSink(spec, fps=fps)
+    if suffix in IMAGE_EXTENSIONS:
+        return ImageFileSink(spec)
+    raise ArfilterError(
+        f"sink {spec}: unknown; use virtualcam, window, null, or a file ending in "
+        f"{'/'.join(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)}")

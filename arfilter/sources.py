@@ -1,0 +1,359 @@
+"""Where frames come from: cameras, video files, still images, folders of images.
+
+Live sources (cameras) hand over only the newest frame: a capture thread keeps
+one slot, so a slow moment in the pipeline never turns into lag. File sources
+hand over every frame in order; a small read-ahead thread decodes the next
+frames while the current one is tracked, so decoding costs no wall time.
+Every frame is normalised to BGR uint8 at this boundary.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from .errors import ArfilterError
+from .framing import IMAGE_EXTENSIONS
+from .imageutil import to_bgr
+from .types import Frame
+
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+class Source(Protocol):
+    """An iterable of frames with what the loop needs to know about it."""
+
+    name: str
+    live: bool
+    fps: float
+    size: tuple[int, int] | None
+    frame_count: int | None
+    dropped: int
+    unreadable: int
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+class _Closing:
+    """Context-manager plumbing shared by every source and sink."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _say(line: str) -> None:
+    print(f"arfilter: {line}", file=sys.stderr)
+
+
+# --- live cameras ------------------------------------------------------------
+
+class LatestFrame:
+    """A one-slot mailbox between a capture thread and the loop: newest wins.
+
+    ``put`` replaces what is there (counting the replaced frame as dropped if
+    nobody took it); ``get`` waits for a frame newer than the last one taken.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: tuple[Any, float] | None = None
+        self._fresh = False
+        self._closed = False
+        self.error: BaseException | None = None
+        self.dropped = 0
+
+    def put(self, image: Any, timestamp: float) -> None:
+        with self._cond:
+            if self._fresh:
+                self.dropped += 1
+            self._item = (image, timestamp)
+            self._fresh = True
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> tuple[Any, float] | None:
+        """The newest unseen frame, or None when closed or after ``timeout`` seconds."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._fresh or self._closed, timeout):
+                return None
+            if not self._fresh:
+                return None
+            self._fresh = False
+            return self._item
+
+    def close(self, error: BaseException | None = None) -> None:
+        with self._cond:
+            self.error = self.error or error
+            self._closed = True
+            self._cond.notify_all()
+
+
+class CameraSource(_Closing):
+    """A webcam by index or device path, read by a background thread."""
+
+    live = True
+    frame_count = None
+
+    def __init__(
+        self,
+        device: int | str,
+        size: tuple[int, int] = (1280, 720),
+        fps: float = 30.0,
+        *,
+        capture_factory: Callable[..., Any] = cv2.VideoCapture,
+        stall_seconds: float = 3.0,
+        open_seconds: float = 10.0,
+    ) -> None:
+        self.name = f"camera {device}"
+        self.dropped = 0
+        self.unreadable = 0
+        self._stall_seconds = stall_seconds
+        self._open_seconds = open_seconds
+        self._capture = capture_factory(device)
+        if self._capture is None or not self._capture.isOpened():
+            raise ArfilterError(
+                f"{self.name}: cannot open it; check that it is plugged in and not used by another app "
+                "(Zoom, OBS, a browser tab), or pick another with --source 1"
+            )
+        self._capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        self._capture.set(cv2.CAP_PROP_FPS, fps)
+        self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or size[0])
+        height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or size[1])
+        self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or fps)
+        self.size = (width, height)
+        code = int(self._capture.get(cv2.CAP_PROP_FOURCC) or 0)
+        fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\0 ") or "?"
+        _say(f"{self.name}: {width}x{height} @ {self.fps:g} fps ({fourcc})")
+        self._mailbox = LatestFrame()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read_loop, name=f"arfilter-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        failing_since: float | None = None
+        while not self._stop.is_set():
+            ok, image = self._capture.read()
+            now = time.monotonic()
+            if ok and image is not None:
+                failing_since = None
+                self._mailbox.put(image, now)
+                continue
+            failing_since = failing_since or now
+            if now - failing_since > self._stall_seconds:
+                self._mailbox.close(ArfilterError(
+                    f"{self.name}: stopped delivering frames; check the cable and that no other app took the camera"))
+                return
+            time.sleep(0.01)
+        self._mailbox.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        timeout = self._open_seconds
+        while True:
+            item = self._mailbox.get(timeout)
+            self.dropped = self._mailbox.dropped
+            if item is None:
+                if self._stop.is_set():
+                    return
+                raise self._mailbox.error or ArfilterError(
+                    f"{self.name}: no frame for {timeout:g} s; check that the camera works in another app")
+            timeout = self._stall_seconds + 1.0
+            try:
+                image = to_bgr(item[0])
+            except ValueError:
+                self.unreadable += 1
+                continue
+            yield Frame(image=image, timestamp=item[1], index=index)
+            index += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._mailbox.close()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2.0)
+        self._capture.release()
+
+
+# --- files ---------------------------------------------------------------------
+
+_END = object()
+
+
+class VideoFileSource(_Closing):
+    """Every frame of a video file, in order, with timestamps index / fps."""
+
+    live = False
+    dropped = 0
+
+    def __init__(self, path: str | Path, *, read_ahead: int = 3) -> None:
+        self.path = Path(path)
+        self.name = f"video {self.path}"
+        self.unreadable = 0
+        if not self.path.is_file():
+            raise ArfilterError(f"video {self.path}: no such file; check the path")
+        self._capture = cv2.VideoCapture(str(self.path))
+        ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
+        if not ok or first is None:
+            self._capture.release()
+            raise ArfilterError(
+                f"video {self.path}: cannot be read as a video; check that the file plays in a media player "
+                "or re-encode it as MP4 (H.264)")
+        fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = count if count > 0 else None
+        self.size = (int(first.shape[1]), int(first.shape[0]))
+        self._first = first
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, read_ahead))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _decode_loop(self) -> None:
+        """Decode ahead into a small bounded queue (order kept, nothing dropped)."""
+        image = self._first
+        while image is not None and not self._stop.is_set():
+            self._put(image)
+            ok, image = self._capture.read()
+            if not ok:
+                image = None
+        self._put(_END)
+
+    def _put(self, item: object) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._thread is not None:
+            raise RuntimeError("a VideoFileSource can be iterated once")
+        self._thread = threading.Thread(target=self._decode_loop, name="arfilter-decode", daemon=True)
+        self._thread.start()
+        index = 0
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            try:
+                image = to_bgr(item)
+            except ValueError:
+                self.unreadable += 1
+                continue
+            yield Frame(image=image, timestamp=index / self.fps, index=index)
+            index += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        self._capture.release()
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image file (any path, non-ASCII too) or raise ArfilterError naming it."""
+    path = Path(path)
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise ArfilterError(f"image {path}: cannot be read ({exc.strerror})") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise ArfilterError(f"image {path}: not a readable image; use a JPEG or PNG file")
+    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
+        raise ArfilterError(f"image {path}: {image.shape[1]}x{image.shape[0]} is too large; use at most 100 megapixels")
+    try:
+        return to_bgr(image)
+    except ValueError as exc:
+        raise ArfilterError(f"image {path}: unsupported image layout ({exc})") from exc
+
+
+class ImageSource(_Closing):
+    """A still image, handed out ``repeat`` times (None: until the loop stops)."""
+
+    live = False
+    dropped = 0
+    unreadable = 0
+
+    def __init__(self, path: str | Path, repeat: int | None = 1, fps: float = 30.0) -> None:
+        self.path = Path(path)
+        self.name = f"image {self.path}"
+        self.image = read_image(self.path)
+        self.repeat = repeat
+        self.fps = fps
+        self.frame_count = repeat
+        self.size = (int(self.image.shape[1]), int(self.image.shape[0]))
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        while self.repeat is None or index < self.repeat:
+            yield Frame(image=self.image, timestamp=index / self.fps, index=index)
+            index += 1
+
+
+class ImageFolderSource(_Closing):
+    """Every image in a folder, sorted by name; unreadable files are skipped and counted."""
+
+    live = False
+    dropped = 0
+    size = None
+
+    def __init__(self, path: str | Path, fps: float = 30.0) -> None:
+        self.path = Path(path)
+        self.name = f"folder {self.path}"
+        self.fps = fps
+        self.unreadable = 0
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        if not self.files:
+            raise ArfilterError(f"folder {self.path}: no images in it ({', '.join(IMAGE_EXTENSIONS)})")
+        self.frame_count = len(self.files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        for file in self.files:
+            try:
+                image = read_image(file)
+            except ArfilterError as exc:
+                self.unreadable += 1
+                _say(f"skipping {exc}")
+                continue
+            yield Frame(image=image, timestamp=index / self.fps, index=index)
+            index += 1
+
+
+def open_source(
+    spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 30.0, repeat_images: int | None = 1
+) -> Source:
+    """A source from what the user typed: a camera number or device, a file or a folder."""
+    if spec.isdigit():
+        return CameraSource(int(spec), size=size, fps=fps)
+    path = Path(spec)
+    if spec.startswith("/dev/"):
+        if not path.exists():
+            raise ArfilterError(f"camera {spec}: no such device; list cameras with 'ls /dev/video*' or use --source 0")
+        return CameraSource(spec, size=size, fps=fps)
+    if path.is_dir():
+        return ImageFolderSource(path, fps=fps)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            return ImageSource(path, repeat=repeat_images, fps=fps)
+        return VideoFileSource(path)
+    raise ArfilterError(f"source {spec}: no such file, folder or camera; use a camera number like 0, a video, an image or a folder")
