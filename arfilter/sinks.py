@@ -7,6 +7,8 @@ pipeline is late, so Zoom or OBS always see a steady stream.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import threading
 import time
@@ -117,10 +119,47 @@ class VideoFileSink(_Closing):
             self._writer = None
 
 
+def display_problem(platform: str = sys.platform, env: Any = os.environ) -> str | None:
+    """Why a window cannot open here, or None if it can.
+
+    OpenCV's Qt build aborts the whole process (no exception) when it cannot
+    reach an X server, so we check before the first ``imshow``.
+    """
+    if not (platform.startswith("linux") or "bsd" in platform):
+        return None
+    display = env.get("DISPLAY", "")
+    if not display:
+        return "no DISPLAY is set"
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local and not Path(f"/tmp/.X11-unix/X{local.group(1)}").exists():
+        return f"no X server answers at DISPLAY={display}"
+    return None
+
+
+def _point_qt_at_system_fonts() -> None:
+    """OpenCV's Qt ships no fonts and complains on every window; show it the system's.
+
+    opencv-python's import points QT_QPA_FONTDIR at a folder its wheel lacks,
+    so we replace the value only when that folder does not exist.
+    """
+    if Path(os.environ.get("QT_QPA_FONTDIR", "")).is_dir() and any(Path(os.environ["QT_QPA_FONTDIR"]).iterdir()):
+        return
+    for folder in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/truetype"):
+        if Path(folder).is_dir():
+            os.environ["QT_QPA_FONTDIR"] = folder
+            return
+
+
 class WindowSink(_Closing):
     """A preview window: q or Esc quits, m mirrors; closing the window also quits."""
 
     def __init__(self, title: str = "arfilter", mirror: bool = False) -> None:
+        problem = display_problem()
+        if problem:
+            raise ArfilterError(
+                f"preview window: no display found ({problem}); run it on a desktop, "
+                "or write to a file with --sink out.mp4")
+        _point_qt_at_system_fonts()
         self.title = title
         self.name = "preview window"
         self.mirror = mirror

@@ -57,3 +57,29 @@ def portrait_landmarks(model_path, portrait) -> np.ndarray:
         faces = tracker(Frame(portrait, 0.0))
     assert len(faces) == 1, "the frontal portrait must have exactly one face"
     return faces[0].landmarks
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """A real X display (Xvfb) for preview-window tests; CI installs xvfb."""
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        pytest.fail("Xvfb is not installed: apt-get install xvfb (.ci/run does this)")
+    for number in range(90, 110):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    process = subprocess.Popen([binary, f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + 10
+    while not socket.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"Xvfb :{number} did not start")
+        time.sleep(0.05)
+    yield f":{number}"
+    process.terminate()
+    process.wait(timeout=10)

@@ -140,3 +140,20 @@ def test_bad_options_exit_with_usage(args, capsys):
         main(args)
     assert excinfo.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_run_to_a_preview_window_on_a_real_display(shared_media, tmp_path, user_env, xvfb_display):
+    env = dict(user_env, DISPLAY=xvfb_display)
+    stats_path = tmp_path / "window.json"
+    result = arfilter("run", "--source", str(shared_media / "grimace_green_512.mp4"), "--sink", "window",
+                      "--stats-json", str(stats_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "QFontDatabase" not in result.stderr
+    assert json.loads(stats_path.read_text())["frames"] == 78
+
+
+def test_virtual_camera_falls_back_to_the_preview_when_asked(shared_media, tmp_path, user_env, xvfb_display):
+    env = dict(user_env, DISPLAY=xvfb_display)
+    result = arfilter("run", "--source", str(shared_media / "grimace_green_512.mp4"), "--fallback", "preview", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "v4l2loopback" in result.stderr and "showing a preview window instead" in result.stderr

@@ -1,0 +1,196 @@
+"""Sinks: steady virtual-camera pacing, files written and read back, a headless preview window."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from arfilter.errors import ArfilterError
+from arfilter.framing import letterbox, letterbox_rect
+from arfilter.sinks import (
+    ImageFileSink, NullSink, VideoFileSink, VirtualCameraSink, WindowSink, open_sink, virtual_camera_help,
+)
+from arfilter.sources import VideoFileSource
+
+
+class FakeCamera:
+    """Records what pyvirtualcam.Camera would be sent, and when."""
+
+    def __init__(self, width, height, fps, fmt, device=None, backend=None, fail_after=None):
+        self.width, self.height, self.fps, self.device = width, height, fps, device or "/dev/fake"
+        self.fail_after = fail_after
+        self.sent: list[tuple[float, np.ndarray]] = []
+        self.closed = False
+
+    def send(self, image):
+        if self.fail_after is not None and len(self.sent) >= self.fail_after:
+            raise RuntimeError("device gone")
+        assert image.shape == (self.height, self.width, 3) and image.dtype == np.uint8
+        self.sent.append((time.monotonic(), image))
+
+    def close(self):
+        self.closed = True
+
+
+def test_virtual_camera_gets_a_steady_rate_when_the_pipeline_is_slow():
+    cams = []
+    sink = VirtualCameraSink(size=(320, 180), fps=30.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
+    start = time.monotonic()
+    sizes = [(640, 360), (480, 480), (1280, 720)]
+    while time.monotonic() - start < 1.0:  # the pipeline manages only 10 fps
+        w, h = sizes[int((time.monotonic() - start) * 3) % 3]
+        sink.send(np.full((h, w, 3), 255, np.uint8))
+        time.sleep(0.1)
+    sink.close()
+    cam = cams[0]
+    assert cam.closed
+    assert 26 <= len(cam.sent) <= 34, f"{len(cam.sent)} frames in one second"
+    gaps = np.diff([t for t, _ in cam.sent])
+    assert np.median(gaps) == pytest.approx(1 / 30, abs=0.005) and gaps.max() < 0.1
+    assert sink.repeats >= 15
+    # Square input letterboxed into 16:9: black bars at the sides, picture in the middle.
+    square = [img for _, img in cam.sent if img[:, 0].max() == 0 and img[90, 160].min() == 255]
+    assert square, "a square frame must arrive letterboxed"
+
+
+def test_virtual_camera_sends_black_before_the_first_frame():
+    cams = []
+    sink = VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
+    time.sleep(0.1)
+    sink.close()
+    assert len(cams[0].sent) >= 3 and all(img.max() == 0 for _, img in cams[0].sent)
+
+
+def test_virtual_camera_driver_gone_mid_run_is_one_clear_error():
+    sink = VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: FakeCamera(**kw, fail_after=3))
+    time.sleep(0.2)
+    with pytest.raises(ArfilterError, match="virtual camera: stopped accepting frames"):
+        sink.send(np.zeros((48, 64, 3), np.uint8))
+    sink.close()
+
+
+def test_real_virtual_camera_without_a_driver_says_how_to_fix_it():
+    """This machine has no v4l2loopback device: the message must say so and how to fix it."""
+    with pytest.raises(ArfilterError) as excinfo:
+        VirtualCameraSink(size=(640, 480), fps=30.0)
+    message = str(excinfo.value)
+    assert "v4l2loopback" in message and "--fallback preview" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("os_name, needle", [
+    ("linux", "sudo modprobe v4l2loopback devices=1 exclusive_caps=1"),
+    ("win32", "OBS Studio"),
+    ("darwin", "OBS Studio 30"),
+])
+def test_virtual_camera_help_per_os(os_name, needle):
+    line = virtual_camera_help(os_name, "no device")
+    assert needle in line and "no device" in line and line.endswith("instead")
+
+
+def test_video_file_round_trip_keeps_count_size_and_picture(tmp_path):
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (0, 0), 3)
+    frames = [np.roll(base, i * 2, axis=1) for i in range(12)]
+    path = tmp_path / "clip.avi"
+    with VideoFileSink(path, fps=24.0) as sink:
+        for frame in frames:
+            sink.send(frame)
+        sink.send(np.zeros((60, 60, 3), np.uint8))  # another size: letterboxed, not a crash
+    assert sink.frames_written == 13
+    with VideoFileSource(path) as source:
+        back = [f.image for f in source]
+        assert source.fps == pytest.approx(24.0)
+    assert len(back) == 13 and back[0].shape == (120, 160, 3)
+    for original, decoded in zip(frames, back):
+        assert np.abs(original.astype(int) - decoded.astype(int)).mean() < 8
+
+
+def test_image_file_sink_writes_the_last_frame_exactly(tmp_path):
+    path = tmp_path / "snap.png"
+    with ImageFileSink(path) as sink:
+        sink.send(np.zeros((10, 20, 3), np.uint8))
+        last = np.arange(600, dtype=np.uint8).reshape(10, 20, 3)
+        sink.send(last)
+        assert not path.exists(), "nothing is written until the sink closes"
+    np.testing.assert_array_equal(cv2.imread(str(path)), last)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda tmp: ImageFileSink(tmp / "missing" / "x.png"), "does not exist"),
+    (lambda tmp: ImageFileSink(tmp / "x.gif"), "not an image file name"),
+    (lambda tmp: VideoFileSink(tmp / "x.webm"), "not a video file name"),
+    (lambda tmp: open_sink(str(tmp / "x.xyz")), "unknown; use virtualcam, window, null"),
+])
+def test_bad_outputs_are_named(tmp_path, make, expected):
+    with pytest.raises(ArfilterError, match=expected):
+        make(tmp_path)
+
+
+@pytest.mark.parametrize("spec, kind", [
+    ("null", NullSink), ("out.mp4", VideoFileSink), ("out.mov", VideoFileSink),
+    ("snap.jpg", ImageFileSink),
+])
+def test_open_sink_by_name(spec, kind, tmp_path, monkeypatch, xvfb_display):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    assert isinstance(open_sink(spec), kind)
+    assert isinstance(open_sink("window"), WindowSink)
+
+
+def test_preview_window_shows_frames_on_a_real_display_and_obeys_keys(monkeypatch, xvfb_display):
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    window = WindowSink(title="arfilter-test")
+    frame = np.zeros((120, 160, 3), np.uint8)
+    frame[:, :, 2] = 255  # pure red
+    for _ in range(10):
+        window.send(frame)
+    assert not window.stopped
+    assert cv2.getWindowProperty("arfilter-test", cv2.WND_PROP_VISIBLE) >= 1
+    assert tuple(cv2.getWindowImageRect("arfilter-test"))[2:] == (160, 120)
+    window.handle_key(ord("m"))
+    assert window.mirror
+    window.handle_key(ord("m"))
+    assert not window.mirror
+    window.handle_key(-1)
+    assert not window.stopped
+    window.handle_key(27)
+    assert window.stopped
+    window.close()
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({}, "no DISPLAY is set"),
+    ({"DISPLAY": ":4242"}, "no X server answers at DISPLAY=:4242"),
+    ({"DISPLAY": "remote.example:0"}, None),
+])
+def test_display_problem_is_detected_before_opencv_aborts(env, problem):
+    from arfilter.sinks import display_problem
+
+    assert display_problem("linux", env) == problem
+    assert display_problem("win32", {}) is None
+
+
+def test_window_without_a_display_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(ArfilterError, match="preview window: no display found"):
+        WindowSink()
+
+
+@pytest.mark.parametrize("src, dst, rect", [
+    ((640, 480), (1280, 720), (160, 0, 960, 720)),
+    ((1280, 720), (640, 480), (0, 60, 640, 360)),
+    ((100, 100), (100, 100), (0, 0, 100, 100)),
+    ((10000, 1), (64, 48), (0, 23, 64, 1)),
+])
+def test_letterbox_rect(src, dst, rect):
+    assert letterbox_rect(src, dst) == rect
+
+
+def test_letterbox_returns_the_same_object_when_the_size_matches():
+    image = np.zeros((48, 64, 3), np.uint8)
+    assert letterbox(image, (64, 48)) is image
+    boxed = letterbox(np.full((100, 100, 3), 255, np.uint8), (200, 100))
+    assert boxed.shape == (100, 200, 3) and boxed[:, :50].max() == 0 and boxed[:, 50:150].min() == 255
