@@ -68,7 +68,10 @@ def xvfb_display():
 
     binary = shutil.which("Xvfb")
     if binary is None:
-        pytest.fail("Xvfb is not installed: apt-get install xvfb (.ci/run does this)")
+        message = "Xvfb is not installed (Debian/Ubuntu: sudo apt install xvfb); preview-window tests need it"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it (.ci/run): never skip there
+        pytest.skip(message)
     for number in range(90, 110):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
