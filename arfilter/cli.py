@@ -250,14 +250,20 @@ def load_sample_face(path: str | None) -> np.ndarray:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline import run_pipeline
     from .sinks import VideoFileSink
-    from .synthetic import SwaySource
+    from .synthetic import SwaySource, frame_face
 
     if not 1 <= args.frames <= 100_000:
         raise ArfilterError(f"--frames {args.frames}: use 1 to 100000")
-    source = SwaySource(load_sample_face(args.face), frames=args.frames, fps=30.0, size=args.size)
+    still = load_sample_face(args.face)
     with ExitStack() as stack:
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
+        faces = tracker(Frame(still, timestamp=0.0))
+        if not faces:
+            where = f"--face {args.face}" if args.face else "demo: the sample photo"
+            raise ArfilterError(f"{where}: no face found in it; use a clear, frontal photo of a face")
+        framed = frame_face(still, faces[0].bbox, args.size)
+        source = SwaySource(framed, frames=args.frames, fps=30.0, start_time=1.0)
         renderer = make_renderer(model_path, args.overlay)
         sink = stack.enter_context(VideoFileSink(Path(args.output), fps=source.fps))
 

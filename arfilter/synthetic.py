@@ -56,6 +56,7 @@ class SwaySource:
     amplitude: float = 1.0
     noise_sigma: float = 0.0
     seed: int = 0
+    start_time: float = 0.0
     live: bool = False
     dropped: int = 0
     name: str = "synthetic sway"
@@ -80,7 +81,7 @@ class SwaySource:
             if self.noise_sigma > 0:
                 noise = rng.normal(0.0, self.noise_sigma, image.shape).astype(np.float32)
                 image = np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-            yield Frame(image=image, timestamp=index / self.fps, index=index)
+            yield Frame(image=image, timestamp=self.start_time + index / self.fps, index=index)
 
     def close(self) -> None:
         pass
@@ -90,3 +91,19 @@ class SwaySource:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def frame_face(image: np.ndarray, bbox: tuple[float, float, float, float], size: tuple[int, int],
+               face_share: float = 0.65) -> np.ndarray:
+    """Crop ``image`` around a face box so the face is ``face_share`` of the height, then fit ``size``.
+
+    Makes any portrait a good demo: the face is centred and large whatever the photo's framing.
+    """
+    width, height = size
+    x0, y0, x1, y1 = bbox
+    crop_h = (y1 - y0) / face_share
+    crop_w = crop_h * width / height
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    matrix = np.array([[width / crop_w, 0.0, width / 2.0 - cx * width / crop_w],
+                       [0.0, height / crop_h, height / 2.0 - cy * height / crop_h]])
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
