@@ -18,10 +18,7 @@ from .mesh import MESH_VERTICES, CanonicalMesh
 from .overlay import Overlay
 from .shaders import get_shader
 from .types import Face
-from .warp import Roi, rasterize_map, signed_areas, triangles_roi, visible_triangles
-
-FEATHER_KERNEL = (3, 3)  # softens the hard edge at eye holes and culled triangles
-
+from .warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 class Renderer:
     """Draws one overlay; call it with a BGR frame and the faces in it."""
@@ -43,8 +40,8 @@ class Renderer:
         # Width of the face in level-0 texels, to pick a mip level per face.
         self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
 
-    def _level_for(self, points: np.ndarray) -> int:
-        screen_width = float(np.ptp(points[:, 0]))
+    def _level_for(self, screen_width: float) -> int:
+        """The mip level whose texels are about one screen pixel on this face."""
         if screen_width < 1.0:
             return 0
         ratio = self._face_texels / screen_width
@@ -64,24 +61,25 @@ class Renderer:
         """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
         height, width = image.shape[:2]
         roi, visible = self.face_roi(face, (width, height))
-        if roi.empty:
+        if roi.empty or face.opacity <= 0.0:
             return roi
         points = face.landmarks[:MESH_VERTICES, :2]
-        level = self._level_for(points)
-        map_x, map_y = rasterize_map(points, self._triangles[visible], self._targets[level], roi)
+        face_width = float(np.ptp(points[:, 0]))
+        level = self._level_for(face_width)
+        map_x, map_y, coverage = sample_map(
+            points, self._triangles[visible], self._targets[level], roi, raster_step(face_width))
+        coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
-        base = region.astype(np.float32) * np.float32(1.0 / 255.0)
-        out = base
+        out = region
         for layer, shader in zip(self.overlay.layers, self._shaders):
-            warped = cv2.remap(
-                layer.levels[level], map_x, map_y, cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
-            )
-            warped = cv2.GaussianBlur(warped, FEATHER_KERNEL, 0)
-            scale = np.float32(layer.opacity * face.opacity / 255.0)
-            layer_f = warped.astype(np.float32) * scale
-            out = shader(out, layer_f[:, :, :3], layer_f[:, :, 3:4])
-        region[...] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            warped = cv2.remap(layer.levels[level], map_x, map_y, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
+            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity / 255.0)
+            color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
+            alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
+            out = shader(out, color, alpha)
+        region[...] = out
         return roi
 
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:

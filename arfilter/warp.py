@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 OUTSIDE = np.float32(-1e4)  # map value for "no surface here": remap returns transparent
@@ -178,3 +179,45 @@ def rasterize_map(
     map_x.ravel()[flat] = start_u.astype(np.float32)[span_of_pixel] + step_u.astype(np.float32)[span_of_pixel] * offset
     map_y.ravel()[flat] = start_v.astype(np.float32)[span_of_pixel] + step_v.astype(np.float32)[span_of_pixel] * offset
     return map_x, map_y
+
+
+def raster_step(face_width_px: float, target_px: float = 180.0, max_step: int = 4) -> int:
+    """How coarse the map may be sampled for a face this wide on screen.
+
+    The map is piecewise-affine and continuous, so sampling it every ``step``
+    pixels and interpolating loses almost nothing, while the rasteriser's cost
+    drops by ``step**2``. The texture is still sampled at full resolution.
+    """
+    return int(min(max(round(face_width_px / target_px), 1), max_step))
+
+
+def sample_map(
+    points: np.ndarray, triangles: np.ndarray, targets: np.ndarray, roi: Roi, step: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Full-resolution remap maps over ``roi`` plus a uint8 coverage mask (255 = inside).
+
+    With ``step > 1`` the map is rasterised on a grid ``step`` times coarser
+    and upsampled linearly; the coverage is upsampled too, which gives the
+    outline (silhouette, eye and mouth holes) a soft, anti-aliased edge.
+    """
+    if step <= 1:
+        map_x, map_y = rasterize_map(points, triangles, targets, roi)
+        coverage = np.where(map_x != OUTSIDE, np.uint8(255), np.uint8(0))
+        return map_x, map_y, cv2.GaussianBlur(coverage, (3, 3), 0)
+    coarse = Roi(0, 0, -(-roi.width // step), -(-roi.height // step))
+    # Coarse pixel j sits at fine pixel (j + 0.5) * step - 0.5: cv2.resize's alignment.
+    local = (points.astype(np.float64) - (roi.x, roi.y) + 0.5) / step - 0.5
+    map_x, map_y = rasterize_map(local, triangles, targets, coarse)
+    valid = map_x != OUTSIDE
+    # Blurred a little before upsampling, so edges come out smooth, not stepped.
+    coverage = cv2.GaussianBlur(np.where(valid, np.uint8(255), np.uint8(0)), (3, 3), 0)
+    # Give uncovered samples next to covered ones a neighbour's value, so the
+    # interpolation near an edge does not blend towards OUTSIDE.
+    kernel = np.ones((3, 3), np.uint8)
+    map_x = np.where(valid, map_x, cv2.dilate(map_x, kernel))
+    map_y = np.where(valid, map_y, cv2.dilate(map_y, kernel))
+    size = (coarse.width * step, coarse.height * step)
+    fine_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[: roi.height, : roi.width]
+    fine_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[: roi.height, : roi.width]
+    fine_coverage = cv2.resize(coverage, size, interpolation=cv2.INTER_LINEAR)[: roi.height, : roi.width]
+    return np.ascontiguousarray(fine_x), np.ascontiguousarray(fine_y), np.ascontiguousarray(fine_coverage)

@@ -2,12 +2,14 @@
 
 Every shader is a pure function with one signature::
 
-    blend(base, color, alpha, **params) -> image
+    blend(base, color, alpha) -> image
 
-``base`` is the face region of the frame, float32 BGR in [0, 1], shape (h, w, 3);
-``color`` is the warped layer's colour premultiplied by its alpha, same shape;
-``alpha`` is the layer's coverage times its opacity, float32 (h, w, 1) in
-[0, 1]. The result is float32 BGR in [0, 1]; where alpha is 0 it equals base.
+All three are uint8 arrays of shape (h, w, 3) over the face region: ``base``
+is the frame (BGR), ``color`` the warped layer's colour premultiplied by its
+alpha, and ``alpha`` the layer's coverage times its opacity (0-255, repeated
+in each channel). The result is a new uint8 BGR array; where alpha is 0 it is
+``base`` bit for bit. Shaders use OpenCV's saturating uint8 arithmetic, about
+four times faster than numpy float32 on this path (measured in NOTES).
 Shaders are looked up by name with :func:`get_shader`.
 """
 
@@ -21,10 +23,10 @@ from . import multiply, normal
 
 
 class Shader(Protocol):
-    def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray, **params: float) -> np.ndarray: ...
+    def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
 
 
-SHADERS: dict[str, Callable[..., np.ndarray]] = {
+SHADERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     "normal": normal.blend,
     "multiply": multiply.blend,
 }

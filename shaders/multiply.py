@@ -7,9 +7,10 @@ what a bruise or a tattoo does, and what a sticker does not.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """base x lerp(1, texture, alpha), written with the premultiplied colour."""
-    return base * (1.0 - alpha + color)
+    """base * lerp(1, texture, alpha), i.e. base * (1 - alpha + color) with premultiplied colour."""
+    return cv2.multiply(base, cv2.add(cv2.bitwise_not(alpha), color), scale=1.0 / 255.0)

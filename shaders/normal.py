@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Porter-Duff "over" with a premultiplied layer."""
-    return base * (1.0 - alpha) + color
+    """Porter-Duff "over" with a premultiplied layer: base * (1 - alpha) + color."""
+    return cv2.add(cv2.multiply(base, cv2.bitwise_not(alpha), scale=1.0 / 255.0), color)

@@ -91,3 +91,27 @@ def test_matches_the_per_triangle_tutorial_warp_on_a_real_face(mesh, portrait_la
     assert interior.sum() > 0.8 * _covered(map_x).sum()
     diff = np.abs(ours.astype(int) - theirs.astype(int))[interior]
     assert diff.mean() < 1.5 and np.percentile(diff, 99) < 12
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4])
+def test_coarse_sampling_keeps_the_map_and_softens_only_the_edge(step):
+    from arfilter.warp import sample_map
+
+    points = np.array([[20.3, 15.2], [180.7, 25.4], [170.1, 140.9], [30.6, 130.2]])
+    triangles = np.array([[0, 1, 2], [0, 2, 3]])
+    affine = np.array([[0.8, 0.1, 7.0], [-0.15, 1.2, 3.0]])
+    targets = np.hstack([points, np.ones((4, 1))]) @ affine.T
+    roi = Roi(5, 3, 190, 150)
+    map_x, map_y, coverage = sample_map(points, triangles, targets, roi, step)
+    assert map_x.shape == map_y.shape == coverage.shape == (150, 190)
+    inside = np.zeros((150, 190), np.uint8)
+    cv2.fillConvexPoly(inside, np.round(points - (5, 3)).astype(np.int32), 1)
+    # The soft edge is at most two coarse samples wide on either side.
+    margin = np.ones((4 * step + 3,) * 2, np.uint8)
+    deep = cv2.erode(inside, margin) > 0
+    far = cv2.dilate(inside, margin) == 0
+    ys, xs = np.nonzero(deep)
+    expected = np.stack([xs + 5, ys + 3, np.ones_like(xs)], axis=1) @ affine.T
+    np.testing.assert_allclose(map_x[ys, xs], expected[:, 0], atol=0.02)
+    np.testing.assert_allclose(map_y[ys, xs], expected[:, 1], atol=0.02)
+    assert coverage[deep].min() == 255 and coverage[far].max() == 0
