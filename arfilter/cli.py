@@ -182,7 +182,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         renderer = make_renderer(model_path, args.overlay)
         sink = ImageFileSink(output) if out_is_image else VideoFileSink(output, fps=source.fps)
         stack.enter_context(sink)
-        stats = run_pipeline(source, tracker, renderer, sink)
+        stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink)
     _finish(stats, args.stats_json)
     print(f"arfilter: wrote {output}", file=sys.stderr)
     return 0
@@ -213,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"arfilter: {source.name} -> {sink.name}; press Ctrl+C to stop", file=sys.stderr)
         stats = RunStats()
         try:
-            run_pipeline(frames, tracker, renderer, sink, mirror=args.mirror, stats=stats)
+            render = renderer.paint if source.fresh_frames else renderer
+            run_pipeline(frames, tracker, render, sink, mirror=args.mirror, stats=stats)
         except KeyboardInterrupt:
             stats.finish()
         if source.live:

@@ -82,9 +82,13 @@ class Renderer:
         region[...] = out
         return roi
 
+    def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        """Draw on ``image`` itself and return it: for frames the caller owns (saves a
+        full-frame copy, 0.5 ms at 1080p)."""
+        for face in faces:
+            self.draw_face(image, face)
+        return image
+
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
         """A copy of ``image`` with the overlay on every face (input is not modified)."""
-        out = image.copy()
-        for face in faces:
-            self.draw_face(out, face)
-        return out
+        return self.paint(image.copy(), faces)

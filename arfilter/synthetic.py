@@ -58,6 +58,7 @@ class SwaySource:
     seed: int = 0
     start_time: float = 0.0
     live: bool = False
+    fresh_frames: bool = True
     dropped: int = 0
     name: str = "synthetic sway"
 

@@ -120,3 +120,23 @@ def test_face_partly_outside_the_frame_draws_what_is_inside(mesh, whole_face_pac
     diff = changed(out, portrait)
     assert diff.sum() > 1000
     assert diff[:, : int(lm[:468, 0].max()) + 3].sum() == diff.sum()
+
+
+def test_paint_draws_in_place_exactly_like_a_copying_render(renderer, portrait, portrait_landmarks):
+    faces = (Face(portrait_landmarks),)
+    expected = renderer(portrait, faces)
+    frame = portrait.copy()
+    assert renderer.paint(frame, faces) is frame
+    np.testing.assert_array_equal(frame, expected)
+
+
+def test_two_layers_share_one_warp(mesh, tmp_path, portrait, portrait_landmarks):
+    """A second layer adds its blend, not another rasterisation: same result as blending twice."""
+    folder = tmp_path / "twice"
+    shutil.copytree(builtin_overlays_dir() / "black_eye", folder)
+    manifest = (folder / "overlay.toml").read_text()
+    (folder / "overlay.toml").write_text(manifest + '\n[[layers]]\ntexture = "bruise.png"\nshader = "multiply"\nopacity = 0.9\n')
+    once = Renderer(mesh, load_overlay("black_eye"))
+    twice = Renderer(mesh, load_overlay(folder))
+    faces = (Face(portrait_landmarks),)
+    np.testing.assert_array_equal(twice(portrait, faces), once(once(portrait, faces), faces))
