@@ -10,7 +10,15 @@ Sources and sinks live in :mod:`arfilter.sources` and :mod:`arfilter.sinks`,
 the tracker in :mod:`arfilter.tracker`; everything else is pure computation.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# OpenCV prints backend chatter (V4L2, FFmpeg, Orbbec probes) for every camera it
+# fails to open; our own one-line errors say what matters. ARFILTER_DEBUG=1 shows it.
+if not _os.environ.get("ARFILTER_DEBUG"):
+    _os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    _os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from .errors import ArfilterError
 from .types import Face, Frame

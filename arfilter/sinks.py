@@ -7,7 +7,9 @@ pipeline is late, so Zoom or OBS always see a steady stream.
 
 from __future__ import annotations
 
+import math
 import os
+import platform
 import re
 import sys
 import threading
@@ -84,7 +86,14 @@ class ImageFileSink(_Closing):
 
 
 class VideoFileSink(_Closing):
-    """Records a video; its size is fixed by ``size`` or the first frame, later frames are letterboxed."""
+    """Records a video; its size is fixed by ``size`` or the first frame, later frames are letterboxed.
+
+    Codec by extension: mp4v for .mp4/.mov/.mkv, MJPG for .avi (this OpenCV
+    build's FFmpeg has no H.264 encoder). Every codec here stores 4:2:0, so
+    FFmpeg silently cuts an odd width or height to even; we do it ourselves
+    (``size`` is what the file really holds) by cropping the odd last
+    row/column instead of rescaling.
+    """
 
     stopped = False
 
@@ -95,21 +104,29 @@ class VideoFileSink(_Closing):
         if suffix not in VIDEO_EXTENSIONS:
             raise ArfilterError(f"output {self.path}: not a video file name; use one of {', '.join(VIDEO_EXTENSIONS)}")
         _check_folder(self.path)
+        if not (math.isfinite(fps) and 0 < fps <= 1000):
+            raise ArfilterError(f"output {self.path}: frame rate {fps} is not usable; give 1 to 1000 fps")
         self.fps = fps
         self.size = size
         self.frames_written = 0
         self._writer: cv2.VideoWriter | None = None
 
     def _open(self, size: tuple[int, int]) -> None:
+        size = (max(2, int(size[0]) // 2 * 2), max(2, int(size[1]) // 2 * 2))
         fourcc = cv2.VideoWriter_fourcc(*_FOURCC[self.path.suffix.lower()])
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, size)
+        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(self.fps), size)
         if not self._writer.isOpened():
+            self._writer = None
             raise ArfilterError(f"output {self.path}: cannot write a video there; check the folder is writable")
         self.size = size
 
     def send(self, image: np.ndarray) -> None:
         if self._writer is None:
             self._open(self.size or (int(image.shape[1]), int(image.shape[0])))
+        width, height = self.size
+        extra_w, extra_h = image.shape[1] - width, image.shape[0] - height
+        if (extra_w, extra_h) != (0, 0) and extra_w in (0, 1) and extra_h in (0, 1):
+            image = np.ascontiguousarray(image[:height, :width])  # the odd row/column of the first size
         self._writer.write(letterbox(image, self.size))
         self.frames_written += 1
 
@@ -178,11 +195,22 @@ class WindowSink(_Closing):
         elif key in (ord("m"), ord("M")):
             self.mirror = not self.mirror
 
+    def _window_open(self) -> bool:
+        """Whether our window still exists and is visible.
+
+        OpenCV's Qt raises cv2.error ("NULL guiReceiver") instead of returning
+        -1 once the last window is gone, so an error means closed too.
+        """
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:
+            return False
+
     def send(self, image: np.ndarray) -> None:
         if self.stopped:
             return
-        if self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-            self.stopped = True  # the user closed the window
+        if self._shown and not self._window_open():
+            self.stopped = True  # the user closed the window: don't open a new one
             return
         try:
             cv2.imshow(self.title, cv2.flip(image, 1) if self.mirror else image)
@@ -204,13 +232,18 @@ class WindowSink(_Closing):
 
 
 def virtual_camera_help(os_name: str, detail: str) -> str:
-    """One line: why the virtual camera did not start and how to fix it on this OS."""
+    """One line: why the virtual camera did not start and how to fix it on this OS.
+
+    ``os_name`` is ``sys.platform`` ("linux", "win32", "darwin") or
+    ``platform.system()`` ("Linux", "Windows", "Darwin").
+    """
+    os_name = os_name.lower()
     if os_name.startswith("linux"):
         fix = ("install v4l2loopback (sudo apt install v4l2loopback-dkms) and load it: "
                "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=arfilter")
     elif os_name.startswith("win"):
         fix = "install OBS Studio and click Start Virtual Camera once (then close OBS), or install Unity Capture"
-    elif os_name == "darwin":
+    elif os_name in ("darwin", "macos", "mac"):
         fix = "install OBS Studio 30 or newer and click Start Virtual Camera once; keep the size 1280x720"
     else:
         fix = "this system has no virtual-camera support in pyvirtualcam"
@@ -242,7 +275,15 @@ class VirtualCameraSink(_Closing):
         self.error: ArfilterError | None = None
         if camera_factory is None:
             import pyvirtualcam
+            from pyvirtualcam.camera import BACKENDS
 
+            # An unknown name makes pyvirtualcam raise KeyError before its object is
+            # set up, and its __del__ then prints a stray AttributeError: check first.
+            if backend is not None and backend not in BACKENDS:
+                raise ArfilterError(
+                    f"virtual camera: backend {backend!r} does not exist on {platform.system()}; "
+                    f"use {' or '.join(sorted(BACKENDS)) or 'none: pyvirtualcam supports no backend here'}, "
+                    "or leave --backend out")
             camera_factory = pyvirtualcam.Camera
             fmt = pyvirtualcam.PixelFormat.BGR
         else:
@@ -250,7 +291,7 @@ class VirtualCameraSink(_Closing):
         try:
             self._camera = camera_factory(width=size[0], height=size[1], fps=fps, fmt=fmt, device=device, backend=backend)
         except Exception as exc:  # pyvirtualcam raises RuntimeError (and ValueError for bad args)
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
             raise ArfilterError(virtual_camera_help(sys.platform, detail)) from exc
         self.name = f"virtual camera {getattr(self._camera, 'device', '') or ''}".strip()
         self._black = np.zeros((size[1], size[0], 3), np.uint8)

@@ -33,6 +33,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) ->
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("arfilter: error:")]
     assert len(lines) == 1, result.stderr
+    noise = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("arfilter: ")]
+    assert not noise, f"library chatter reached the user: {noise}"
     for needle in needles:
         assert needle in lines[0], lines[0]
 

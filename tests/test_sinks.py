@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from arfilter.errors import ArfilterError
-from arfilter.framing import letterbox, letterbox_rect
 from arfilter.sinks import (
     ImageFileSink, NullSink, VideoFileSink, VirtualCameraSink, WindowSink, open_sink, virtual_camera_help,
 )
@@ -80,21 +79,37 @@ def test_real_virtual_camera_without_a_driver_says_how_to_fix_it():
     assert "v4l2loopback" in message and "--fallback preview" in message and "\n" not in message
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_unknown_virtual_camera_backend_is_refused_cleanly():
+    """pyvirtualcam's own KeyError path leaves a half-made object whose __del__ raises."""
+    with pytest.raises(ArfilterError, match="backend 'obs' does not exist on Linux; use v4l2loopback"):
+        VirtualCameraSink(size=(640, 480), backend="obs")
+
+
+def test_open_sink_virtualcam_without_a_driver_is_the_help_line():
+    with pytest.raises(ArfilterError, match="sudo modprobe v4l2loopback"):
+        open_sink("virtualcam", size=(640, 480))
+
+
 @pytest.mark.parametrize("os_name, needle", [
-    ("linux", "sudo modprobe v4l2loopback devices=1 exclusive_caps=1"),
+    ("linux", "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=arfilter"),
+    ("Linux", "v4l2loopback-dkms"),
     ("win32", "OBS Studio"),
+    ("Windows", "Unity Capture"),
     ("darwin", "OBS Studio 30"),
+    ("Darwin", "1280x720"),
 ])
 def test_virtual_camera_help_per_os(os_name, needle):
     line = virtual_camera_help(os_name, "no device")
     assert needle in line and "no device" in line and line.endswith("instead")
 
 
-def test_video_file_round_trip_keeps_count_size_and_picture(tmp_path):
+@pytest.mark.parametrize("ext", [".mp4", ".avi", ".mkv", ".mov"])
+def test_video_file_round_trip_keeps_count_size_and_picture(tmp_path, ext):
     rng = np.random.default_rng(0)
     base = cv2.GaussianBlur(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), (0, 0), 3)
     frames = [np.roll(base, i * 2, axis=1) for i in range(12)]
-    path = tmp_path / "clip.avi"
+    path = tmp_path / f"clip{ext}"
     with VideoFileSink(path, fps=24.0) as sink:
         for frame in frames:
             sink.send(frame)
@@ -106,6 +121,29 @@ def test_video_file_round_trip_keeps_count_size_and_picture(tmp_path):
     assert len(back) == 13 and back[0].shape == (120, 160, 3)
     for original, decoded in zip(frames, back):
         assert np.abs(original.astype(int) - decoded.astype(int)).mean() < 8
+    boxed = back[-1]  # 60x60 black in 160x120: still black, at the fixed size
+    assert boxed.shape == (120, 160, 3) and boxed.mean() < 8
+
+
+def test_odd_sizes_are_cropped_to_even_as_the_file_stores_them(tmp_path):
+    """4:2:0 codecs cut odd sizes silently; the sink says so in ``size`` and crops, not rescales."""
+    image = np.zeros((121, 161, 3), np.uint8)
+    image[:, 80:] = 255
+    path = tmp_path / "odd.mp4"
+    with VideoFileSink(path, fps=30.0) as sink:
+        for _ in range(3):
+            sink.send(image)
+        assert sink.size == (160, 120)
+    with VideoFileSource(path) as source:
+        assert source.size == (160, 120) and source.frame_count == 3
+        first = next(iter(source)).image
+    assert first[:, :78].max() < 40 and first[:, 82:].min() > 215, "the edge stays where it was: cropped, not scaled"
+
+
+@pytest.mark.parametrize("fps", [0.0, -5.0, float("nan")])
+def test_video_sink_refuses_a_bad_frame_rate(tmp_path, fps):
+    with pytest.raises(ArfilterError, match="frame rate"):
+        VideoFileSink(tmp_path / "x.mp4", fps=fps)
 
 
 def test_image_file_sink_writes_the_last_frame_exactly(tmp_path):
@@ -161,6 +199,37 @@ def test_preview_window_shows_frames_on_a_real_display_and_obeys_keys(monkeypatc
     window.close()
 
 
+def test_preview_window_closed_by_the_user_stops_and_stays_closed(monkeypatch, xvfb_display):
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    window = WindowSink(title="arfilter-close-test")
+    frame = np.zeros((60, 80, 3), np.uint8)
+    window.send(frame)
+    window.send(frame)
+    cv2.destroyWindow("arfilter-close-test")  # what the window manager's close button does
+    cv2.waitKey(1)
+    window.send(frame)
+    assert window.stopped
+    window.send(frame)  # the loop may send once more: no new window pops up
+    try:
+        visible = cv2.getWindowProperty("arfilter-close-test", cv2.WND_PROP_VISIBLE)
+    except cv2.error:
+        visible = -1
+    assert visible < 1
+    window.close()
+
+
+@pytest.mark.parametrize("code, stopped, mirror", [
+    (ord("q"), True, False), (ord("Q"), True, False), (27, True, False),
+    (ord("m"), False, True), (ord("M"), False, True), (ord("x"), False, False), (-1, False, False),
+])
+def test_window_keys(code, stopped, mirror, monkeypatch, xvfb_display):
+    monkeypatch.setenv("DISPLAY", xvfb_display)
+    window = WindowSink()
+    window.handle_key(code)
+    assert (window.stopped, window.mirror) == (stopped, mirror)
+    assert window.last_key == (None if code < 0 else code)
+
+
 @pytest.mark.parametrize("env, problem", [
     ({}, "no DISPLAY is set"),
     ({"DISPLAY": ":4242"}, "no X server answers at DISPLAY=:4242"),
@@ -177,20 +246,3 @@ def test_window_without_a_display_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(ArfilterError, match="preview window: no display found"):
         WindowSink()
-
-
-@pytest.mark.parametrize("src, dst, rect", [
-    ((640, 480), (1280, 720), (160, 0, 960, 720)),
-    ((1280, 720), (640, 480), (0, 60, 640, 360)),
-    ((100, 100), (100, 100), (0, 0, 100, 100)),
-    ((10000, 1), (64, 48), (0, 23, 64, 1)),
-])
-def test_letterbox_rect(src, dst, rect):
-    assert letterbox_rect(src, dst) == rect
-
-
-def test_letterbox_returns_the_same_object_when_the_size_matches():
-    image = np.zeros((48, 64, 3), np.uint8)
-    assert letterbox(image, (64, 48)) is image
-    boxed = letterbox(np.full((100, 100, 3), 255, np.uint8), (200, 100))
-    assert boxed.shape == (100, 200, 3) and boxed[:, :50].max() == 0 and boxed[:, 50:150].min() == 255

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import struct
 import threading
 import time
 
@@ -12,8 +13,20 @@ import pytest
 
 from arfilter.errors import ArfilterError
 from arfilter.sources import (
-    CameraSource, ImageFolderSource, ImageSource, LatestFrame, VideoFileSource, open_source,
+    MAX_IMAGE_PIXELS, CameraSource, ImageFolderSource, ImageSource, LatestFrame, VideoFileSource, image_header_size,
+    open_source,
 )
+
+# The shared clips as OpenCV 5.0 decodes them here: name -> (frames, width, height).
+CLIPS = {
+    "webcam_glasses_720x1280.mp4": (352, 720, 1280),
+    "glasses_smile_512.mp4": (587, 512, 480),
+    "talking_woman_512.mp4": (354, 512, 512),
+    "grimace_green_512.mp4": (78, 512, 512),
+    "head_turns_480.mp4": (216, 480, 480),
+    "speech_512.mp4": (200, 512, 512),
+    "stage_speaker_360p.mp4": (275, 640, 360),
+}
 
 
 class FakeCapture:
@@ -40,10 +53,17 @@ class FakeCapture:
         if self.fail_after is not None and self.count >= self.fail_after:
             return False, None
         self.count += 1
-        return True, np.full((48, 64, 3), self.count % 256, np.uint8)
+        image = np.full((48, 64, 3), self.count % 256, np.uint8)
+        image[0, 0, 1] = self.count // 256  # the frame number, readable back with number()
+        return True, image
 
     def release(self):
         self.released = True
+
+
+def number(image: np.ndarray) -> int:
+    """The FakeCapture frame number (1, 2, ...) stored in the first pixel."""
+    return int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
 
 
 def test_latest_frame_hands_the_newest_to_a_slow_reader():
@@ -60,10 +80,13 @@ def test_latest_frame_hands_the_newest_to_a_slow_reader():
     thread = threading.Thread(target=producer)
     thread.start()
     received = []
-    while (item := box.get(timeout=2.0)) is not None:
-        newest = produced[-1]
+    while True:
+        newest_put = produced[-1] if produced else -1  # appended after put: surely in the slot (or taken)
+        item = box.get(timeout=2.0)
+        if item is None:
+            break
         received.append(item[0])
-        assert item[0] >= newest - 1, "the reader got a stale frame"
+        assert item[0] >= newest_put, "the reader got a stale frame"
         time.sleep(0.005)
     thread.join()
     assert received == sorted(set(received)), "frames must only move forward"
@@ -73,17 +96,26 @@ def test_latest_frame_hands_the_newest_to_a_slow_reader():
 
 
 def test_camera_with_a_slow_consumer_drops_old_frames_not_lag(capsys):
-    with CameraSource(0, capture_factory=lambda d: FakeCapture(d)) as camera:
+    fakes: list[FakeCapture] = []
+    with CameraSource(0, capture_factory=lambda d: fakes.append(FakeCapture(d)) or fakes[-1]) as camera:
+        fake = fakes[0]
         assert "camera 0: 64x48 @ 200 fps" in capsys.readouterr().err
+        frames = iter(camera)
         values = []
-        for frame in itertools.islice(camera, 20):
-            values.append(int(frame.image[0, 0, 0]))
+        for _ in range(20):
+            read_so_far = fake.count  # frames 1..count were read; 1..count-1 are surely in the mailbox
+            frame = next(frames)
+            values.append(number(frame.image))
+            assert values[-1] >= read_so_far - 1, "the consumer must get the newest or next-newest frame"
             time.sleep(0.02)  # a slow pipeline: 50 fps against a 200 fps camera
-        assert values == sorted(values) and len(set(values)) == 20
-        assert camera.dropped >= 20
-        assert camera._capture.props[cv2.CAP_PROP_BUFFERSIZE] == 1
-        assert camera._capture.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")
-    assert camera._capture.released
+        assert values == sorted(set(values)), "frames only move forward"
+        assert fake.props[cv2.CAP_PROP_BUFFERSIZE] == 1
+        assert fake.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")
+        assert list(fake.props).index(cv2.CAP_PROP_FOURCC) < list(fake.props).index(cv2.CAP_PROP_FRAME_WIDTH)
+    assert fake.released
+    # Every frame read was either handed over, dropped, or still in the slot / in flight at close.
+    assert fake.count - 2 <= len(values) + camera.dropped <= fake.count
+    assert camera.dropped >= len(values), "a 200 fps camera read at 50 fps drops most frames"
 
 
 def test_camera_that_cannot_open_names_itself():
@@ -108,6 +140,37 @@ def test_video_file_frames_come_in_order_with_file_timestamps(shared_media):
     assert all(f.image.shape == (512, 512, 3) and f.image.dtype == np.uint8 for f in frames)
 
 
+def test_the_shared_folder_holds_exactly_the_listed_clips(shared_media):
+    assert sorted(p.name for p in shared_media.glob("*.mp4")) == sorted(CLIPS)
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+def test_every_shared_clip_decodes_completely(clip, shared_media):
+    frames, width, height = CLIPS[clip]
+    with VideoFileSource(shared_media / clip) as source:
+        assert source.frame_count == frames and source.size == (width, height)
+        shapes = {f.image.shape for f in source}
+    assert shapes == {(height, width, 3)}
+    assert source.unreadable == 0
+
+
+def test_a_damaged_stretch_is_skipped_not_the_end(tmp_path, shared_media, capsys):
+    """FFmpeg resynchronises after garbage: frames after the damage must still come."""
+    data = bytearray((shared_media / "head_turns_480.mp4").read_bytes())
+    start = len(data) // 3
+    data[start:start + 20000] = np.random.default_rng(1).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    with VideoFileSource(path) as source:
+        frames = list(source)
+    positions = [round(f.timestamp * source.fps) for f in frames]
+    assert [f.index for f in frames] == list(range(len(frames)))
+    assert 0 < source.unreadable < 100 and len(frames) + source.unreadable == 216
+    assert max(np.diff(positions)) > 1, "timestamps jump over the lost frames"
+    assert positions[-1] >= 200, "decoding went on after the damage"
+    assert f"{path}: {source.unreadable} of 216 frames could not be decoded" in capsys.readouterr().err
+
+
 def test_closing_a_video_half_way_stops_the_decoder(shared_media):
     source = VideoFileSource(shared_media / "glasses_smile_512.mp4")
     first = list(itertools.islice(source, 5))
@@ -117,12 +180,18 @@ def test_closing_a_video_half_way_stops_the_decoder(shared_media):
 
 @pytest.mark.parametrize("content, name", [
     (b"", "empty.mp4"), (b"hello, not a video", "text.mp4"), (bytes(range(256)) * 40, "random.avi"),
+    (np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes(), "x.mp4"),
 ])
 def test_unreadable_videos_name_the_file(tmp_path, content, name):
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(ArfilterError, match=f"video {path}: cannot be read as a video"):
         VideoFileSource(path)
+
+
+def test_missing_video_names_the_file(tmp_path):
+    with pytest.raises(ArfilterError, match=f"video {tmp_path / 'gone.mp4'}: no such file"):
+        VideoFileSource(tmp_path / "gone.mp4")
 
 
 def test_image_source_repeats_and_forever(shared_media):
@@ -185,3 +254,71 @@ def test_open_source_picks_by_what_the_path_is(spec, kind, shared_media):
 def test_open_source_errors(spec, expected):
     with pytest.raises(ArfilterError, match=expected):
         open_source(spec)
+
+
+def test_open_source_names_bad_files(tmp_path):
+    (tmp_path / "photo.jpg").write_text("this is text")
+    (tmp_path / "clip.mp4").write_bytes(np.random.default_rng(2).integers(0, 256, 9000, dtype=np.uint8).tobytes())
+    for name in ("photo.jpg", "clip.mp4"):
+        with pytest.raises(ArfilterError) as excinfo:
+            open_source(str(tmp_path / name))
+        assert str(tmp_path / name) in str(excinfo.value)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp"])
+def test_image_header_size_matches_what_opencv_decodes(ext):
+    ok, encoded = cv2.imencode(ext, np.zeros((23, 37, 3), np.uint8))
+    assert ok and image_header_size(encoded.tobytes()) == (37, 23)
+
+
+def test_image_header_size_of_the_shared_photos(shared_media):
+    for path in shared_media.glob("*.jpg"):
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)  # stored size, before EXIF rotation
+        assert image_header_size(path.read_bytes()[:65536]) == (image.shape[1], image.shape[0]), path.name
+
+
+def _png_header(width: int, height: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+
+def _jpeg_header(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    return b"\xff\xd8" + app0 + sof0
+
+
+@pytest.mark.parametrize("name, header", [
+    ("huge.png", _png_header(20_000, 20_000)),
+    ("huge.jpg", _jpeg_header(12_000, 9_000)),
+])
+def test_absurdly_large_images_are_refused_before_decoding(tmp_path, name, header):
+    path = tmp_path / name
+    path.write_bytes(header + bytes(1000))
+    assert image_header_size(path.read_bytes())[0] * image_header_size(path.read_bytes())[1] > MAX_IMAGE_PIXELS
+    started = time.perf_counter()
+    with pytest.raises(ArfilterError, match="too large; use at most 100 megapixels") as excinfo:
+        ImageSource(path)
+    assert str(path) in str(excinfo.value) and time.perf_counter() - started < 0.5
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """A phone portrait is stored sideways with an EXIF 'rotate 90' tag; it must come out upright."""
+    image = np.zeros((20, 40, 3), np.uint8)
+    image[:, :10] = 255  # white band on the left as stored
+    encoded = cv2.imencode(".jpg", image)[1].tobytes()
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + bytes(4)
+    exif = b"Exif\x00\x00" + tiff
+    path = tmp_path / "portrait.jpg"
+    path.write_bytes(encoded[:2] + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif + encoded[2:])
+    source = ImageSource(path)
+    assert source.size == (20, 40)
+    assert source.image[:8].min() > 200 and source.image[12:].max() < 50, "the band is now on top"
+
+
+def test_non_ascii_paths_work(tmp_path):
+    folder = tmp_path / "фото ü"
+    folder.mkdir()
+    cv2.imencode(".png", np.full((8, 8, 3), 7, np.uint8))[1].tofile(str(folder / "café.png"))
+    frame = next(iter(ImageSource(folder / "café.png")))
+    assert frame.image.shape == (8, 8, 3) and frame.image.max() == 7
+    assert len(list(ImageFolderSource(folder))) == 1

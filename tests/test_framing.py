@@ -1,0 +1,64 @@
+"""Letterboxing: fixed-size sinks must fit any frame without stretching faces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from arfilter.framing import letterbox, letterbox_rect, mirror
+
+
+@pytest.mark.parametrize("src, dst, rect", [
+    ((640, 480), (1280, 720), (160, 0, 960, 720)),   # 4:3 into 16:9: bars left and right
+    ((1280, 720), (640, 480), (0, 60, 640, 360)),    # 16:9 into 4:3: bars top and bottom
+    ((720, 1280), (1280, 720), (437, 0, 405, 720)),  # a phone's portrait video into a webcam frame
+    ((100, 100), (100, 100), (0, 0, 100, 100)),
+    ((10000, 1), (64, 48), (0, 23, 64, 1)),          # absurd aspect: still at least one pixel
+])
+def test_letterbox_rect(src, dst, rect):
+    assert letterbox_rect(src, dst) == rect
+
+
+def test_letterbox_rect_refuses_empty_sizes():
+    with pytest.raises(ValueError):
+        letterbox_rect((0, 10), (64, 48))
+
+
+def test_letterbox_returns_the_same_object_when_the_size_matches():
+    image = np.zeros((48, 64, 3), np.uint8)
+    assert letterbox(image, (64, 48)) is image
+
+
+@pytest.mark.parametrize("shape, size", [
+    ((100, 100, 3), (200, 100)),   # same height: bars at the sides
+    ((50, 50, 3), (200, 100)),     # small: scaled up
+    ((400, 100, 3), (100, 100)),   # tall: scaled down, bars at the sides
+    ((100, 400, 3), (100, 100)),   # wide: bars top and bottom
+    ((30, 40), (80, 80)),          # gray stays gray
+])
+def test_letterbox_keeps_the_picture_inside_black_bars(shape, size):
+    image = np.full(shape, 255, np.uint8)
+    boxed = letterbox(image, size)
+    assert boxed.shape[:2] == (size[1], size[0]) and boxed.shape[2:] == shape[2:] and boxed.dtype == np.uint8
+    x, y, w, h = letterbox_rect((shape[1], shape[0]), size)
+    inside = np.zeros(boxed.shape[:2], bool)
+    inside[y:y + h, x:x + w] = True
+    assert boxed[inside].min() == 255, "the picture fills its rectangle"
+    assert not inside.all() and boxed[~inside].max() == 0, "the bars are black"
+
+
+def test_letterbox_keeps_the_aspect_ratio_of_content():
+    image = np.zeros((90, 160, 3), np.uint8)
+    image[:, 80:] = 255  # right half white
+    boxed = letterbox(image, (640, 480))
+    x, y, w, h = letterbox_rect((160, 90), (640, 480))
+    assert (w, h) == (640, 360)
+    row = boxed[240, :, 0]
+    assert row[:318].max() < 20 and row[322:].min() > 235, "the half-way edge stays half-way"
+
+
+def test_mirror_flips_left_and_right_into_a_new_array():
+    image = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    flipped = mirror(image)
+    np.testing.assert_array_equal(flipped, image[:, ::-1])
+    assert flipped is not image and flipped.flags.c_contiguous
