@@ -36,24 +36,24 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def positive_fps(text: str) -> float:
-    try:
-        fps = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1.0 <= fps <= 240.0:
-        raise argparse.ArgumentTypeError(f"{text} is out of range; use 1 to 240")
-    return fps
+def ranged(kind: type, low: float, high: float, what: str):
+    """An argparse type: a ``kind`` number from ``low`` to ``high``, with a clear message."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range; use {low:g} to {high:g}")
+        return value
+
+    return parse
 
 
-def max_faces(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= count <= 16:
-        raise argparse.ArgumentTypeError(f"{count} is out of range; use 1 to 16")
-    return count
+positive_fps = ranged(float, 1, 240, "a number")
+max_faces = ranged(int, 1, 16, "a whole number")
+frame_count = ranged(int, 1, 100_000, "a whole number")
 
 
 def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True) -> None:
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "and writes a before/after video.")
     demo.add_argument("-o", "--output", default="arfilter-demo.mp4", help="before/after video to write (default: arfilter-demo.mp4)")
     demo.add_argument("--face", help="use this photo instead of the built-in sample")
-    demo.add_argument("--frames", type=int, default=150, help="length in frames at 30 fps (default: 150)")
+    demo.add_argument("--frames", type=frame_count, default=150, help="length in frames at 30 fps (default: 150)")
     demo.add_argument("--size", type=parse_size, default=(640, 480), help="size of each half (default: 640x480)")
     _common(demo)
 
@@ -253,8 +253,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .sinks import VideoFileSink
     from .synthetic import SwaySource, frame_face
 
-    if not 1 <= args.frames <= 100_000:
-        raise ArfilterError(f"--frames {args.frames}: use 1 to 100000")
     still = load_sample_face(args.face)
     with ExitStack() as stack:
         model_path, tracker = open_tracker(args.model, args.max_faces)

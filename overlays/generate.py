@@ -74,7 +74,7 @@ def black_eye(mesh: CanonicalMesh, contour: tuple[int, ...], seed: int = 7, size
     )
     t = np.clip(strength * (0.9 + 0.2 * blotch), 0, 1)
     rgb = np.stack([np.interp(t, ramp_t, ramp_rgb[:, c]) for c in range(3)], axis=-1)
-    alpha = smoothstep(0.0, 0.25, strength) * (0.35 + 0.65 * strength)
+    alpha = smoothstep(0.0, 0.2, strength) * (0.5 + 0.5 * strength)
     bgra = np.dstack([rgb[:, :, ::-1], alpha]).astype(np.float32)
     bgra[alpha <= 1.0 / 255.0] = 0.0
     return np.clip(bgra * 255.0 + 0.5, 0, 255).astype(np.uint8)
