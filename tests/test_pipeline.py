@@ -1,0 +1,96 @@
+"""The loop: one bad frame never ends a run; stats count what happened; mirroring; pacing."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from arfilter.cli import realtime
+from arfilter.errors import ArfilterError
+from arfilter.pipeline import run_pipeline
+from arfilter.sinks import NullSink
+from arfilter.types import Face, Frame
+
+
+class RecordingSink(NullSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[np.ndarray] = []
+
+    def send(self, image: np.ndarray) -> None:
+        super().send(image)
+        self.images.append(image)
+
+
+def frames(count: int) -> list[Frame]:
+    return [Frame(np.full((8, 12, 3), i, np.uint8), timestamp=i / 30, index=i) for i in range(count)]
+
+
+def fake_tracker(frame: Frame) -> tuple[Face, ...]:
+    if frame.index == 2:
+        raise ValueError("unreadable frame")
+    return (Face(np.zeros((478, 3), np.float32)),) if frame.index % 2 == 0 else ()
+
+
+def paint_white_left_column(image: np.ndarray, faces) -> np.ndarray:
+    out = image.copy()
+    if faces:
+        out[:, 0] = 255
+    return out
+
+
+def test_a_bad_frame_is_passed_through_unchanged_and_counted():
+    sink = RecordingSink()
+    warnings: list[str] = []
+    source = frames(6)
+    stats = run_pipeline(source, fake_tracker, paint_white_left_column, sink, warn=warnings.append)
+    assert stats.frames == 6 and sink.frames_sent == 6
+    assert stats.bad_frames == 1 and len(warnings) == 1 and "frame 2" in warnings[0]
+    np.testing.assert_array_equal(sink.images[2], source[2].image)
+    assert stats.frames_with_face == 2 and stats.faces_drawn == 2  # frames 0 and 4
+    assert sink.images[0][0, 0, 0] == 255 and sink.images[1][0, 0, 0] == 1
+
+
+def test_every_stage_is_timed_and_reported():
+    stats = run_pipeline(frames(5), lambda f: (), lambda image, faces: image, NullSink())
+    report = stats.as_dict()
+    for stage in ("capture", "track", "render", "sink"):
+        assert report["stages"][stage]["median_ms"] >= 0
+        assert report["stages"][stage]["p95_ms"] >= report["stages"][stage]["median_ms"]
+    assert report["frames"] == 5 and "dropped_frames" not in report
+
+
+def test_mirror_flips_the_output_left_right():
+    sink = RecordingSink()
+    run_pipeline(frames(1), lambda f: (Face(np.zeros((478, 3), np.float32)),), paint_white_left_column, sink,
+                 mirror=True)
+    assert sink.images[0][0, -1, 0] == 255 and sink.images[0][0, 0, 0] == 0
+
+
+def test_the_loop_stops_when_the_sink_says_so():
+    class StopAfterTwo(NullSink):
+        @property
+        def stopped(self) -> bool:
+            return self.frames_sent >= 2
+
+    stats = run_pipeline(frames(10), lambda f: (), lambda image, faces: image, StopAfterTwo())
+    assert stats.frames == 2
+
+
+def test_user_errors_from_a_stage_end_the_run_with_their_message():
+    def broken_sink_send(image):
+        raise ArfilterError("virtual camera: stopped accepting frames")
+
+    sink = NullSink()
+    sink.send = broken_sink_send
+    with pytest.raises(ArfilterError, match="stopped accepting"):
+        run_pipeline(frames(3), lambda f: (), lambda image, faces: image, sink)
+
+
+def test_realtime_plays_file_frames_at_their_own_pace():
+    start = time.monotonic()
+    out = list(realtime(frames(7)))  # 0 .. 0.2 s
+    elapsed = time.monotonic() - start
+    assert len(out) == 7 and 0.18 <= elapsed < 0.5
