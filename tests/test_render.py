@@ -135,7 +135,8 @@ def test_two_layers_share_one_warp(mesh, tmp_path, portrait, portrait_landmarks)
     folder = tmp_path / "twice"
     shutil.copytree(builtin_overlays_dir() / "black_eye", folder)
     manifest = (folder / "overlay.toml").read_text()
-    (folder / "overlay.toml").write_text(manifest + '\n[[layers]]\ntexture = "bruise.png"\nshader = "multiply"\nopacity = 0.9\n')
+    layer = manifest[manifest.index("[[layers]]"):]
+    (folder / "overlay.toml").write_text(manifest + "\n" + layer)  # the same layer twice
     once = Renderer(mesh, load_overlay("black_eye"))
     twice = Renderer(mesh, load_overlay(folder))
     faces = (Face(portrait_landmarks),)
