@@ -9,6 +9,7 @@ Every frame is normalised to BGR uint8 at this boundary.
 
 from __future__ import annotations
 
+import os
 import queue
 import struct
 import sys
@@ -267,9 +268,23 @@ class VideoFileSource(_Closing):
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, read_ahead))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._error: Exception | None = None
 
     def _decode_loop(self) -> None:
-        """Decode ahead into a small bounded queue (order kept, nothing dropped)."""
+        """Decode ahead into a small bounded queue (order kept, nothing dropped).
+
+        Whatever happens, the queue ends with the end marker, so the reader can
+        never wait forever; an unexpected error is handed to the reader.
+        """
+        try:
+            lower_thread_priority()
+            self._decode_frames()
+        except Exception as exc:  # surfaced by __iter__ as a one-line error
+            self._error = exc
+        finally:
+            self._put(_END)
+
+    def _decode_frames(self) -> None:
         image: np.ndarray | None = self._first
         position = 0
         expected = self.frame_count or 0
@@ -287,7 +302,6 @@ class VideoFileSource(_Closing):
                 if position >= expected or failures >= give_up:
                     break  # the end (or all announced frames accounted for)
                 position += 1
-        self._put(_END)
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():
@@ -315,6 +329,9 @@ class VideoFileSource(_Closing):
                 continue
             yield Frame(image=image, timestamp=position / self.fps, index=index)
             index += 1
+        if self._error is not None:
+            raise ArfilterError(f"{self.name}: decoding stopped at frame {index} ({self._error}); "
+                                "re-encode the file as MP4 (H.264)") from self._error
         self.unreadable = max(bad, (self.frame_count or 0) - index)
         if self.unreadable:
             _say(f"{self.name}: {self.unreadable} of {self.frame_count or index + bad} frames could not be decoded "

@@ -322,3 +322,32 @@ def test_non_ascii_paths_work(tmp_path):
     frame = next(iter(ImageSource(folder / "café.png")))
     assert frame.image.shape == (8, 8, 3) and frame.image.max() == 7
     assert len(list(ImageFolderSource(folder))) == 1
+
+
+def test_a_decoder_that_crashes_ends_the_video_with_a_clear_error(shared_media, monkeypatch):
+    """The reader must never wait forever on a dead decode thread."""
+    source = VideoFileSource(shared_media / "grimace_green_512.mp4")
+    source._capture.release()
+
+    class Exploding:
+        def read(self):
+            raise RuntimeError("codec exploded")
+
+        def release(self):
+            pass
+
+    source._capture = Exploding()
+    with pytest.raises(ArfilterError, match="decoding stopped at frame 1 .*codec exploded"):
+        list(source)
+    source.close()
+
+
+def test_the_decode_thread_runs_at_a_lower_priority(shared_media):
+    """So it decodes in the gaps instead of slowing the model (Linux: per-thread nice)."""
+    import os
+
+    source = VideoFileSource(shared_media / "grimace_green_512.mp4")
+    next(iter(source))
+    niceness = os.getpriority(os.PRIO_PROCESS, source._thread.native_id)
+    source.close()
+    assert niceness == min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)
