@@ -340,14 +340,3 @@ def test_a_decoder_that_crashes_ends_the_video_with_a_clear_error(shared_media, 
     with pytest.raises(ArfilterError, match="decoding stopped at frame 1 .*codec exploded"):
         list(source)
     source.close()
-
-
-def test_the_decode_thread_runs_at_a_lower_priority(shared_media):
-    """So it decodes in the gaps instead of slowing the model (Linux: per-thread nice)."""
-    import os
-
-    source = VideoFileSource(shared_media / "grimace_green_512.mp4")
-    next(iter(source))
-    niceness = os.getpriority(os.PRIO_PROCESS, source._thread.native_id)
-    source.close()
-    assert niceness == min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)
