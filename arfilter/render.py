@@ -20,6 +20,7 @@ from .shaders import get_shader
 from .types import Face
 from .warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
+
 class Renderer:
     """Draws one overlay; call it with a BGR frame and the faces in it."""
 
