@@ -12,10 +12,11 @@ import sys
 import time
 from typing import Callable, Iterable, Protocol
 
-import cv2
 import numpy as np
 
 from .errors import ArfilterError
+from .framing import mirror as mirror_image
+from .sinks import Sink
 from .stats import RunStats
 from .types import Face, Frame
 
@@ -26,12 +27,6 @@ class Tracker(Protocol):
 
 class Render(Protocol):
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray: ...
-
-
-class Sink(Protocol):
-    stopped: bool
-
-    def send(self, image: np.ndarray) -> None: ...
 
 
 def run_pipeline(
@@ -76,7 +71,7 @@ def run_pipeline(
             faces, output = (), frame.image
             t3 = clock()
         if mirror:
-            output = cv2.flip(output, 1)
+            output = mirror_image(output)
         sink.send(output)
         stats.add("sink", clock() - t3)
         stats.frames += 1

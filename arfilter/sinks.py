@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import ArfilterError
-from .framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox
+from .framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox, mirror
 from .sources import _Closing
 
 SINK_NAMES = ("virtualcam", "window", "null")
@@ -213,7 +213,7 @@ class WindowSink(_Closing):
             self.stopped = True  # the user closed the window: don't open a new one
             return
         try:
-            cv2.imshow(self.title, cv2.flip(image, 1) if self.mirror else image)
+            cv2.imshow(self.title, mirror(image) if self.mirror else image)
         except cv2.error as exc:
             raise ArfilterError(
                 "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"

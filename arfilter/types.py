@@ -7,7 +7,7 @@ the renderer returns a new BGR image. Arrays are treated as read-only once made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,14 +47,3 @@ class Face:
         x0, y0 = xy.min(axis=0)
         x1, y1 = xy.max(axis=0)
         return float(x0), float(y0), float(x1), float(y1)
-
-
-@dataclass(frozen=True)
-class StageTimes:
-    """Milliseconds one frame spent in each stage; None where a stage did not run."""
-
-    capture: float | None = None
-    track: float | None = None
-    render: float | None = None
-    sink: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
