@@ -2,22 +2,25 @@
 
 Loading does all the per-overlay work once (decode, validate, premultiply, mip
 levels, which triangles the overlay touches) so the per-frame path only warps
-and blends.
+and blends. Validation collects every problem in a pack (``check_pack``), so
+``arfilter validate`` can list them all at once; ``load_overlay`` raises the
+first as one line.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
 
 from .errors import ArfilterError
+from .regions import REGIONS
 from .shaders import SHADERS
 
 if sys.version_info >= (3, 11):
@@ -28,9 +31,14 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 MANIFEST = "overlay.toml"
 MAX_TEXTURE_SIDE = 4096
 MIN_TEXTURE_SIDE = 64
+MAX_TEXTURE_BYTES = 64 * 1024 * 1024
+MAX_MANIFEST_BYTES = 256 * 1024
 
-_TOP_KEYS = {"name", "title", "description", "credits", "license", "layers"}
-_LAYER_KEYS = {"texture", "shader", "opacity"}
+_TEXT_KEYS = ("name", "title", "description", "credits", "license")
+_TOP_KEYS = {*_TEXT_KEYS, "layers"}
+_LAYER_KEYS = {"texture", "shader", "opacity", "params", "exclude"}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COLOR_TYPES = {0: "grey", 2: "RGB", 3: "paletted", 4: "grey with alpha", 6: "RGBA"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +50,8 @@ class Layer:
     shader: str
     opacity: float
     levels: tuple[np.ndarray, ...]
+    params: Mapping[str, float] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -66,7 +76,7 @@ class Overlay:
 
     @cached_property
     def coverage(self) -> np.ndarray:
-        """float32 (N, N): the largest alpha of any layer, for finding touched triangles."""
+        """uint8 (N, N): the largest alpha of any layer, for finding touched triangles."""
         alpha = np.zeros(self.layers[0].levels[0].shape[:2], dtype=np.uint8)
         for layer in self.layers:
             alpha = np.maximum(alpha, layer.levels[0][:, :, 3])
@@ -119,36 +129,57 @@ def resolve_overlay(spec: str | Path) -> Path:
     raise ArfilterError(f"overlay {spec}: not found; use the name of an installed overlay ({names}) or a folder with {MANIFEST}")
 
 
-def _expect(cond: bool, where: str, message: str) -> None:
-    if not cond:
-        raise ArfilterError(f"{where}: {message}")
+class _Problems(list):
+    """Problems found in a pack, each one line: 'file: key: reason'."""
+
+    def add(self, where: str, message: str) -> None:
+        self.append(f"{where}: {message}")
 
 
-def load_texture(path: Path) -> np.ndarray:
-    """Read an RGBA PNG as straight BGRA uint8, rejecting what cannot be a face texture."""
-    _expect(path.is_file(), str(path), "texture file not found; check the name in overlay.toml")
+def _png_header(data: bytes) -> tuple[int, int, int, int] | None:
+    """(width, height, bit depth, colour type) from the IHDR chunk, or None."""
+    if len(data) < 26 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return None
+    return (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25])
+
+
+def read_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """An RGBA PNG as straight BGRA uint8, or why it cannot be a face texture.
+
+    Normalised: 16-bit (to 8), grey with alpha and paletted with transparency
+    (to BGRA). Rejected: not a PNG, no transparency, not square, too small,
+    too large (checked from the header, before decoding: decompression bombs).
+    """
+    if not path.is_file():
+        return None, "texture file not found; check the name in overlay.toml"
     size = path.stat().st_size
-    _expect(size < 64 * 1024 * 1024, str(path), f"file is {size // (1024 * 1024)} MB; textures must be under 64 MB")
-    data = np.fromfile(str(path), dtype=np.uint8)
-    header_ok = data[:8].tobytes() == b"\x89PNG\r\n\x1a\n"
-    _expect(header_ok, str(path), "not a PNG file; export the texture as PNG with transparency")
-    # Check the declared size in the IHDR chunk before decoding (decompression bombs).
-    width = int.from_bytes(data[16:20].tobytes(), "big")
-    height = int.from_bytes(data[20:24].tobytes(), "big")
-    _expect(
-        width <= MAX_TEXTURE_SIDE and height <= MAX_TEXTURE_SIDE,
-        str(path), f"{width}x{height} is too large; use at most {MAX_TEXTURE_SIDE}x{MAX_TEXTURE_SIDE}",
-    )
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    _expect(image is not None, str(path), "PNG cannot be decoded; re-export it")
-    _expect(image.ndim == 3 and image.shape[2] == 4, str(path),
-            "has no alpha channel; export it as RGBA so the face shows where the overlay is empty")
+    if size >= MAX_TEXTURE_BYTES:
+        return None, f"file is {size // (1024 * 1024)} MB; textures must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
+    data = path.read_bytes()
+    header = _png_header(data)
+    if data[:8] != _PNG_SIGNATURE:
+        return None, "not a PNG file; export the texture as PNG with transparency"
+    if header is None:
+        return None, "PNG cannot be decoded (no image header); re-export it"
+    width, height, _depth, color_type = header
+    if width > MAX_TEXTURE_SIDE or height > MAX_TEXTURE_SIDE:
+        return None, f"{width}x{height} is too large; use at most {MAX_TEXTURE_SIDE}x{MAX_TEXTURE_SIDE}"
+    if width != height:
+        return None, f"is {width}x{height}; face textures must be square (the UV space is square)"
+    if width < MIN_TEXTURE_SIDE:
+        return None, f"is {width}x{height}; use at least {MIN_TEXTURE_SIDE}x{MIN_TEXTURE_SIDE}"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return None, "PNG cannot be decoded; re-export it"
+    if image.ndim != 3 or image.shape[2] != 4:
+        kind = _PNG_COLOR_TYPES.get(color_type, "unknown colour type")
+        return None, (f"is {kind} with no transparency; export it as RGBA so the face shows "
+                      "where the overlay is empty")
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
-    height, width = image.shape[:2]
-    _expect(width == height, str(path), f"is {width}x{height}; face textures must be square (the UV space is square)")
-    _expect(width >= MIN_TEXTURE_SIDE, str(path), f"is {width}x{height}; use at least {MIN_TEXTURE_SIDE}x{MIN_TEXTURE_SIDE}")
-    return image
+    if image.shape[:2] != (height, width):
+        return None, "PNG cannot be decoded; re-export it"
+    return image, None
 
 
 def _mip_levels(bgra: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -164,49 +195,109 @@ def _mip_levels(bgra: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(levels)
 
 
-def load_overlay(spec: str | Path) -> Overlay:
-    """Load and validate a pack; every problem is an ArfilterError naming file and key."""
-    folder = resolve_overlay(spec)
-    manifest_path = folder / MANIFEST
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_layer(folder: Path, spec: Any, at: str, problems: _Problems) -> tuple[dict[str, Any], np.ndarray | None] | None:
+    """Validate one [[layers]] table; returns its settings and straight BGRA texture."""
+    if not isinstance(spec, dict):
+        problems.add(at, "must be a table with a texture")
+        return None
+    for key in sorted(set(spec) - _LAYER_KEYS):
+        problems.add(f"{at} {key}", f"unknown key; valid keys: {', '.join(sorted(_LAYER_KEYS))}")
+    settings: dict[str, Any] = {}
+    shader_name = spec.get("shader", "normal")
+    shader = SHADERS.get(shader_name) if isinstance(shader_name, str) else None
+    if shader is None:
+        problems.add(f"{at} shader", f"unknown shader {shader_name!r}; valid shaders: {', '.join(sorted(SHADERS))}")
+    settings["shader"] = shader_name
+    opacity = spec.get("opacity", 1.0)
+    if not (_is_number(opacity) and 0.0 <= opacity <= 1.0):
+        problems.add(f"{at} opacity", f"must be a number from 0 to 1, not {opacity!r}")
+    settings["opacity"] = float(opacity) if _is_number(opacity) else 1.0
+    params = spec.get("params", {})
+    if not isinstance(params, dict):
+        problems.add(f"{at} params", "must be a table, e.g. params = { age = 3 }")
+        params = {}
+    elif shader is not None:
+        for why in shader.problems(params):
+            problems.add(f"{at} params", why)
+    settings["params"] = dict(params)
+    exclude = spec.get("exclude", [])
+    if not (isinstance(exclude, list) and all(isinstance(name, str) for name in exclude)):
+        problems.add(f"{at} exclude", f"must be a list of region names ({', '.join(REGIONS)})")
+        exclude = []
+    for name in exclude:
+        if name not in REGIONS:
+            problems.add(f"{at} exclude", f"unknown region {name!r}; valid regions: {', '.join(REGIONS)}")
+    settings["exclude"] = tuple(name for name in exclude if name in REGIONS)
+    texture = spec.get("texture")
+    if not (isinstance(texture, str) and texture):
+        problems.add(f"{at} texture", "must name a PNG in the pack folder")
+        return settings, None
+    texture_path = (folder / texture).resolve()
+    if folder.resolve() not in texture_path.parents:
+        problems.add(f"{at} texture {texture!r}", "must be inside the pack folder")
+        return settings, None
+    settings["texture_path"] = texture_path
+    image, why = read_texture(texture_path)
+    if why:
+        problems.add(f"{at} texture {texture!r}", why)
+    return settings, image
+
+
+def _read_manifest(path: Path, problems: _Problems) -> dict[str, Any] | None:
     try:
-        manifest: dict[str, Any] = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            problems.add(str(path), f"is larger than {MAX_MANIFEST_BYTES // 1024} KB; a manifest is a short text file")
+            return None
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ArfilterError(f"{manifest_path}: cannot be read ({exc})") from exc
-    where = str(manifest_path)
-    unknown = sorted(set(manifest) - _TOP_KEYS)
-    if unknown:
-        raise ArfilterError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(_TOP_KEYS))}")
-    for key in ("name", "title", "description", "credits", "license"):
-        _expect(isinstance(manifest.get(key, ""), str), where, f"{key} must be a string")
+        problems.add(str(path), f"cannot be read ({exc})")
+        return None
+
+
+def check_pack(spec: str | Path) -> tuple[Overlay | None, list[str]]:
+    """Load a pack, collecting every problem; the overlay is None if there are any."""
+    folder = resolve_overlay(spec)
+    where = str(folder / MANIFEST)
+    problems = _Problems()
+    manifest = _read_manifest(folder / MANIFEST, problems)
+    if manifest is None:
+        return None, problems
+    for key in sorted(set(manifest) - _TOP_KEYS):
+        problems.add(f"{where}: {key}", f"unknown key; valid keys: {', '.join(sorted(_TOP_KEYS))}")
+    for key in _TEXT_KEYS:
+        if not isinstance(manifest.get(key, ""), str):
+            problems.add(f"{where}: {key}", "must be a string in quotes")
     layers_spec = manifest.get("layers")
-    _expect(isinstance(layers_spec, list) and len(layers_spec) > 0, where,
-            "needs at least one [[layers]] table with a texture")
+    if not (isinstance(layers_spec, list) and layers_spec):
+        problems.add(where, "needs at least one [[layers]] table with a texture")
+        layers_spec = []
+    checked = [_check_layer(folder, spec, f"{where}: layer {number}", problems)
+               for number, spec in enumerate(layers_spec, start=1)]
+    if problems:
+        return None, problems
+    side = max(image.shape[0] for _, image in checked)  # type: ignore[union-attr]
     layers = []
-    for number, spec_layer in enumerate(layers_spec, start=1):
-        at = f"{where} layer {number}"
-        _expect(isinstance(spec_layer, dict), at, "must be a table")
-        unknown = sorted(set(spec_layer) - _LAYER_KEYS)
-        if unknown:
-            raise ArfilterError(f"{at}: unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(_LAYER_KEYS))}")
-        texture = spec_layer.get("texture")
-        _expect(isinstance(texture, str) and texture != "", at, "texture must name a PNG in the pack folder")
-        texture_path = (folder / texture).resolve()
-        _expect(folder.resolve() in texture_path.parents, at, f"texture {texture!r} must be inside the pack folder")
-        shader = spec_layer.get("shader", "normal")
-        _expect(shader in SHADERS, at, f"unknown shader {shader!r}; valid shaders: {', '.join(sorted(SHADERS))}")
-        opacity = spec_layer.get("opacity", 1.0)
-        _expect(isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and 0.0 <= opacity <= 1.0,
-                at, f"opacity must be a number from 0 to 1, not {opacity!r}")
-        bgra = load_texture(texture_path)
-        layers.append(Layer(texture_path, shader, float(opacity), _mip_levels(bgra)))
-    sizes = {layer.size for layer in layers}
-    _expect(len(sizes) == 1, where, f"all layer textures must have the same size, found {sorted(sizes)}")
-    return Overlay(
-        name=manifest.get("name", folder.name),
-        title=manifest.get("title", folder.name),
-        description=manifest.get("description", ""),
-        credits=manifest.get("credits", ""),
-        license=manifest.get("license", ""),
-        path=folder,
-        layers=tuple(layers),
+    for settings, image in checked:  # type: ignore[misc]
+        if image.shape[0] != side:  # layers are sampled through one map: one size
+            image = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
+        layers.append(Layer(settings["texture_path"], settings["shader"], settings["opacity"], _mip_levels(image),
+                            settings["params"], settings["exclude"]))
+    overlay = Overlay(
+        name=manifest.get("name", folder.name), title=manifest.get("title", folder.name),
+        description=manifest.get("description", ""), credits=manifest.get("credits", ""),
+        license=manifest.get("license", ""), path=folder, layers=tuple(layers),
     )
+    return overlay, []
+
+
+def load_overlay(spec: str | Path) -> Overlay:
+    """Load and validate a pack; any problem is one ArfilterError line naming file, key and reason."""
+    overlay, problems = check_pack(spec)
+    if overlay is None:
+        more = f" (and {len(problems) - 1} more; run 'arfilter validate' to see all)" if len(problems) > 1 else ""
+        raise ArfilterError(problems[0] + more)
+    return overlay

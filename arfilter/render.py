@@ -15,23 +15,30 @@ import cv2
 import numpy as np
 
 from .mesh import MESH_VERTICES, CanonicalMesh
-from .overlay import Overlay
+from .overlay import Layer, Overlay
+from .regions import keep_mask
 from .shaders import get_shader
 from .types import Face
 from .warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
 class Renderer:
-    """Draws one overlay; call it with a BGR frame and the faces in it."""
+    """Draws one overlay; call it with a BGR frame and the faces in it.
 
-    def __init__(self, mesh: CanonicalMesh, overlay: Overlay) -> None:
+    ``intensity`` scales every layer's alpha (1 = as authored); the live
+    controls change it between frames.
+    """
+
+    def __init__(self, mesh: CanonicalMesh, overlay: Overlay, intensity: float = 1.0) -> None:
         self.mesh = mesh
         self.overlay = overlay
+        self.intensity = intensity
         triangles = mesh.skin_triangles
         self._triangles = triangles
         self._front_sign = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
         self._touched = overlay.touched_triangles(mesh.uvs, triangles)
-        self._shaders = [get_shader(layer.shader) for layer in overlay.layers]
+        self._blends = [get_shader(layer.shader).bind(layer.params) for layer in overlay.layers]
+        self._levels = [self._masked_levels(layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level (pixel centres).
         size = overlay.texture_size
         self._targets = [
@@ -40,6 +47,21 @@ class Renderer:
         ]
         # Width of the face in level-0 texels, to pick a mip level per face.
         self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
+
+    def _masked_levels(self, layer: Layer) -> tuple[np.ndarray, ...]:
+        """The layer's mip levels with its excluded regions cut out (once, not per frame).
+
+        Scaling premultiplied BGRA by a mask keeps it premultiplied.
+        """
+        if not layer.exclude:
+            return layer.levels
+        keep = keep_mask(self.mesh, layer.exclude, layer.size)
+        masked = []
+        for level in layer.levels:
+            side = level.shape[0]
+            scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
+            masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
+        return tuple(masked)
 
     def _level_for(self, screen_width: float) -> int:
         """The mip level whose texels are about one screen pixel on this face."""
@@ -62,7 +84,7 @@ class Renderer:
         """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
         height, width = image.shape[:2]
         roi, visible = self.face_roi(face, (width, height))
-        if roi.empty or face.opacity <= 0.0:
+        if roi.empty or face.opacity <= 0.0 or self.intensity <= 0.0:
             return roi
         points = face.landmarks[:MESH_VERTICES, :2]
         face_width = float(np.ptp(points[:, 0]))
@@ -72,14 +94,14 @@ class Renderer:
         coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
         out = region
-        for layer, shader in zip(self.overlay.layers, self._shaders):
-            warped = cv2.remap(layer.levels[level], map_x, map_y, cv2.INTER_LINEAR,
+        for layer, levels, blend in zip(self.overlay.layers, self._levels, self._blends):
+            warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
             # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
-            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity / 255.0)
+            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity * self.intensity / 255.0)
             color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
             alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
-            out = shader(out, color, alpha)
+            out = blend(out, color, alpha)
         region[...] = out
         return roi
 

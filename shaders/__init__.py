@@ -1,35 +1,72 @@
 """Blend programs: how a warped overlay layer combines with the skin under it.
 
-Every shader is a pure function with one signature::
+Every shader is a module with a pure function of one signature::
 
-    blend(base, color, alpha) -> image
+    blend(base, color, alpha, **params) -> image
 
-All three are uint8 arrays of shape (h, w, 3) over the face region: ``base``
-is the frame (BGR), ``color`` the warped layer's colour premultiplied by its
-alpha, and ``alpha`` the layer's coverage times its opacity (0-255, repeated
-in each channel). The result is a new uint8 BGR array; where alpha is 0 it is
-``base`` bit for bit. Shaders use OpenCV's saturating uint8 arithmetic, about
-four times faster than numpy float32 on this path (measured in NOTES).
+and a ``PARAMS`` table declaring the numbers a manifest may set. ``base``,
+``color`` and ``alpha`` are uint8 arrays of shape (h, w, 3) over the face
+region only: ``base`` is the frame (BGR), ``color`` the warped layer's colour
+premultiplied by its alpha, and ``alpha`` the layer's coverage times its
+opacity (0-255, repeated in each channel). The result is a new uint8 BGR
+array; where alpha is 0 it is ``base`` bit for bit. Simple shaders use
+OpenCV's saturating uint8 arithmetic (about four times faster than numpy
+float32 here); the others compute in float32 on the region only.
 Shaders are looked up by name with :func:`get_shader`.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from dataclasses import dataclass, field
+from functools import partial
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import multiply, normal
+from . import bruise, multiply, normal, overlay, paint, screen, soft_light
+from .params import Param
+
+Blend = Callable[..., np.ndarray]
 
 
-class Shader(Protocol):
-    def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray: ...
+@dataclass(frozen=True)
+class Shader:
+    """A blend function with its declared parameters."""
+
+    name: str
+    blend: Blend
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray, **params: float) -> np.ndarray:
+        return self.blend(base, color, alpha, **params)
+
+    def problems(self, params: Mapping[str, Any]) -> list[str]:
+        """Why ``params`` cannot be given to this shader (one entry per problem)."""
+        found = []
+        for key, value in params.items():
+            spec = self.params.get(key)
+            if spec is None:
+                valid = ", ".join(sorted(self.params)) or "none"
+                found.append(f"{key!r} is not a parameter of shader {self.name!r}; valid parameters: {valid}")
+            elif (why := spec.check(value)) is not None:
+                found.append(f"{key} {why}")
+        return found
+
+    def bind(self, params: Mapping[str, float]) -> Blend:
+        """``blend`` with these (already validated) parameters fixed, for the per-frame path."""
+        return partial(self.blend, **{key: float(value) for key, value in params.items()}) if params else self.blend
 
 
-SHADERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
-    "normal": normal.blend,
-    "multiply": multiply.blend,
-}
+def _register(*modules: Any) -> Mapping[str, Shader]:
+    table = {}
+    for module in modules:
+        name = module.__name__.rsplit(".", 1)[-1]
+        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)))
+    return MappingProxyType(table)
+
+
+SHADERS: Mapping[str, Shader] = _register(normal, multiply, screen, overlay, soft_light, bruise, paint)
 
 
 def get_shader(name: str) -> Shader:
@@ -38,3 +75,6 @@ def get_shader(name: str) -> Shader:
         return SHADERS[name]
     except KeyError:
         raise ValueError(f"unknown shader {name!r}; valid shaders: {', '.join(sorted(SHADERS))}") from None
+
+
+__all__ = ["SHADERS", "Param", "Shader", "get_shader"]

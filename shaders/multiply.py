@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+PARAMS: dict = {}
+
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """base * lerp(1, texture, alpha), i.e. base * (1 - alpha + color) with premultiplied colour."""

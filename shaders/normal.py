@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+PARAMS: dict = {}
+
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Porter-Duff "over" with a premultiplied layer: base * (1 - alpha) + color."""

@@ -1,7 +1,9 @@
-"""Shaders on arrays: exact where alpha is 0, the documented formula elsewhere."""
+"""Shaders on arrays: exact where alpha is 0, the documented formula elsewhere,
+and the skin-aware ones checked for what makes them convincing."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,13 +11,27 @@ from arfilter.shaders import SHADERS, get_shader
 
 RNG = np.random.default_rng(3)
 BASE = RNG.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+LIGHT_SKIN = (140, 172, 224)  # BGR
+DARK_SKIN = (45, 62, 96)
 
 
-def _layer(rgb: tuple[int, int, int], alpha: int) -> tuple[np.ndarray, np.ndarray]:
-    """A uniform premultiplied layer."""
-    a = np.full((32, 48, 3), alpha, np.uint8)
+def _layer(rgb: tuple[int, int, int], alpha: int, shape=(32, 48)) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform premultiplied layer (colour given as BGR)."""
+    a = np.full((*shape, 3), alpha, np.uint8)
     color = np.round(np.array(rgb, np.float64) * alpha / 255.0).astype(np.uint8)
-    return np.broadcast_to(color, (32, 48, 3)).copy(), a
+    return np.broadcast_to(color, (*shape, 3)).copy(), a
+
+
+def _skin_patch(bgr: tuple[int, int, int], size: int = 64, seed: int = 1) -> np.ndarray:
+    """Flat skin with pore-like texture (a few grey levels of fine noise)."""
+    noise = np.random.default_rng(seed).normal(0, 6, (size, size, 1))
+    noise = cv2.GaussianBlur(noise, (3, 3), 0)[:, :, None]
+    return np.clip(np.array(bgr, np.float64) + noise, 0, 255).astype(np.uint8)
+
+
+def _gain(base: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Mean per-channel out/base (BGR): how much light of each colour the layer lets through."""
+    return out.reshape(-1, 3).astype(np.float64).mean(axis=0) / base.reshape(-1, 3).astype(np.float64).mean(axis=0)
 
 
 @pytest.mark.parametrize("name", sorted(SHADERS))
@@ -26,21 +42,55 @@ def test_alpha_zero_leaves_the_image_unchanged_bit_for_bit(name):
     np.testing.assert_array_equal(out, BASE)
 
 
-@pytest.mark.parametrize("name, rgb, alpha, expected", [
-    ("normal", (10, 20, 30), 255, lambda b: np.broadcast_to(np.array([10, 20, 30], np.float64), b.shape)),
-    ("normal", (250, 0, 100), 128, lambda b: b * (1 - 128 / 255) + np.round(np.array([250, 0, 100]) * 128 / 255)),
-    ("multiply", (255, 255, 255), 255, lambda b: b),
-    ("multiply", (128, 64, 255), 255, lambda b: b * np.array([128, 64, 255]) / 255),
-    ("multiply", (0, 0, 0), 102, lambda b: b * (1 - 102 / 255)),
+@pytest.mark.parametrize("name", sorted(SHADERS))
+def test_range_dtype_and_inputs_are_kept(name):
+    color, alpha = _layer((255, 0, 255), 255)
+    base = BASE.copy()
+    out = get_shader(name)(base, color, alpha)
+    assert out.dtype == np.uint8 and out.shape == base.shape and out is not base
+    np.testing.assert_array_equal(base, BASE)
+
+
+@pytest.mark.parametrize("name", sorted(SHADERS))
+def test_partial_alpha_lies_between_skin_and_full_layer(name):
+    """No halo: a half-covered edge pixel is never outside the two images it blends."""
+    shader = get_shader(name)
+    full = shader(BASE, *_layer((60, 140, 220), 255)).astype(int)
+    for alpha in (32, 128, 200):
+        out = shader(BASE, *_layer((60, 140, 220), alpha)).astype(int)
+        low, high = np.minimum(BASE, full), np.maximum(BASE, full)
+        assert np.all(out >= low - 1) and np.all(out <= high + 1), alpha
+
+
+def _ref(formula):
+    def expected(b, rgb, a):
+        c = np.array(rgb, np.float64) / 255.0
+        return 255.0 * (b / 255.0 * (1 - a) + a * formula(b / 255.0, c))
+    return expected
+
+
+@pytest.mark.parametrize("name, rgb, alpha, formula", [
+    ("normal", (10, 20, 30), 1.0, lambda b, c: c + 0 * b),
+    ("normal", (250, 0, 100), 0.5, lambda b, c: c + 0 * b),
+    ("multiply", (255, 255, 255), 1.0, lambda b, c: b),
+    ("multiply", (128, 64, 255), 1.0, lambda b, c: b * c),
+    ("multiply", (0, 0, 0), 0.4, lambda b, c: b * c),
+    ("screen", (128, 64, 255), 1.0, lambda b, c: 1 - (1 - b) * (1 - c)),
+    ("screen", (200, 10, 90), 0.6, lambda b, c: 1 - (1 - b) * (1 - c)),
+    ("overlay", (128, 64, 255), 1.0, lambda b, c: np.where(b < 0.5, 2 * b * c, 1 - 2 * (1 - b) * (1 - c))),
+    ("overlay", (30, 200, 90), 0.6, lambda b, c: np.where(b < 0.5, 2 * b * c, 1 - 2 * (1 - b) * (1 - c))),
+    ("soft_light", (128, 64, 255), 1.0, lambda b, c: (1 - 2 * c) * b * b + 2 * c * b),
+    ("soft_light", (30, 200, 90), 0.6, lambda b, c: (1 - 2 * c) * b * b + 2 * c * b),
 ])
-def test_formulas(name, rgb, alpha, expected):
-    color, a = _layer(rgb, alpha)
+def test_formulas(name, rgb, alpha, formula):
+    a8 = round(alpha * 255)
+    color, a = _layer(rgb, a8)
     out = get_shader(name)(BASE, color, a).astype(np.float64)
-    assert np.abs(out - expected(BASE.astype(np.float64))).max() <= 1.0
+    expected = _ref(formula)(BASE.astype(np.float64), rgb, a8 / 255.0)
+    assert np.abs(out - expected).max() <= 2.0
 
 
 def test_multiply_keeps_the_skin_texture():
-    """A bruise darkens but the detail (here: the random base) stays correlated."""
     color, a = _layer((120, 60, 110), 230)
     out = get_shader("multiply")(BASE, color, a)
     for channel in range(3):
@@ -48,6 +98,106 @@ def test_multiply_keeps_the_skin_texture():
     assert out.mean() < BASE.mean()
 
 
+def _high_pass(image: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return gray - cv2.GaussianBlur(gray, (0, 0), 2.0)
+
+
+def test_bruise_keeps_the_texture_of_real_skin(portrait, portrait_landmarks):
+    """On a real cheek, the fine detail of the output correlates >= 0.8 with the input's."""
+    x, y = portrait_landmarks[205, :2].astype(int)  # the subject's right cheek
+    patch = np.ascontiguousarray(portrait[y - 40:y + 40, x - 40:x + 40])
+    color, alpha = _layer((0, 0, 0), 230, shape=patch.shape[:2])
+    out = get_shader("bruise")(patch, color, alpha, intensity=1.5, age=2.0)
+    assert np.abs(out.astype(int) - patch).mean() > 15, "the bruise must be clearly visible"
+    correlation = np.corrcoef(_high_pass(out).ravel(), _high_pass(patch).ravel())[0, 1]
+    assert correlation >= 0.8, correlation
+
+
+def test_bruise_reads_darker_and_less_red_on_dark_skin():
+    color, alpha = _layer((0, 0, 0), 220, shape=(64, 64))
+    gains = {}
+    for name, skin in (("light", LIGHT_SKIN), ("dark", DARK_SKIN)):
+        patch = _skin_patch(skin)
+        gains[name] = _gain(patch, get_shader("bruise")(patch, color, alpha, age=1.0))
+    light, dark = gains["light"], gains["dark"]
+    assert dark.mean() < light.mean() - 0.05, (light, dark)  # darker, relative to the skin
+    redness = {k: g[2] / g[:2].mean() for k, g in gains.items()}  # red kept vs blue/green kept
+    assert redness["dark"] < redness["light"] - 0.1, redness
+
+
+@pytest.mark.parametrize("age, most_kept, least_kept", [
+    (0.0, "red", "green"),     # fresh: red
+    (3.0, "blue", "green"),    # blue-purple
+    (6.0, "green", "blue"),    # green
+    (10.0, "red", "blue"),     # yellow: red and green kept, blue absorbed
+])
+def test_bruise_colour_follows_its_age(age, most_kept, least_kept):
+    channel = {"blue": 0, "green": 1, "red": 2}
+    patch = _skin_patch((200, 200, 200))  # neutral, light: the bruise's own colour shows
+    color, alpha = _layer((0, 0, 0), 255, shape=(64, 64))
+    gain = _gain(patch, get_shader("bruise")(patch, color, alpha, age=age))
+    assert int(np.argmax(gain)) == channel[most_kept], gain
+    assert int(np.argmin(gain)) == channel[least_kept], gain
+
+
+def test_bruise_only_darkens_and_scales_with_intensity():
+    patch = _skin_patch(LIGHT_SKIN)
+    color, alpha = _layer((0, 0, 0), 200, shape=(64, 64))
+    outs = [get_shader("bruise")(patch, color, alpha, intensity=k).astype(int) for k in (0.0, 0.5, 1.0, 2.0)]
+    np.testing.assert_array_equal(outs[0], patch)
+    assert np.all(outs[1] <= patch) and np.all(outs[3] <= outs[2]) and np.all(outs[2] <= outs[1])
+    assert outs[3].mean() < outs[1].mean() - 20
+
+
+def test_bruise_spares_specular_highlights():
+    patch = _skin_patch(LIGHT_SKIN)
+    patch[12:36, 12:36] = 250  # a shine on the skin (an area, not a pore)
+    color, alpha = _layer((0, 0, 0), 220, shape=(64, 64))
+    out = get_shader("bruise")(patch, color, alpha)
+    shine = 1 - out[18:30, 18:30].mean() / 250
+    skin = 1 - out[40:, 40:].mean() / patch[40:, 40:].mean()
+    assert shine < 0.6 * skin, (shine, skin)
+
+
+def test_paint_keeps_its_colour_and_follows_the_light():
+    patch = _skin_patch(LIGHT_SKIN)
+    patch[:, :32] = (patch[:, :32] * 0.5).astype(np.uint8)  # the left half is in shadow
+    color, alpha = _layer((200, 40, 60), 255, shape=(64, 64))  # a blue mark (BGR)
+    out = get_shader("paint")(patch, color, alpha).astype(np.float64)
+    lit, shadow = out[:, 32:].reshape(-1, 3).mean(0), out[:, :32].reshape(-1, 3).mean(0)
+    assert np.argmax(lit) == 0 and np.argmax(shadow) == 0, "the mark stays blue in light and shadow"
+    assert 0.4 < shadow.sum() / lit.sum() < 0.6, "shaded by the skin's light, like the skin"
+    flat = get_shader("paint")(patch, color, alpha, shading=0.0).astype(np.float64)
+    assert np.abs(flat - (200, 40, 60)).max() <= 1, "shading 0 is a flat colour"
+
+
+def test_paint_shows_the_pores():
+    patch = _skin_patch(LIGHT_SKIN)
+    color, alpha = _layer((60, 60, 200), 255, shape=(64, 64))
+    out = get_shader("paint")(patch, color, alpha)
+    assert np.corrcoef(_high_pass(out).ravel(), _high_pass(patch).ravel())[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("name, params, expected", [
+    ("bruise", {"age": 30}, ["age must be from 0 to 14, not 30"]),
+    ("bruise", {"intensity": "high"}, ["intensity must be a number from 0 to 2, not 'high'"]),
+    ("bruise", {"colour": 1}, ["'colour' is not a parameter of shader 'bruise'; valid parameters: age, intensity"]),
+    ("multiply", {"age": 1}, ["'age' is not a parameter of shader 'multiply'; valid parameters: none"]),
+    ("paint", {"shading": 0.5}, []),
+])
+def test_parameters_are_validated_with_exact_messages(name, params, expected):
+    assert get_shader(name).problems(params) == expected
+
+
+def test_bound_parameters_are_used():
+    patch = _skin_patch(LIGHT_SKIN)
+    color, alpha = _layer((0, 0, 0), 200, shape=(64, 64))
+    bruise = get_shader("bruise")
+    np.testing.assert_array_equal(bruise.bind({"age": 6})(patch, color, alpha), bruise(patch, color, alpha, age=6.0))
+
+
 def test_unknown_shader_lists_the_valid_names():
-    with pytest.raises(ValueError, match="unknown shader 'glow'; valid shaders: multiply, normal"):
+    with pytest.raises(ValueError, match="unknown shader 'glow'; valid shaders: bruise, multiply, normal, "
+                                         "overlay, paint, screen, soft_light"):
         get_shader("glow")

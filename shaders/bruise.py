@@ -1,0 +1,82 @@
+"""``bruise``: blood under the skin, drawn so the skin stays the skin.
+
+The layer's alpha is the bruise's density (its colour is not used: the
+colour comes from ``age`` and the skin). A bruise is pigment *under* the
+surface, so the shader only removes light: each channel is multiplied by a
+transmittance ``10 ** -(density * absorbance)`` (Beer-Lambert). Because it is a
+multiplication by a smooth field, pores, stubble and shading pass through
+unchanged in relative terms, and it can never be brighter than the light
+that falls on the face, so it follows the scene's brightness.
+
+- ``age`` (days) moves the absorbance along the healing sequence: fresh
+  red-purple, blue-purple by day 3, green by day 6, yellow-brown after ten.
+  The thin rim is drawn older than the core, as real bruises heal from the
+  edge in.
+- Skin tone: on darker skin the melanin above the blood hides its hue, so
+  the bruise reads darker and less red; estimated from the brightness of
+  the skin it covers.
+- Specular highlights lie on top of the skin, so the brightest pixels are
+  spared, which keeps a shiny forehead shiny.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ._float import as_unit, to_uint8
+from ._skin import luma, skin_luma
+from .params import Param
+
+PARAMS = {
+    "intensity": Param(1.0, 0.0, 2.0, "how dark the bruise is: 1 clear, 2 severe"),
+    "age": Param(2.0, 0.0, 14.0, "days since the injury: 0 red, 3 blue-purple, 6 green, 10+ yellow-brown"),
+}
+
+# Absorbance (optical density per unit of bruise density) along the healing
+# sequence, in RGB; stored as BGR below to match the frames.
+_AGE_DAYS = np.array([0.0, 1.0, 3.0, 6.0, 9.0, 14.0], np.float32)
+_ABSORBANCE_RGB = np.array([
+    [0.05, 0.26, 0.20],  # fresh: red, blood close to the surface
+    [0.14, 0.34, 0.22],  # red-purple
+    [0.30, 0.34, 0.18],  # blue-purple (deoxygenated)
+    [0.26, 0.15, 0.30],  # green (biliverdin)
+    [0.11, 0.12, 0.28],  # yellow-green (bilirubin)
+    [0.03, 0.04, 0.10],  # faint yellow-brown, nearly healed
+], np.float32)
+_ABSORBANCE_BGR = _ABSORBANCE_RGB[:, ::-1].copy()
+_LN10 = float(np.log(10.0))
+
+
+def absorbance(age_days: float) -> np.ndarray:
+    """BGR absorbance of a bruise ``age_days`` old (interpolated along the sequence)."""
+    age = float(np.clip(age_days, _AGE_DAYS[0], _AGE_DAYS[-1]))
+    return np.array([np.interp(age, _AGE_DAYS, _ABSORBANCE_BGR[:, c]) for c in range(3)], np.float32)
+
+
+def adapt_to_skin(absorb: np.ndarray, skin: float) -> np.ndarray:
+    """Darker skin (low ``skin`` brightness): less hue, more darkening."""
+    melanin = float(np.clip((0.60 - skin) / 0.35, 0.0, 1.0))
+    neutral = np.full(3, absorb.mean(), np.float32)
+    return ((1.0 - 0.6 * melanin) * absorb + 0.6 * melanin * neutral) * (1.0 + 0.35 * melanin)
+
+
+def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray,
+          intensity: float = 1.0, age: float = 2.0) -> np.ndarray:
+    """base * 10 ** -(density * absorbance(local age, skin)), density = alpha * intensity."""
+    gray = luma(base)
+    skin = skin_luma(gray, alpha[:, :, 0])
+    core = adapt_to_skin(absorbance(age), skin)
+    rim = adapt_to_skin(absorbance(age * 1.6 + 0.5), skin)
+    a = as_unit(alpha[:, :, 0])
+    # Specular highlights (areas well above the skin's mean, judged on a blurred
+    # copy so single bright pores are not) are spared.
+    shine_from = min(1.3 * skin, 0.9)
+    spared = np.clip((as_unit(cv2.blur(gray, (9, 9))) - shine_from) * 12.0, 0.0, 0.85)
+    density = a * (intensity * _LN10) * (1.0 - spared)
+    rimness = np.square(1.0 - np.minimum(a * (1.0 / 0.75), 1.0))
+    exponent = np.empty(base.shape, np.float32)
+    for c in range(3):  # three channels, not pixels
+        exponent[:, :, c] = density * (core[c] + (rim[c] - core[c]) * rimness)
+    transmittance = cv2.exp(-exponent)
+    return to_uint8(as_unit(base) * transmittance, base, alpha)
