@@ -1,4 +1,5 @@
-"""The ``arfilter`` command: run, apply, demo, overlays.
+"""The ``arfilter`` command: run, apply, demo, overlays, and the authoring tools
+(template, unwrap, validate, gallery).
 
 Every user-caused problem surfaces as one ``arfilter: error: ...`` line and a
 non-zero exit code; tracebacks are for bugs only (or ``ARFILTER_DEBUG=1``).
@@ -22,7 +23,7 @@ from .errors import ArfilterError
 from .stats import RunStats
 from .types import Frame
 
-DEFAULT_OVERLAY = "black_eye"
+DEFAULT_OVERLAY = "black_eye_left"
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -54,12 +55,17 @@ def ranged(kind: type, low: float, high: float, what: str):
 positive_fps = ranged(float, 1, 240, "a number")
 max_faces = ranged(int, 1, 16, "a whole number")
 frame_count = ranged(int, 1, 100_000, "a whole number")
+intensity_value = ranged(float, 0.0, 2.0, "a number")
+texture_size = ranged(int, 256, 4096, "a whole number")
+cell_size = ranged(int, 64, 1024, "a whole number")
 
 
 def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True) -> None:
     if overlay:
         parser.add_argument("--overlay", default=DEFAULT_OVERLAY,
                             help=f"installed overlay name or pack folder (default: {DEFAULT_OVERLAY}; see 'arfilter overlays')")
+        parser.add_argument("--intensity", type=intensity_value, default=1.0,
+                            help="how strong the look is, 0 to 2 (default: 1, as authored)")
     if tracking:
         parser.add_argument("--max-faces", type=max_faces, default=2, help="most faces to paint (default: 2)")
         parser.add_argument("--model", help="face_landmarker.task to use (default: $ARFILTER_MODEL, else the cache, else download)")
@@ -107,6 +113,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     overlays = commands.add_parser("overlays", help="list installed overlays")
     _common(overlays, overlay=False, tracking=False)
+
+    template = commands.add_parser("template", help="write the UV layout for painting a new overlay",
+                                   description="Writes the face's UV layout (mesh wireframe, features labelled, eyes "
+                                               "and mouth shaded: never drawn) to paint over in any image editor.")
+    template.add_argument("-o", "--output", default="template.png", help="PNG to write (default: template.png)")
+    template.add_argument("--size", type=texture_size, default=2048, help="width and height in pixels (default: 2048)")
+    template.add_argument("--model", help="face_landmarker.task to read the mesh from")
+
+    unwrap = commands.add_parser("unwrap", help="unwrap a frontal photo's face into the overlay's UV space",
+                                 description="Paint a look on a real face: unwrap a photo, paint on a layer above it, "
+                                             "export that layer as an RGBA PNG and use it as a texture.")
+    unwrap.add_argument("photo", help="a frontal photo of a face (JPEG or PNG)")
+    unwrap.add_argument("-o", "--output", default="face_uv.png", help="RGBA PNG to write (default: face_uv.png)")
+    unwrap.add_argument("--size", type=texture_size, default=1024, help="texture size in pixels (default: 1024)")
+    unwrap.add_argument("--model", help="face_landmarker.task to use")
+
+    validate = commands.add_parser("validate", help="check overlay packs and list every problem",
+                                   description="Checks each pack's manifest and textures and reports every problem "
+                                               "at once; exit code 0 only if all are fine.")
+    validate.add_argument("packs", nargs="*", help="pack folders or installed names (default: every installed pack)")
+
+    gallery = commands.add_parser("gallery", help="every look on a few faces, in one picture",
+                                  description="Renders each installed look (or --looks) on each photo's faces.")
+    gallery.add_argument("-o", "--output", default="gallery.jpg", help="image to write (default: gallery.jpg)")
+    gallery.add_argument("--face", action="append", metavar="PHOTO",
+                         help="a photo to use; repeat for several (default: the demo's sample portrait)")
+    gallery.add_argument("--looks", help="comma-separated looks (default: all installed)")
+    gallery.add_argument("--cell", type=cell_size, default=256, help="size of each picture in pixels (default: 256)")
+    gallery.add_argument("--max-faces", type=max_faces, default=2, help="most faces per photo (default: 2)")
+    gallery.add_argument("--model", help="face_landmarker.task to use")
     return parser
 
 
@@ -120,12 +156,60 @@ def open_tracker(model: str | None, faces: int):
     return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces))
 
 
-def make_renderer(model_path: Path, overlay_spec: str):
+def make_renderer(model_path: Path, overlay_spec: str, intensity: float = 1.0):
     from .mesh import load_canonical_mesh
     from .overlay import load_overlay
     from .render import Renderer
 
-    return Renderer(load_canonical_mesh(model_path), load_overlay(overlay_spec))
+    return Renderer(load_canonical_mesh(model_path), load_overlay(overlay_spec), intensity=intensity)
+
+
+def make_switcher(model_path: Path, overlay_spec: str, intensity: float):
+    """Every installed look, starting at ``overlay_spec`` (added if it is a folder of the user's)."""
+    from .looks import LookSwitcher
+    from .mesh import load_canonical_mesh
+    from .overlay import list_overlays, resolve_overlay
+
+    folder = resolve_overlay(overlay_spec)
+    looks = list(list_overlays().values())
+    if folder not in looks:
+        looks.insert(0, folder)
+    return LookSwitcher(load_canonical_mesh(model_path), looks, start=looks.index(folder), intensity=intensity)
+
+
+def read_photo(path: str, what: str) -> np.ndarray:
+    """A photo as BGR, or one line saying why not."""
+    import cv2
+
+    data = np.fromfile(path, dtype=np.uint8) if Path(path).is_file() else np.zeros(0, np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ArfilterError(f"{what} {path}: not a readable image; give a JPEG or PNG photo of a face")
+    return image
+
+
+def track_photo(model_path: Path, image: np.ndarray, faces: int = 1):
+    """Faces in one still photo, with a tracker of its own (no state from other photos)."""
+    from .tracker import FaceTracker, TrackerOptions
+
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces)) as tracker:
+        return tracker(Frame(image, timestamp=0.0))
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+    """Write an image file, or one line saying why not."""
+    import cv2
+
+    out = Path(path)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ArfilterError(f"output {path}: use a .png or .jpg file name")
+    if not out.parent.is_dir():
+        raise ArfilterError(f"output {path}: folder {out.parent} does not exist")
+    ok, data = cv2.imencode(out.suffix.lower(), image)
+    try:
+        out.write_bytes(data.tobytes())
+    except OSError as exc:
+        raise ArfilterError(f"output {path}: cannot be written ({exc.strerror})") from None
 
 
 def realtime(frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -179,7 +263,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             raise ArfilterError(f"output {args.output}: the input is {kind}, so the output must be {kind} file too")
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
-        renderer = make_renderer(model_path, args.overlay)
+        renderer = make_renderer(model_path, args.overlay, args.intensity)
         sink = ImageFileSink(output) if out_is_image else VideoFileSink(output, fps=source.fps)
         stack.enter_context(sink)
         stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink)
@@ -190,27 +274,30 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run_pipeline
-    from .sinks import open_sink
+    from .sinks import WindowSink, open_sink
     from .sources import open_source
 
     with ExitStack() as stack:
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
-        renderer = make_renderer(model_path, args.overlay)
+        renderer = make_switcher(model_path, args.overlay, args.intensity)
         source = stack.enter_context(open_source(args.source, size=args.size, fps=args.fps, repeat_images=None))
         try:
-            sink = open_sink(args.sink, size=args.size, fps=args.fps, device=args.device, backend=args.backend)
+            sink = open_sink(args.sink, size=args.size, fps=args.fps, device=args.device, backend=args.backend,
+                             on_key=renderer.handle_key)
         except ArfilterError as exc:
             if args.sink != "virtualcam" or args.fallback != "preview":
                 raise
             print(f"arfilter: {exc}", file=sys.stderr)
             print("arfilter: showing a preview window instead (--fallback preview)", file=sys.stderr)
-            sink = open_sink("window")
+            sink = open_sink("window", on_key=renderer.handle_key)
         stack.enter_context(sink)
         frames: Iterable[Frame] = source
         if not source.live and args.sink in ("virtualcam", "window"):
             frames = realtime(source)
-        print(f"arfilter: {source.name} -> {sink.name}; press Ctrl+C to stop", file=sys.stderr)
+        print(f"arfilter: {source.name} -> {sink.name}, look: {renderer.title}; press Ctrl+C to stop", file=sys.stderr)
+        if isinstance(sink, WindowSink):
+            print("arfilter: keys: n/p next/previous look, +/- intensity, m mirror, q quit", file=sys.stderr)
         stats = RunStats()
         try:
             render = renderer.paint if source.fresh_frames else renderer
@@ -228,11 +315,7 @@ def load_sample_face(path: str | None) -> np.ndarray:
     import cv2
 
     if path:
-        data = np.fromfile(path, dtype=np.uint8) if Path(path).is_file() else np.zeros(0, np.uint8)
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        if image is None:
-            raise ArfilterError(f"--face {path}: not a readable image; give a JPEG or PNG photo of a face")
-        return image
+        return read_photo(path, "--face")
     try:  # Grace Hopper's portrait ships with matplotlib, which mediapipe installs.
         from matplotlib import cbook
 
@@ -263,7 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise ArfilterError(f"{where}: no face found in it; use a clear, frontal photo of a face")
         framed = frame_face(still, faces[0].bbox, args.size)
         source = SwaySource(framed, frames=args.frames, fps=30.0, start_time=1.0)
-        renderer = make_renderer(model_path, args.overlay)
+        renderer = make_renderer(model_path, args.overlay, args.intensity)
         sink = stack.enter_context(VideoFileSink(Path(args.output), fps=source.fps))
 
         def before_after(image: np.ndarray, faces) -> np.ndarray:
@@ -280,7 +363,93 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays}
+def cmd_template(args: argparse.Namespace) -> int:
+    from .authoring import make_template
+    from .mesh import load_canonical_mesh
+    from .model import resolve_model
+
+    mesh = load_canonical_mesh(resolve_model(args.model, progress=sys.stderr))
+    write_image(args.output, make_template(mesh, args.size))
+    print(f"arfilter: wrote {args.output} ({args.size}x{args.size}); paint on a layer above it and export that layer "
+          "as an RGBA PNG", file=sys.stderr)
+    return 0
+
+
+def cmd_unwrap(args: argparse.Namespace) -> int:
+    from .authoring import unwrap
+    from .mesh import load_canonical_mesh
+    from .model import resolve_model
+
+    if Path(args.output).suffix.lower() != ".png":
+        raise ArfilterError(f"output {args.output}: use a .png file name (the texture needs transparency)")
+    photo = read_photo(args.photo, "photo")
+    model_path = resolve_model(args.model, progress=sys.stderr)
+    faces = track_photo(model_path, photo)
+    if not faces:
+        raise ArfilterError(f"photo {args.photo}: no face found; use a clear, frontal photo of one face")
+    write_image(args.output, unwrap(photo, faces[0].landmarks, load_canonical_mesh(model_path), args.size))
+    print(f"arfilter: wrote {args.output}; paint a look on a layer above it, export that layer as an RGBA PNG, "
+          "and name it in a pack's overlay.toml", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .overlay import check_pack, list_overlays
+
+    packs = args.packs or list(list_overlays().values())
+    broken = 0
+    for spec in packs:
+        try:
+            overlay, problems = check_pack(spec)
+        except ArfilterError as exc:
+            overlay, problems = None, [str(exc)]
+        if overlay is not None:
+            layers = ", ".join(layer.shader for layer in overlay.layers)
+            print(f"ok      {overlay.name}: {overlay.title} ({len(overlay.layers)} layer(s): {layers})")
+            continue
+        broken += 1
+        print(f"BROKEN  {spec}: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  - {problem}")
+    if broken:
+        raise ArfilterError(f"validate: {broken} of {len(packs)} pack(s) have problems (listed above)")
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from .gallery import make_gallery
+    from .mesh import load_canonical_mesh
+    from .model import resolve_model
+    from .overlay import list_overlays, load_overlay
+    from .render import Renderer
+
+    model_path = resolve_model(args.model, progress=sys.stderr)
+    mesh = load_canonical_mesh(model_path)
+    names = [name.strip() for name in args.looks.split(",") if name.strip()] if args.looks else list(list_overlays())
+    renderers = []
+    for name in names:
+        try:
+            renderers.append(Renderer(mesh, load_overlay(name)))
+        except ArfilterError as exc:
+            if args.looks:
+                raise
+            print(f"arfilter: skipping look {name}: {exc}", file=sys.stderr)
+    photos = []
+    for path in args.face or [None]:
+        image = read_photo(path, "--face") if path else load_sample_face(None)
+        faces = track_photo(model_path, image, args.max_faces)
+        if not faces:
+            print(f"arfilter: --face {path}: no face found; left out", file=sys.stderr)
+        photos.extend((image, face) for face in faces)
+    if not photos:
+        raise ArfilterError("gallery: no face found in any photo; give clear, frontal photos with --face")
+    write_image(args.output, make_gallery(photos, renderers, args.cell))
+    print(f"arfilter: wrote {args.output} ({len(photos)} face(s) x {len(renderers)} look(s))", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays,
+            "template": cmd_template, "unwrap": cmd_unwrap, "validate": cmd_validate, "gallery": cmd_gallery}
 
 
 def _terminate(signum: int, _frame: object) -> None:

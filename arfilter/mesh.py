@@ -138,3 +138,15 @@ def load_canonical_mesh(model_path: str | Path) -> CanonicalMesh:
             f"model {model_path}: cannot read the face mesh from it ({exc}); "
             "delete it and let arfilter download a fresh copy"
         ) from exc
+
+
+def uv_to_texel(uvs: np.ndarray, size: int, level: int = 0) -> np.ndarray:
+    """Texture pixel coordinates (OpenCV's: pixel k's centre is at k) of UVs.
+
+    Texel k of a ``size`` texture covers u in [k/size, (k+1)/size], so its
+    centre is at u*size - 0.5. Mip level L is made with ``cv2.pyrDown``,
+    whose pixel j is centred on level-0 pixel 2**L * j. One convention for
+    the renderer, the generator, unwrapping and region masks, so a texture
+    authored on ``arfilter unwrap`` lands where it was painted.
+    """
+    return (uvs.astype(np.float64) * size - 0.5) / (2**level)

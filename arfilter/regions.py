@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, CanonicalMesh
+from .mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, CanonicalMesh, uv_to_texel
 
 # Outer lip line and eyebrow outlines (MediaPipe landmark indices, in order around each shape).
 OUTER_LIPS_CONTOUR = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
@@ -31,7 +31,7 @@ def keep_mask(mesh: CanonicalMesh, names: tuple[str, ...], size: int) -> np.ndar
     feather = 1.0
     for name in names:
         outlines, grow = REGIONS[name]
-        polygons = [np.round(mesh.uvs[list(outline)] * size - 0.5).astype(np.int32) for outline in outlines]
+        polygons = [np.round(uv_to_texel(mesh.uvs[list(outline)], size)).astype(np.int32) for outline in outlines]
         region = np.zeros_like(covered)
         cv2.fillPoly(region, polygons, 255, lineType=cv2.LINE_AA)
         radius = max(int(round(grow * size)), 1)

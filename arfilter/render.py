@@ -14,7 +14,7 @@ import math
 import cv2
 import numpy as np
 
-from .mesh import MESH_VERTICES, CanonicalMesh
+from .mesh import MESH_VERTICES, CanonicalMesh, uv_to_texel
 from .overlay import Layer, Overlay
 from .regions import keep_mask
 from .shaders import get_shader
@@ -39,12 +39,9 @@ class Renderer:
         self._touched = overlay.touched_triangles(mesh.uvs, triangles)
         self._blends = [get_shader(layer.shader).bind(layer.params) for layer in overlay.layers]
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
-        # Texture coordinates of each vertex at each mip level (pixel centres).
+        # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
-        self._targets = [
-            ((mesh.uvs * size + 0.5) / (2**level) - 0.5).astype(np.float64)
-            for level in range(len(overlay.layers[0].levels))
-        ]
+        self._targets = [uv_to_texel(mesh.uvs, size, level) for level in range(len(overlay.layers[0].levels))]
         # Width of the face in level-0 texels, to pick a mip level per face.
         self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
 

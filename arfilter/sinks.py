@@ -168,9 +168,13 @@ def _point_qt_at_system_fonts() -> None:
 
 
 class WindowSink(_Closing):
-    """A preview window: q or Esc quits, m mirrors; closing the window also quits."""
+    """A preview window: q or Esc quits, m mirrors; closing the window also quits.
 
-    def __init__(self, title: str = "arfilter", mirror: bool = False) -> None:
+    Other keys go to ``on_key`` (the live look controls), if given.
+    """
+
+    def __init__(self, title: str = "arfilter", mirror: bool = False,
+                 on_key: Callable[[int], object] | None = None) -> None:
         problem = display_problem()
         if problem:
             raise ArfilterError(
@@ -182,6 +186,7 @@ class WindowSink(_Closing):
         self.mirror = mirror
         self.stopped = False
         self.last_key: int | None = None
+        self.on_key = on_key
         self._shown = False
 
     def handle_key(self, code: int) -> None:
@@ -194,6 +199,8 @@ class WindowSink(_Closing):
             self.stopped = True
         elif key in (ord("m"), ord("M")):
             self.mirror = not self.mirror
+        elif self.on_key is not None:
+            self.on_key(key)
 
     def _window_open(self) -> bool:
         """Whether our window still exists and is visible.
@@ -343,13 +350,13 @@ class VirtualCameraSink(_Closing):
 
 def open_sink(
     spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 30.0, mirror: bool = False,
-    device: str | None = None, backend: str | None = None,
+    device: str | None = None, backend: str | None = None, on_key: Callable[[int], object] | None = None,
 ) -> Sink:
     """A sink from what the user typed: virtualcam, window, null, or a file name."""
     if spec == "virtualcam":
         return VirtualCameraSink(size=size, fps=fps, device=device, backend=backend)
     if spec == "window":
-        return WindowSink(mirror=mirror)
+        return WindowSink(mirror=mirror, on_key=on_key)
     if spec == "null":
         return NullSink()
     suffix = Path(spec).suffix.lower()

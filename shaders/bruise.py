@@ -37,8 +37,8 @@ PARAMS = {
 # sequence, in RGB; stored as BGR below to match the frames.
 _AGE_DAYS = np.array([0.0, 1.0, 3.0, 6.0, 9.0, 14.0], np.float32)
 _ABSORBANCE_RGB = np.array([
-    [0.05, 0.26, 0.20],  # fresh: red, blood close to the surface
-    [0.14, 0.34, 0.22],  # red-purple
+    [0.10, 0.30, 0.22],  # fresh: dark red, blood close to the surface
+    [0.19, 0.36, 0.24],  # red-purple
     [0.30, 0.34, 0.18],  # blue-purple (deoxygenated)
     [0.26, 0.15, 0.30],  # green (biliverdin)
     [0.11, 0.12, 0.28],  # yellow-green (bilirubin)

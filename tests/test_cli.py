@@ -94,7 +94,7 @@ def test_demo_writes_a_before_after_video_and_prints_throughput(tmp_path, user_e
 
 def test_overlays_lists_the_built_in_pack(user_env):
     result = arfilter("overlays", env=user_env)
-    assert result.returncode == 0 and "black_eye" in result.stdout
+    assert result.returncode == 0 and "black_eye_left" in result.stdout
 
 
 def test_run_from_a_file_to_a_file(shared_media, tmp_path, user_env):
@@ -111,7 +111,7 @@ def test_run_from_a_file_to_a_file(shared_media, tmp_path, user_env):
     (["apply", "{tmp}/missing.mp4", "-o", "{tmp}/out.mp4"], ["{tmp}/missing.mp4", "no such file"]),
     (["apply", "{tmp}/not_a_video.mp4", "-o", "{tmp}/out.mp4"], ["not_a_video.mp4"]),
     (["apply", "{tmp}/not_an_image.jpg", "-o", "{tmp}/out.png"], ["not_an_image.jpg"]),
-    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--overlay", "nope"], ["overlay nope", "black_eye"]),
+    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--overlay", "nope"], ["overlay nope", "black_eye_left"]),
     (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.mp4"], ["out.mp4", "image"]),
     (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--model", "{tmp}/bad.task"], ["bad.task", "checksum"]),
     (["run", "--source", "{tmp}/nothing_here", "--sink", "null"], ["nothing_here"]),

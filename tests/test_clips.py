@@ -45,7 +45,7 @@ def test_clip_end_to_end(clip, shared_media, model_path, mesh, tmp_path):
 
     raw_options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(model_path)), running_mode=vision.RunningMode.IMAGE, num_faces=2)
-    renderer = Renderer(mesh, load_overlay("black_eye"))
+    renderer = Renderer(mesh, load_overlay("black_eye_left"))
     agree, checked, outside = 0, 0, []
     out_path = tmp_path / "out.mp4"
     with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker, \

@@ -32,7 +32,7 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def renderer(mesh):
-    return Renderer(mesh, load_overlay("black_eye"))
+    return Renderer(mesh, load_overlay("black_eye_left"))
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_input_is_untouched_and_no_face_means_an_identical_copy(renderer, portra
 
 def test_transparent_overlay_changes_nothing_bit_for_bit(mesh, tmp_path, portrait, portrait_landmarks):
     folder = tmp_path / "clear"
-    shutil.copytree(builtin_overlays_dir() / "black_eye", folder)
+    shutil.copytree(builtin_overlays_dir() / "black_eye_left", folder)
     texture = cv2.imread(str(folder / "bruise.png"), cv2.IMREAD_UNCHANGED)
     texture[:, :, 3] = 0
     cv2.imwrite(str(folder / "bruise.png"), texture)
@@ -133,11 +133,11 @@ def test_paint_draws_in_place_exactly_like_a_copying_render(renderer, portrait, 
 def test_two_layers_share_one_warp(mesh, tmp_path, portrait, portrait_landmarks):
     """A second layer adds its blend, not another rasterisation: same result as blending twice."""
     folder = tmp_path / "twice"
-    shutil.copytree(builtin_overlays_dir() / "black_eye", folder)
+    shutil.copytree(builtin_overlays_dir() / "black_eye_left", folder)
     manifest = (folder / "overlay.toml").read_text()
     layer = manifest[manifest.index("[[layers]]"):]
     (folder / "overlay.toml").write_text(manifest + "\n" + layer)  # the same layer twice
-    once = Renderer(mesh, load_overlay("black_eye"))
+    once = Renderer(mesh, load_overlay("black_eye_left"))
     twice = Renderer(mesh, load_overlay(folder))
     faces = (Face(portrait_landmarks),)
     np.testing.assert_array_equal(twice(portrait, faces), once(once(portrait, faces), faces))

@@ -1,0 +1,104 @@
+"""The look on screen, switchable while running: next/previous, stronger/weaker.
+
+A switch builds the new renderer completely before it replaces the old one,
+so a frame never sees a half-loaded look; a pack that fails to load is
+reported in one line and skipped, and the current look stays.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import ArfilterError
+from .mesh import CanonicalMesh
+from .overlay import load_overlay
+from .render import Renderer
+from .types import Face
+
+MIN_INTENSITY, MAX_INTENSITY, INTENSITY_STEP = 0.0, 2.0, 0.1
+
+
+def _say(message: str) -> None:
+    print(f"arfilter: {message}", file=sys.stderr)
+
+
+class LookSwitcher:
+    """Draws the current look; ``next``/``previous``/``stronger``/``weaker`` change it between frames."""
+
+    def __init__(self, mesh: CanonicalMesh, looks: Sequence[str | Path], start: int = 0,
+                 intensity: float = 1.0, report: Callable[[str], None] = _say) -> None:
+        if not looks:
+            raise ArfilterError("no looks to show; install an overlay pack or pass --overlay PATH")
+        self.mesh = mesh
+        self.looks = list(looks)
+        self.report = report
+        self._cache: dict[int, Renderer] = {}
+        self.index = start % len(self.looks)
+        self.renderer = self._load(self.index)  # the first look must load: its error is the user's
+        self.intensity = intensity
+
+    @property
+    def intensity(self) -> float:
+        return self._intensity
+
+    @intensity.setter
+    def intensity(self, value: float) -> None:
+        self._intensity = float(np.clip(round(value, 2), MIN_INTENSITY, MAX_INTENSITY))
+        self.renderer.intensity = self._intensity
+
+    @property
+    def title(self) -> str:
+        return self.renderer.overlay.title
+
+    def _load(self, index: int) -> Renderer:
+        if index not in self._cache:
+            self._cache[index] = Renderer(self.mesh, load_overlay(self.looks[index]))
+        return self._cache[index]
+
+    def step(self, delta: int) -> None:
+        """Move ``delta`` looks along the list, skipping any that fail to load."""
+        for attempt in range(1, len(self.looks)):
+            index = (self.index + delta * attempt) % len(self.looks)
+            try:
+                renderer = self._load(index)
+            except ArfilterError as exc:
+                self.report(f"skipping look {self.looks[index]}: {exc}")
+                continue
+            renderer.intensity = self.intensity
+            self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
+            self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+            return
+
+    def next(self) -> None:
+        self.step(+1)
+
+    def previous(self) -> None:
+        self.step(-1)
+
+    def stronger(self) -> None:
+        self.intensity = self.intensity + INTENSITY_STEP
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+
+    def weaker(self) -> None:
+        self.intensity = self.intensity - INTENSITY_STEP
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+
+    def handle_key(self, key: int) -> bool:
+        """n/p or ]/[ switch looks, +/- change intensity; returns whether the key was used."""
+        actions = {ord("n"): self.next, ord("]"): self.next, ord("p"): self.previous, ord("["): self.previous,
+                   ord("+"): self.stronger, ord("="): self.stronger, ord("-"): self.weaker, ord("_"): self.weaker}
+        action = actions.get(key)
+        if action is None:
+            return False
+        action()
+        return True
+
+    def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        return self.renderer.paint(image, faces)
+
+    def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        return self.renderer(image, faces)
