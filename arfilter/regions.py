@@ -19,24 +19,26 @@ RIGHT_BROW_CONTOUR = (46, 53, 52, 65, 55, 107, 66, 105, 63, 70)
 
 # Region name -> (outlines, how far to grow them, as a fraction of the texture).
 REGIONS: dict[str, tuple[tuple[tuple[int, ...], ...], float]] = {
-    "eyes": ((LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR), 0.008),
+    "eyes": ((LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR), 0.02),
     "lips": ((OUTER_LIPS_CONTOUR,), 0.004),
     "brows": ((LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR), 0.004),
 }
 
 
 def keep_mask(mesh: CanonicalMesh, names: tuple[str, ...], size: int) -> np.ndarray:
-    """float32 (size, size): 0 inside the named regions, 1 away from them, feathered between."""
-    covered = np.zeros((size, size), np.uint8)
-    feather = 1.0
+    """float32 (size, size): 0 inside the named regions, 1 away from them, feathered between.
+
+    Each region is grown by its margin and feathered over the same distance,
+    so a wide margin (around the eyes) does not blur into a thin region (lips).
+    """
+    covered = np.zeros((size, size), np.float32)
     for name in names:
         outlines, grow = REGIONS[name]
         polygons = [np.round(uv_to_texel(mesh.uvs[list(outline)], size)).astype(np.int32) for outline in outlines]
-        region = np.zeros_like(covered)
+        region = np.zeros((size, size), np.uint8)
         cv2.fillPoly(region, polygons, 255, lineType=cv2.LINE_AA)
         radius = max(int(round(grow * size)), 1)
         region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
-        covered = np.maximum(covered, region)
-        feather = max(feather, grow * size)
-    covered = cv2.GaussianBlur(covered.astype(np.float32) / 255.0, (0, 0), feather)
+        feathered = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), max(grow * size / 2.0, 0.7))
+        covered = np.maximum(covered, feathered)
     return 1.0 - np.clip(covered, 0.0, 1.0)

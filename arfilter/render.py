@@ -22,6 +22,27 @@ from .types import Face
 from .warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
+# Cheeks and forehead: skin that is rarely in shadow, hair or paint.
+SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
+
+
+def face_skin_luma(image: np.ndarray, points: np.ndarray, radius: int = 2) -> float | None:
+    """Brightness (0-1) of this face's skin, from small patches on the cheeks and forehead.
+
+    What skin-aware shaders adapt to: the face's own tone, not the shadowed
+    or painted region a layer happens to cover. Seven 5x5 patches: microseconds.
+    """
+    height, width = image.shape[:2]
+    values = []
+    for x, y in np.round(points[list(SKIN_SAMPLE_LANDMARKS)]).astype(int):
+        if radius <= x < width - radius and radius <= y < height - radius:
+            values.append(image[y - radius:y + radius + 1, x - radius:x + radius + 1].reshape(-1, 3).mean(0))
+    if not values:
+        return None
+    blue, green, red = np.mean(values, axis=0)
+    return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0
+
+
 class Renderer:
     """Draws one overlay; call it with a BGR frame and the faces in it.
 
@@ -37,7 +58,9 @@ class Renderer:
         self._triangles = triangles
         self._front_sign = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
         self._touched = overlay.touched_triangles(mesh.uvs, triangles)
-        self._blends = [get_shader(layer.shader).bind(layer.params) for layer in overlay.layers]
+        shaders = [get_shader(layer.shader) for layer in overlay.layers]
+        self._blends = [shader.bind(layer.params) for shader, layer in zip(shaders, overlay.layers)]
+        self._uses_skin = [shader.uses_skin for shader in shaders]
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
@@ -91,14 +114,15 @@ class Renderer:
         coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
         out = region
-        for layer, levels, blend in zip(self.overlay.layers, self._levels, self._blends):
+        skin = face_skin_luma(image, points) if any(self._uses_skin) else None
+        for layer, levels, blend, uses_skin in zip(self.overlay.layers, self._levels, self._blends, self._uses_skin):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
             # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
             warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity * self.intensity / 255.0)
             color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
             alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
-            out = blend(out, color, alpha)
+            out = blend(out, color, alpha, skin=skin) if uses_skin else blend(out, color, alpha)
         region[...] = out
         return roi
 

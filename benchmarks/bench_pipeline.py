@@ -101,7 +101,7 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
     mesh = load_canonical_mesh(model)
-    renderer = Renderer(mesh, load_overlay("black_eye"))
+    renderer = Renderer(mesh, load_overlay("black_eye_left"))
     checker = Renderer(mesh, load_overlay(whole_face_pack(workdir / "checker")))
     checker_texture = cv2.imread(str(workdir / "checker" / "checker.png"), cv2.IMREAD_UNCHANGED)
     uv_px = mesh.uvs * checker_texture.shape[0] - 0.5

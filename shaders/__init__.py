@@ -37,6 +37,7 @@ class Shader:
     name: str
     blend: Blend
     params: Mapping[str, Param] = field(default_factory=dict)
+    uses_skin: bool = False  # takes skin=<the face's skin brightness> from the renderer
 
     def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray, **params: float) -> np.ndarray:
         return self.blend(base, color, alpha, **params)
@@ -62,7 +63,8 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
     table = {}
     for module in modules:
         name = module.__name__.rsplit(".", 1)[-1]
-        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)))
+        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)),
+                             getattr(module, "USES_SKIN", False))
     return MappingProxyType(table)
 
 

@@ -13,8 +13,9 @@ that falls on the face, so it follows the scene's brightness.
   The thin rim is drawn older than the core, as real bruises heal from the
   edge in.
 - Skin tone: on darker skin the melanin above the blood hides its hue, so
-  the bruise reads darker and less red; estimated from the brightness of
-  the skin it covers.
+  the bruise reads darker and less red. The renderer passes ``skin``, the
+  brightness of the face's cheeks and forehead (an eye socket in shadow
+  would make every face look dark); without it, the skin under the layer.
 - Specular highlights lie on top of the skin, so the brightest pixels are
   spared, which keeps a shiny forehead shiny.
 """
@@ -28,6 +29,7 @@ from ._float import as_unit, to_uint8
 from ._skin import luma, skin_luma
 from .params import Param
 
+USES_SKIN = True  # the renderer passes skin=<brightness of this face's skin, 0-1>
 PARAMS = {
     "intensity": Param(1.0, 0.0, 2.0, "how dark the bruise is: 1 clear, 2 severe"),
     "age": Param(2.0, 0.0, 14.0, "days since the injury: 0 red, 3 blue-purple, 6 green, 10+ yellow-brown"),
@@ -62,10 +64,11 @@ def adapt_to_skin(absorb: np.ndarray, skin: float) -> np.ndarray:
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray,
-          intensity: float = 1.0, age: float = 2.0) -> np.ndarray:
+          intensity: float = 1.0, age: float = 2.0, skin: float | None = None) -> np.ndarray:
     """base * 10 ** -(density * absorbance(local age, skin)), density = alpha * intensity."""
     gray = luma(base)
-    skin = skin_luma(gray, alpha[:, :, 0])
+    if skin is None:
+        skin = skin_luma(gray, alpha[:, :, 0])
     core = adapt_to_skin(absorbance(age), skin)
     rim = adapt_to_skin(absorbance(age * 1.6 + 0.5), skin)
     a = as_unit(alpha[:, :, 0])

@@ -86,3 +86,17 @@ def xvfb_display():
     yield f":{number}"
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def xdotool() -> str:
+    """xdotool, to press keys in a real preview window under Xvfb; CI installs it."""
+    import shutil
+
+    binary = shutil.which("xdotool")
+    if binary is None:
+        message = "xdotool is not installed (Debian/Ubuntu: sudo apt install xdotool); live-key tests need it"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it (.ci/run): never skip there
+        pytest.skip(message)
+    return binary

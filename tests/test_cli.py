@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -159,3 +160,102 @@ def test_virtual_camera_falls_back_to_the_preview_when_asked(shared_media, tmp_p
     result = arfilter("run", "--source", str(shared_media / "grimace_green_512.mp4"), "--fallback", "preview", env=env)
     assert result.returncode == 0, result.stderr
     assert "v4l2loopback" in result.stderr and "showing a preview window instead" in result.stderr
+
+
+# --- looks and authoring tools ---------------------------------------------------
+
+def test_live_keys_switch_looks_and_intensity_in_a_real_preview_window(shared_media, user_env, xvfb_display, xdotool):
+    env = dict(user_env, DISPLAY=xvfb_display)
+    process = subprocess.Popen([sys.executable, "-m", "arfilter", "run", "--source", str(shared_media / "talking_woman_512.mp4"),
+                                "--sink", "window"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter$"], env=env, capture_output=True,
+                                text=True, timeout=60).stdout.split()[0]
+        for key in ("n", "n", "plus", "p", "minus", "minus", "q"):
+            subprocess.run([xdotool, "key", "--window", window, key], env=env, check=True, timeout=10)
+            time.sleep(0.4)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    looks = [line.removeprefix("arfilter: look: ") for line in stderr.splitlines() if line.startswith("arfilter: look: ")]
+    assert looks == ["Black eye (right) (intensity 1.0)", "Cheek bruise (intensity 1.0)", "Cheek bruise (intensity 1.1)",
+                     "Black eye (right) (intensity 1.1)", "Black eye (right) (intensity 1.0)",
+                     "Black eye (right) (intensity 0.9)"], stderr
+
+
+def test_template_writes_the_uv_layout(tmp_path, user_env):
+    out = tmp_path / "template.png"
+    result = arfilter("template", "-o", str(out), "--size", "512", env=user_env)
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(out))
+    assert image.shape == (512, 512, 3) and (image < 200).any() and (image == 255).all(axis=2).mean() > 0.3
+
+
+def test_unwrap_then_apply_puts_the_painted_face_back(shared_media, tmp_path, user_env):
+    """A designer's round trip through the CLI: unwrap, paint, pack, apply."""
+    texture = tmp_path / "pack" / "face_uv.png"
+    texture.parent.mkdir()
+    result = arfilter("unwrap", str(shared_media / "portrait_720p.jpg"), "-o", str(texture), "--size", "512", env=user_env)
+    assert result.returncode == 0, result.stderr
+    uv = cv2.imread(str(texture), cv2.IMREAD_UNCHANGED)
+    assert uv.shape == (512, 512, 4) and 0.3 < (uv[:, :, 3] > 0).mean() < 0.9
+    uv[:, :, :3] = 255 - uv[:, :, :3]  # "paint": invert the skin, so the result is unmistakable
+    cv2.imwrite(str(texture), uv)
+    (texture.parent / "overlay.toml").write_text('[[layers]]\ntexture = "face_uv.png"\n')
+    out = tmp_path / "applied.png"
+    result = arfilter("apply", str(shared_media / "portrait_720p.jpg"), "-o", str(out), "--overlay",
+                      str(texture.parent), env=user_env)
+    assert result.returncode == 0, result.stderr
+    original, applied = cv2.imread(str(shared_media / "portrait_720p.jpg")), cv2.imread(str(out))
+    inverted = np.abs(applied.astype(int) + original - 255).max(axis=2) < 40  # painted pixels match 255 - skin
+    assert inverted.sum() > 10_000
+
+
+def test_unwrap_a_photo_without_a_face_is_one_clear_line(tmp_path, user_env):
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((480, 640, 3), 128, np.uint8))
+    assert_one_line_error(arfilter("unwrap", str(blank), "-o", str(tmp_path / "x.png"), env=user_env),
+                          "wall.png", "no face found")
+    assert_one_line_error(arfilter("unwrap", str(blank), "-o", str(tmp_path / "x.jpg"), env=user_env),
+                          "x.jpg", ".png")
+
+
+def test_validate_passes_every_builtin_pack(user_env):
+    result = arfilter("validate", env=user_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("ok ") >= 11 and "BROKEN" not in result.stdout
+
+
+def test_validate_lists_every_problem_of_a_broken_pack(tmp_path, user_env):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "flat.png"), np.zeros((100, 200, 3), np.uint8))
+    (folder / "overlay.toml").write_text('title = 5\n[[layers]]\ntexture = "flat.png"\nopacity = 2\n'
+                                         '[[layers]]\ntexture = "gone.png"\nshader = "bruise"\nparams = { age = 99 }\n')
+    result = arfilter("validate", str(folder), "black_eye_left", env=user_env)
+    assert result.stdout.splitlines()[0] == f"BROKEN  {folder}: 5 problem(s)"
+    for needle in ("title: must be a string", "layer 1 opacity: must be a number from 0 to 1, not 2",
+                   "layer 1 texture 'flat.png': is 200x100; face textures must be square",
+                   "layer 2 params: age must be from 0 to 14, not 99", "layer 2 texture 'gone.png': texture file not found"):
+        assert needle in result.stdout, result.stdout
+    assert "ok      black_eye_left" in result.stdout
+    assert_one_line_error(result, "1 of 2 pack(s) have problems")
+
+
+def test_gallery_shows_every_look_on_every_face(shared_media, tmp_path, user_env):
+    out = tmp_path / "gallery.png"
+    result = arfilter("gallery", "-o", str(out), "--face", str(shared_media / "two_people.jpg"), "--face",
+                      str(shared_media / "portrait_720p.jpg"), "--looks", "black_eye_left,purple_ribbon", "--cell", "128",
+                      env=user_env)
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(out))
+    assert image.shape == (34 + 3 * 128, 3 * 128, 3)
+    cells = image[34:].reshape(3, 128, 3, 128, 3).transpose(0, 2, 1, 3, 4)
+    for row in cells:
+        assert changed_cells(row[0], row[1]) and changed_cells(row[0], row[2]) and changed_cells(row[1], row[2])
+
+
+def changed_cells(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.any(a != b, axis=2).sum() > 30

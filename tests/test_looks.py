@@ -1,0 +1,185 @@
+"""The built-in looks on real faces, region masks, two-layer looks and live switching."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from arfilter.errors import ArfilterError
+from arfilter.looks import LookSwitcher
+from arfilter.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+from arfilter.overlay import builtin_overlays_dir, list_overlays, load_overlay
+from arfilter.regions import OUTER_LIPS_CONTOUR, keep_mask
+from arfilter.render import Renderer
+from arfilter.types import Face
+
+from test_render import changed, polygon_mask
+
+
+@pytest.fixture(scope="module")
+def two_people(model_path, shared_media):
+    """two_people.jpg: a darker-skinned and a lighter-skinned man, side by side."""
+    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.types import Frame
+
+    image = cv2.imread(str(shared_media / "two_people.jpg"))
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=2)) as tracker:
+        faces = tracker(Frame(image, 0.0))
+    assert len(faces) == 2
+    return image, faces
+
+
+def _high_pass(gray: np.ndarray) -> np.ndarray:
+    gray = gray.astype(np.float32)
+    return gray - cv2.GaussianBlur(gray, (0, 0), 2.0)
+
+
+@pytest.mark.parametrize("name", sorted(list_overlays()))
+def test_every_builtin_look_paints_inside_the_face_on_a_real_photo(name, mesh, portrait, portrait_landmarks):
+    out = Renderer(mesh, load_overlay(name))(portrait, (Face(portrait_landmarks),))
+    diff = changed(out, portrait)
+    assert diff.sum() > 150, "the look must be visible"
+    face = polygon_mask(portrait.shape, portrait_landmarks, FACE_OVAL, grow=2)
+    assert not np.any(diff & ~face), "paint outside the face outline"
+
+
+def test_bruise_keeps_the_skin_texture_in_the_rendered_region(mesh, two_people):
+    """In the drawn bruise, fine detail of the output correlates >= 0.8 with the input's."""
+    image, faces = two_people
+    for face in faces:
+        out = Renderer(mesh, load_overlay("healing_day05"))(image, (face,))
+        region = cv2.erode(changed(out, image).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        assert region.sum() > 300
+        detail_in = _high_pass(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))[region]
+        detail_out = _high_pass(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY))[region]
+        assert np.corrcoef(detail_in, detail_out)[0, 1] >= 0.8
+
+
+def test_skin_tone_is_sampled_from_cheeks_and_forehead_not_the_shadowed_eye(mesh, two_people):
+    """The bruise adapts to the face's skin; an eye socket in shadow must not read as dark skin."""
+    from arfilter.render import face_skin_luma
+
+    image, faces = two_people
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    for face in faces:
+        skin = face_skin_luma(image, face.landmarks[:, :2])
+        socket = polygon_mask(image.shape, face.landmarks, LEFT_EYE_CONTOUR, grow=12) & ~polygon_mask(
+            image.shape, face.landmarks, LEFT_EYE_CONTOUR, grow=2)
+        assert 0.3 < skin < 0.8 and skin > gray[socket].mean() / 255.0
+
+
+def _whole_face_pack(folder, exclude: str):
+    folder.mkdir()
+    cv2.imwrite(str(folder / "paint.png"), np.full((256, 256, 4), (40, 200, 90, 255), np.uint8))
+    (folder / "overlay.toml").write_text(f'[[layers]]\ntexture = "paint.png"\nexclude = [{exclude}]\n')
+    return folder
+
+
+def test_excluded_regions_stay_unpainted(mesh, portrait, portrait_landmarks, tmp_path):
+    face = (Face(portrait_landmarks),)
+    painted = {}
+    for name, exclude in (("all", ""), ("spared", '"lips", "eyes"')):
+        out = Renderer(mesh, load_overlay(_whole_face_pack(tmp_path / name, exclude)))(portrait, face)
+        painted[name] = np.abs(out.astype(int) - portrait).sum(axis=2) > 40  # the feathered rim may tint a little
+    shape, lm = portrait.shape, portrait_landmarks
+    lips = polygon_mask(shape, lm, OUTER_LIPS_CONTOUR, grow=-1) & ~polygon_mask(shape, lm, INNER_LIPS_CONTOUR, grow=1)
+    lash_lines = np.zeros(shape[:2], bool)
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR):
+        lash_lines |= polygon_mask(shape, lm, contour, grow=2) & ~polygon_mask(shape, lm, contour, grow=0)
+    assert painted["all"][lips].mean() > 0.9 and painted["all"][lash_lines].mean() > 0.5
+    assert painted["spared"][lips].mean() < 0.02 and painted["spared"][lash_lines].mean() < 0.1
+    cheeks = polygon_mask(shape, lm, FACE_OVAL, grow=-10) & ~polygon_mask(shape, lm, OUTER_LIPS_CONTOUR, grow=4)
+    assert painted["spared"][cheeks].mean() > 0.9
+
+
+def test_keep_mask_is_zero_inside_and_one_far_away(mesh):
+    keep = keep_mask(mesh, ("lips",), 512)
+    centre = np.round(mesh.uvs[list(OUTER_LIPS_CONTOUR)].mean(0) * 512).astype(int)
+    assert keep[centre[1], centre[0]] < 0.01 and keep[40, 40] == 1.0 and keep.dtype == np.float32
+
+
+def test_a_two_layer_look_draws_both_layers(mesh, portrait, portrait_landmarks, tmp_path):
+    face = (Face(portrait_landmarks),)
+    both = Renderer(mesh, load_overlay("split_lip"))(portrait, face)
+    folder = tmp_path / "bruise_only"
+    shutil.copytree(builtin_overlays_dir() / "split_lip", folder)
+    manifest = (folder / "overlay.toml").read_text()
+    (folder / "overlay.toml").write_text(manifest[: manifest.index("[[layers]]", manifest.index("[[layers]]") + 1)])
+    bruise_only = Renderer(mesh, load_overlay(folder))(portrait, face)
+    assert changed(both, bruise_only).sum() > 20, "the cut layer must show"
+
+
+def test_intensity_scales_the_look_and_zero_changes_nothing(mesh, portrait, portrait_landmarks):
+    renderer = Renderer(mesh, load_overlay("cheek_bruise"))
+    face = (Face(portrait_landmarks),)
+    strength = []
+    for intensity in (0.0, 0.5, 1.0, 2.0):
+        renderer.intensity = intensity
+        strength.append(np.abs(renderer(portrait, face).astype(int) - portrait).sum())
+    assert strength[0] == 0 and strength[1] < strength[2] < strength[3]
+
+
+# --- live switching -----------------------------------------------------------
+
+def _broken_pack(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir(parents=True)
+    (folder / "overlay.toml").write_text('[[layers]]\ntexture = "missing.png"\n')
+    return folder
+
+
+def test_switching_cycles_through_the_looks_and_changes_the_picture(mesh, portrait, portrait_landmarks):
+    messages = []
+    looks = ["black_eye_left", "purple_ribbon", "no_more_silence"]
+    switcher = LookSwitcher(mesh, looks, report=messages.append)
+    face = (Face(portrait_landmarks),)
+    pictures = [switcher(portrait, face)]
+    for _ in looks:
+        switcher.next()
+        pictures.append(switcher(portrait, face))
+    assert [m.rsplit(" (intensity", 1)[0] for m in messages] == ["look: Purple ribbon", "look: #NoMoreSilence", "look: Black eye (left)"]
+    assert changed(pictures[0], pictures[1]).sum() > 100 and changed(pictures[1], pictures[2]).sum() > 100
+    np.testing.assert_array_equal(pictures[0], pictures[3])
+    switcher.previous()
+    assert switcher.title == "#NoMoreSilence"
+
+
+def test_a_broken_pack_is_skipped_and_the_current_look_stays(mesh, tmp_path):
+    messages = []
+    switcher = LookSwitcher(mesh, ["black_eye_left", _broken_pack(tmp_path), "purple_ribbon"], report=messages.append)
+    switcher.next()
+    assert switcher.title == "Purple ribbon"
+    assert messages[0].startswith("skipping look ") and "missing.png" in messages[0] and "\n" not in messages[0]
+    only_broken = LookSwitcher(mesh, ["black_eye_left", _broken_pack(tmp_path / "x")], report=messages.append)
+    only_broken.next()
+    assert only_broken.title == "Black eye (left)"
+
+
+def test_a_broken_first_look_is_the_users_error(mesh, tmp_path):
+    with pytest.raises(ArfilterError, match="missing.png"):
+        LookSwitcher(mesh, [_broken_pack(tmp_path), "black_eye_left"])
+
+
+def test_intensity_keys_are_clamped_and_carried_across_switches(mesh):
+    switcher = LookSwitcher(mesh, ["black_eye_left", "cheek_bruise"], report=lambda _: None)
+    for _ in range(30):
+        switcher.stronger()
+    assert switcher.intensity == 2.0 and switcher.renderer.intensity == 2.0
+    switcher.next()
+    assert switcher.renderer.intensity == 2.0
+    for _ in range(30):
+        switcher.weaker()
+    assert switcher.intensity == 0.0
+
+
+@pytest.mark.parametrize("key, index, intensity", [
+    ("n", 1, 1.0), ("]", 1, 1.0), ("p", 2, 1.0), ("[", 2, 1.0),
+    ("+", 0, 1.1), ("=", 0, 1.1), ("-", 0, 0.9), ("_", 0, 0.9), ("x", 0, 1.0),
+])
+def test_keys(mesh, key, index, intensity):
+    switcher = LookSwitcher(mesh, ["black_eye_left", "cheek_bruise", "jaw_bruise"], report=lambda _: None)
+    used = switcher.handle_key(ord(key))
+    assert used == (key != "x") and switcher.index == index and switcher.intensity == pytest.approx(intensity)
