@@ -45,6 +45,7 @@ from arfilter.warp import signed_areas, visible_triangles
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 BASELINE_EVERY = 8
+LOOKS_EVERY = 3
 
 
 class I420Camera:
@@ -90,6 +91,30 @@ def prepare_clip(clip: Path, size: tuple[int, int], frames: int, out: Path) -> i
     return written
 
 
+def first_layer_only(pack: str, folder: Path) -> Path:
+    """A copy of a built-in pack with only its first layer: the one-layer twin of a two-layer look."""
+    import shutil
+
+    from arfilter.overlay import resolve_overlay
+
+    shutil.copytree(resolve_overlay(pack), folder)
+    manifest = (folder / "overlay.toml").read_text()
+    second = manifest.index("[[layers]]", manifest.index("[[layers]]") + 1)
+    (folder / "overlay.toml").write_text(manifest[:second])
+    return folder
+
+
+def look_renderers(mesh, workdir: Path) -> dict[str, Renderer]:
+    """Every built-in look, plus each two-layer look's first layer alone."""
+    from arfilter.overlay import list_overlays
+
+    looks = {name: Renderer(mesh, load_overlay(folder)) for name, folder in list_overlays().items()}
+    for name in [n for n, r in looks.items() if len(r.overlay.layers) == 2]:
+        looks[f"{name} (first layer only)"] = Renderer(
+            mesh, load_overlay(first_layer_only(name, workdir / f"{name}_one_layer")))
+    return looks
+
+
 def stats(values: list[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=np.float64)
     return {"median_ms": round(float(np.median(array)), 3), "p95_ms": round(float(np.percentile(array, 95)), 3), "n": len(values)}
@@ -106,6 +131,8 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
     checker_texture = cv2.imread(str(workdir / "checker" / "checker.png"), cv2.IMREAD_UNCHANGED)
     uv_px = mesh.uvs * checker_texture.shape[0] - 0.5
     front = float(np.sign(np.median(signed_areas(mesh.uvs, mesh.skin_triangles))))
+    looks = look_renderers(mesh, workdir / label)
+    look_times: dict[str, list[float]] = {name: [] for name in looks}
     times: dict[str, list[float]] = {k: [] for k in (
         "decode", "track", "render", "render_per_face", "sink", "frame", "model_alone", "model_alone_no_blendshapes",
         "warp_ours_full_face", "warp_tutorial_full_face")}
@@ -163,9 +190,16 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
                 times["model_alone_no_blendshapes"].append((clock() - t6) * 1e3)
                 if faces and index % BASELINE_EVERY == 0:
                     time_warps(faces[0], image, checker, checker_texture, uv_px, mesh, front, times)
+                if faces and index % LOOKS_EVERY == 0:
+                    for name, look in looks.items():
+                        canvas = image.copy()
+                        t7 = clock()
+                        look.paint(canvas, faces)
+                        look_times[name].append((clock() - t7) * 1e3 / len(faces))
     result = {name: stats(values) for name, values in times.items() if values}
     model_ms = result["model_alone"]["median_ms"]
     result["faces"] = faces_seen
+    result["looks_per_face"] = {name: stats(values) for name, values in look_times.items()}
     result["ratios"] = {
         "frame_over_model": round(result["frame"]["median_ms"] / model_ms, 3),
         "frame_over_model_no_blendshapes": round(
@@ -232,6 +266,10 @@ def print_table(label: str, result: dict) -> None:
             row = result[name]
             print(f"| {name} | {row['median_ms']:.2f} | {row['p95_ms']:.2f} | {row['median_ms'] / model_ms:.2f} |")
     print(f"\nratios: {json.dumps(result['ratios'])}")
+    print("\n| look (render per face) | median ms | p95 ms | median / model |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, row in result["looks_per_face"].items():
+        print(f"| {name} | {row['median_ms']:.2f} | {row['p95_ms']:.2f} | {row['median_ms'] / model_ms:.3f} |")
 
 
 if __name__ == "__main__":

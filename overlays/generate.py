@@ -96,7 +96,9 @@ def periorbital(mesh: CanonicalMesh, contour: tuple[int, ...], rng: np.random.Ge
     du = (u - centre[0]) / (half_width * 1.85)
     dv = (v - centre[1]) / np.where(v > centre[1], half_width * 1.6, half_width * 1.15)
     radius = np.sqrt(du * du + dv * dv)
-    return mottle(smoothstep(1.0, 0.3, radius), rng, ragged=0.35)
+    density = mottle(smoothstep(1.0, 0.3, radius), rng, ragged=0.35)
+    # Same peak darkness whichever seed: both eyes' bruises are equally strong.
+    return np.clip(density / max(float(np.percentile(density, 99.9)), 1e-3), 0.0, 1.0)
 
 
 def bruise_texture(density: np.ndarray) -> np.ndarray:

@@ -22,10 +22,11 @@ that falls on the face, so it follows the scene's brightness.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
-from ._float import as_unit, to_uint8
 from ._skin import luma, skin_luma
 from .params import Param
 
@@ -63,23 +64,41 @@ def adapt_to_skin(absorb: np.ndarray, skin: float) -> np.ndarray:
     return ((1.0 - 0.6 * melanin) * absorb + 0.6 * melanin * neutral) * (1.0 + 0.35 * melanin)
 
 
+@lru_cache(maxsize=256)
+def transmittance_table(age: float, intensity: float, skin: float) -> np.ndarray:
+    """uint8 (256, 1, 3): the bruise's transmittance (255 = unchanged) for each alpha.
+
+    Everything but the alpha is fixed per face and frame, so the per-pixel
+    work is one table lookup and one multiplication, both in uint8.
+    """
+    a = np.arange(256, dtype=np.float64) / 255.0
+    core = adapt_to_skin(absorbance(age), skin).astype(np.float64)
+    rim = adapt_to_skin(absorbance(age * 1.6 + 0.5), skin).astype(np.float64)
+    rimness = np.square(1.0 - np.minimum(a / 0.75, 1.0))[:, None]
+    exponent = (intensity * _LN10) * a[:, None] * (core + (rim - core) * rimness)
+    return np.round(np.exp(-exponent) * 255.0).astype(np.uint8).reshape(256, 1, 3)
+
+
+@lru_cache(maxsize=256)
+def _spared_table(shine_from: float) -> np.ndarray:
+    """uint8 (256,): how much of a highlight of each (blurred) brightness is spared."""
+    level = np.arange(256, dtype=np.float64) / 255.0
+    return np.round(np.clip((level - shine_from) * 12.0, 0.0, 0.85) * 255.0).astype(np.uint8)
+
+
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray,
           intensity: float = 1.0, age: float = 2.0, skin: float | None = None) -> np.ndarray:
     """base * 10 ** -(density * absorbance(local age, skin)), density = alpha * intensity."""
     gray = luma(base)
     if skin is None:
         skin = skin_luma(gray, alpha[:, :, 0])
-    core = adapt_to_skin(absorbance(age), skin)
-    rim = adapt_to_skin(absorbance(age * 1.6 + 0.5), skin)
-    a = as_unit(alpha[:, :, 0])
-    # Specular highlights (areas well above the skin's mean, judged on a blurred
-    # copy so single bright pores are not) are spared.
+    skin = round(float(skin), 2)  # finer steps are invisible, and the tables stay cached
+    out = cv2.multiply(base, cv2.LUT(alpha, transmittance_table(float(age), float(intensity), skin)), scale=1.0 / 255.0)
+    # Specular highlights (areas well above the skin's brightness, judged on a blurred
+    # copy so single bright pores are not) lie on top of the skin: give them back.
     shine_from = min(1.3 * skin, 0.9)
-    spared = np.clip((as_unit(cv2.blur(gray, (9, 9))) - shine_from) * 12.0, 0.0, 0.85)
-    density = a * (intensity * _LN10) * (1.0 - spared)
-    rimness = np.square(1.0 - np.minimum(a * (1.0 / 0.75), 1.0))
-    exponent = np.empty(base.shape, np.float32)
-    for c in range(3):  # three channels, not pixels
-        exponent[:, :, c] = density * (core[c] + (rim[c] - core[c]) * rimness)
-    transmittance = cv2.exp(-exponent)
-    return to_uint8(as_unit(base) * transmittance, base, alpha)
+    blurred = cv2.blur(gray, (9, 9))
+    if blurred.max() > shine_from * 255.0:
+        spared = cv2.cvtColor(cv2.LUT(blurred, _spared_table(shine_from)), cv2.COLOR_GRAY2BGR)
+        out = cv2.add(out, cv2.multiply(cv2.subtract(base, out), spared, scale=1.0 / 255.0))
+    return out

@@ -8,10 +8,11 @@ the curve of the cheek and pores darken it, and highlights brighten it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
-from ._float import as_unit, to_uint8
 from ._skin import luma, skin_luma
 from .params import Param
 
@@ -20,11 +21,24 @@ PARAMS = {
 }
 
 
+MAX_SHADE = 1.6  # highlights may brighten paint this much over the skin's mean
+
+
+@lru_cache(maxsize=256)
+def shade_table(skin: float, shading: float) -> np.ndarray:
+    """uint8 (256,): shade / MAX_SHADE * 255 for each skin brightness (grey level)."""
+    level = np.arange(256, dtype=np.float64) / 255.0
+    shade = 1.0 - shading + shading * np.minimum(level / skin, MAX_SHADE)
+    return np.round(np.clip(shade / MAX_SHADE, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, shading: float = 1.0) -> np.ndarray:
-    """base * (1 - a) + C * shade, where shade = lerp(1, luma / mean skin luma, shading)."""
+    """base * (1 - a) + C * shade, where shade = lerp(1, luma / mean skin luma, shading).
+
+    uint8 throughout: the shade comes from a table over the grey level.
+    """
     gray = luma(base)
-    skin = max(skin_luma(gray, alpha[:, :, 0]), 0.02)
-    shade = 1.0 - shading + shading * np.minimum(as_unit(gray) * (1.0 / skin), 1.6)
-    a = as_unit(alpha)
-    lit = as_unit(color) * cv2.merge([shade] * 3)
-    return to_uint8(as_unit(base) * (1.0 - a) + lit, base, alpha)
+    skin = round(max(skin_luma(gray, alpha[:, :, 0]), 0.02), 3)
+    shade = cv2.cvtColor(cv2.LUT(gray, shade_table(skin, float(shading))), cv2.COLOR_GRAY2BGR)
+    lit = cv2.multiply(color, shade, scale=MAX_SHADE / 255.0)
+    return cv2.add(cv2.multiply(base, cv2.bitwise_not(alpha), scale=1.0 / 255.0), lit)
