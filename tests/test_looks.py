@@ -183,3 +183,20 @@ def test_keys(mesh, key, index, intensity):
     switcher = LookSwitcher(mesh, ["black_eye_left", "cheek_bruise", "jaw_bruise"], report=lambda _: None)
     used = switcher.handle_key(ord(key))
     assert used == (key != "x") and switcher.index == index and switcher.intensity == pytest.approx(intensity)
+
+
+@pytest.mark.parametrize("shader", ["multiply", "bruise", "paint"])
+def test_no_seams_at_triangle_edges(mesh, portrait, portrait_landmarks, tmp_path, shader):
+    """A uniform layer on flat grey skin comes out uniform: no lines where triangles meet."""
+    folder = tmp_path / "uniform"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "flat.png"), np.full((512, 512, 4), (90, 110, 160, 200), np.uint8))
+    (folder / "overlay.toml").write_text(f'[[layers]]\ntexture = "flat.png"\nshader = "{shader}"\n')
+    grey = np.full_like(portrait, 150)
+    out = Renderer(mesh, load_overlay(folder))(grey, (Face(portrait_landmarks),))
+    inside = polygon_mask(grey.shape, portrait_landmarks, FACE_OVAL, grow=-4)
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, INNER_LIPS_CONTOUR):
+        inside &= ~polygon_mask(grey.shape, portrait_landmarks, contour, grow=4)
+    values = out[inside].astype(int)
+    assert np.all(values != 150), "the layer covers the whole inside"
+    assert np.abs(values - np.median(values, axis=0)).max() <= 1, "a seam or a gap between triangles"
