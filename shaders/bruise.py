@@ -97,6 +97,8 @@ def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray,
     # Specular highlights (areas well above the skin's brightness, judged on a blurred
     # copy so single bright pores are not) lie on top of the skin: give them back.
     shine_from = min(1.3 * skin, 0.9)
+    if gray.max() <= shine_from * 255.0:  # nothing shiny here (the common case): done
+        return out
     blurred = cv2.blur(gray, (9, 9))
     if blurred.max() > shine_from * 255.0:
         spared = cv2.cvtColor(cv2.LUT(blurred, _spared_table(shine_from)), cv2.COLOR_GRAY2BGR)
