@@ -59,19 +59,26 @@ def portrait_landmarks(model_path, portrait) -> np.ndarray:
     return faces[0].landmarks
 
 
+def system_tool(binary: str, package: str, needed_for: str) -> str:
+    """Path of a system program some tests need; CI installs them all (.ci/run), so never skip there."""
+    import shutil
+
+    path = shutil.which(binary)
+    if path is None:
+        message = f"{binary} is not installed (Debian/Ubuntu: sudo apt install {package}); {needed_for} need it"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 @pytest.fixture(scope="session")
 def xvfb_display():
-    """A real X display (Xvfb) for preview-window tests; CI installs xvfb."""
-    import shutil
+    """A real X display (Xvfb) for preview-window tests."""
     import subprocess
     import time
 
-    binary = shutil.which("Xvfb")
-    if binary is None:
-        message = "Xvfb is not installed (Debian/Ubuntu: sudo apt install xvfb); preview-window tests need it"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it (.ci/run): never skip there
-        pytest.skip(message)
+    binary = system_tool("Xvfb", "xvfb", "preview-window tests")
     for number in range(90, 110):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
@@ -90,13 +97,5 @@ def xvfb_display():
 
 @pytest.fixture(scope="session")
 def xdotool() -> str:
-    """xdotool, to press keys in a real preview window under Xvfb; CI installs it."""
-    import shutil
-
-    binary = shutil.which("xdotool")
-    if binary is None:
-        message = "xdotool is not installed (Debian/Ubuntu: sudo apt install xdotool); live-key tests need it"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it (.ci/run): never skip there
-        pytest.skip(message)
-    return binary
+    """xdotool, to press keys in a real preview window under Xvfb."""
+    return system_tool("xdotool", "xdotool", "live-key tests")
