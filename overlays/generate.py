@@ -220,7 +220,7 @@ def swelling(centre: tuple[float, float], radius: float, size: int = SIZE) -> np
     r2 = du * du + dv * dv
     height = np.exp(-2.0 * r2)
     slope_v = -4.0 * dv * height  # d(height)/dv: positive above the top, negative below
-    shade = np.clip(0.5 + 0.35 * slope_v, 0.0, 1.0)
+    shade = np.clip(0.5 + 0.45 * slope_v, 0.0, 1.0)
     alpha = smoothstep(1.3, 0.6, np.sqrt(r2))
     bgra = np.dstack([shade, shade, shade, alpha]).astype(np.float32)
     bgra[alpha <= 1.0 / 255.0] = 0.0
