@@ -134,7 +134,7 @@ def _broken_pack(tmp_path):
 def test_switching_cycles_through_the_looks_and_changes_the_picture(mesh, portrait, portrait_landmarks):
     messages = []
     looks = ["black_eye_left", "purple_ribbon", "no_more_silence"]
-    switcher = LookSwitcher(mesh, looks, report=messages.append)
+    switcher = LookSwitcher(mesh, looks, report=messages.append, preload=False)
     face = (Face(portrait_landmarks),)
     pictures = [switcher(portrait, face)]
     for _ in looks:
@@ -156,6 +156,18 @@ def test_a_broken_pack_is_skipped_and_the_current_look_stays(mesh, tmp_path):
     only_broken = LookSwitcher(mesh, ["black_eye_left", _broken_pack(tmp_path / "x")], report=messages.append)
     only_broken.next()
     assert only_broken.title == "Black eye (left)"
+
+
+def test_the_other_looks_are_built_in_the_background(mesh, tmp_path):
+    messages = []
+    looks = ["black_eye_left", "purple_ribbon", _broken_pack(tmp_path), "no_more_silence"]
+    switcher = LookSwitcher(mesh, looks, report=messages.append, preload=True)
+    switcher.preloader.join(timeout=30)
+    assert sorted(switcher._cache) == [0, 1, 3] and list(switcher._broken) == [2]
+    switcher.next()
+    switcher.next()  # over the broken pack, which is reported and not loaded again
+    assert switcher.title == "#NoMoreSilence"
+    assert sum("skipping look" in message for message in messages) == 1
 
 
 def test_a_broken_first_look_is_the_users_error(mesh, tmp_path):

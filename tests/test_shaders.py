@@ -201,3 +201,15 @@ def test_unknown_shader_lists_the_valid_names():
     with pytest.raises(ValueError, match="unknown shader 'glow'; valid shaders: bruise, multiply, normal, "
                                          "overlay, paint, screen, soft_light"):
         get_shader("glow")
+
+
+def test_bruise_follows_the_scene_light():
+    """In a dimmer scene the same bruise removes proportionally less light: it is never a fixed dark patch."""
+    patch = _skin_patch(LIGHT_SKIN)
+    dim = (patch.astype(np.float64) * 0.4).round().astype(np.uint8)
+    color, alpha = _layer((0, 0, 0), 220, shape=(64, 64))
+    bruise = get_shader("bruise")
+    darkening_bright = patch.astype(float) - bruise(patch, color, alpha, skin=0.6)
+    darkening_dim = dim.astype(float) - bruise(dim, color, alpha, skin=0.6)
+    ratio = darkening_dim.mean() / darkening_bright.mean()
+    assert 0.35 < ratio < 0.45, ratio
