@@ -69,6 +69,14 @@ def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: 
     if tracking:
         parser.add_argument("--max-faces", type=max_faces, default=2, help="most faces to paint (default: 2)")
         parser.add_argument("--model", help="face_landmarker.task to use (default: $ARFILTER_MODEL, else the cache, else download)")
+        parser.add_argument("--smoothing", choices=["on", "off"], default="on",
+                            help="steady the landmarks (One Euro filter) so the look does not shiver (default: on)")
+        parser.add_argument("--smooth-min-cutoff", type=ranged(float, 0.01, 30.0, "a number"), default=None,
+                            help="smoothing of a still head in Hz: lower is steadier (default: 0.2)")
+        parser.add_argument("--smooth-beta", type=ranged(float, 0.0, 10000.0, "a number"), default=None,
+                            help="how fast smoothing lets go when the head moves: higher is less lag (default: 500)")
+        parser.add_argument("--landmarks-out", metavar="PATH.npz",
+                            help="write every frame's smoothed landmarks, face ids and timestamps (numbers only)")
     parser.add_argument("--stats-json", metavar="PATH", help="write frame counts and per-stage timings (median, p95) as JSON")
 
 
@@ -154,6 +162,34 @@ def open_tracker(model: str | None, faces: int):
 
     model_path = resolve_model(model, progress=sys.stderr)
     return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces))
+
+
+def make_stabilizer(args: argparse.Namespace):
+    """Identity, dropouts and fades always; our smoothing unless switched off.
+
+    With one face MediaPipe already smooths its landmarks (a One Euro filter
+    in its graph); with two or more it does not, so ours takes over there.
+    """
+    from dataclasses import replace
+
+    from .smoothing import SmoothingOptions
+    from .stabilize import FaceStabilizer, StabilizerOptions
+
+    smoothing = SmoothingOptions(enabled=args.smoothing == "on" and args.max_faces > 1)
+    if args.smooth_min_cutoff is not None:
+        smoothing = replace(smoothing, min_cutoff=args.smooth_min_cutoff)
+    if args.smooth_beta is not None:
+        smoothing = replace(smoothing, beta=args.smooth_beta)
+    return FaceStabilizer(StabilizerOptions(smoothing=smoothing))
+
+
+def open_recorder(args: argparse.Namespace, stack: ExitStack):
+    """The --landmarks-out recorder (closed, so saved, when ``stack`` ends), or None."""
+    if not args.landmarks_out:
+        return None
+    from .recording import LandmarkRecorder
+
+    return stack.enter_context(LandmarkRecorder(args.landmarks_out))
 
 
 def make_renderer(model_path: Path, overlay_spec: str, intensity: float = 1.0):
@@ -264,9 +300,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
         renderer = make_renderer(model_path, args.overlay, args.intensity)
+        recorder = open_recorder(args, stack)
         sink = ImageFileSink(output) if out_is_image else VideoFileSink(output, fps=source.fps)
         stack.enter_context(sink)
-        stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink)
+        stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink,
+                             smoother=make_stabilizer(args), on_frame=recorder)
     _finish(stats, args.stats_json)
     print(f"arfilter: wrote {output}", file=sys.stderr)
     return 0
@@ -280,7 +318,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
-        renderer = make_switcher(model_path, args.overlay, args.intensity)
+        renderer = stack.enter_context(make_switcher(model_path, args.overlay, args.intensity))
         source = stack.enter_context(open_source(args.source, size=args.size, fps=args.fps, repeat_images=None))
         try:
             sink = open_sink(args.sink, size=args.size, fps=args.fps, device=args.device, backend=args.backend,
@@ -298,10 +336,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"arfilter: {source.name} -> {sink.name}, look: {renderer.title}; press Ctrl+C to stop", file=sys.stderr)
         if isinstance(sink, WindowSink):
             print("arfilter: keys: n/p next/previous look, +/- intensity, m mirror, q quit", file=sys.stderr)
+        recorder = open_recorder(args, stack)
         stats = RunStats()
         try:
             render = renderer.paint if source.fresh_frames else renderer
-            run_pipeline(frames, tracker, render, sink, mirror=args.mirror, stats=stats)
+            run_pipeline(frames, tracker, render, sink, mirror=args.mirror, stats=stats,
+                         smoother=make_stabilizer(args), on_frame=recorder)
         except KeyboardInterrupt:
             stats.finish()
         if source.live:
@@ -352,7 +392,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         def before_after(image: np.ndarray, faces) -> np.ndarray:
             return np.hstack([image, renderer(image, faces)])
 
-        stats = run_pipeline(source, tracker, before_after, sink)
+        recorder = open_recorder(args, stack)
+        stats = run_pipeline(source, tracker, before_after, sink, smoother=make_stabilizer(args), on_frame=recorder)
     _finish(stats, args.stats_json)
     if stats.frames_with_face == 0:
         raise ArfilterError("demo: no face was found in the sample; try 'arfilter demo --face PHOTO' with a frontal photo")

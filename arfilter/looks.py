@@ -46,6 +46,7 @@ class LookSwitcher:
         self.renderer = self._load(self.index)  # the first look must load: its error is the user's
         self.intensity = intensity
         self.preloader: threading.Thread | None = None
+        self._closing = threading.Event()
         if preload and len(self.looks) > 1:
             self.preloader = threading.Thread(target=self._preload, name="arfilter-looks", daemon=True)
             self.preloader.start()
@@ -53,6 +54,8 @@ class LookSwitcher:
     def _preload(self) -> None:
         """Build every other look now, in the order the n key reaches them."""
         for offset in range(1, len(self.looks)):
+            if self._closing.is_set():
+                return
             try:
                 self._load((self.index + offset) % len(self.looks))
             except ArfilterError:
@@ -97,6 +100,18 @@ class LookSwitcher:
             self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
             self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
             return
+
+    def close(self) -> None:
+        """Stop building looks in the background (a native call must not outlive the process)."""
+        self._closing.set()
+        if self.preloader is not None:
+            self.preloader.join()
+
+    def __enter__(self) -> "LookSwitcher":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def next(self) -> None:
         self.step(+1)

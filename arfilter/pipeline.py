@@ -1,4 +1,4 @@
-"""The loop: ``for frame in source: sink.send(render(frame, tracker(frame)))``.
+"""The loop: ``for frame in source: faces = smoother(frame, tracker(frame)); sink.send(render(frame, faces))``.
 
 It times every stage and never lets one bad frame end a live session: a frame
 the tracker or renderer cannot handle is passed through unchanged and counted.
@@ -25,6 +25,10 @@ class Tracker(Protocol):
     def __call__(self, frame: Frame) -> tuple[Face, ...]: ...
 
 
+class Smoother(Protocol):
+    def __call__(self, frame: Frame, faces: tuple[Face, ...]) -> tuple[Face, ...]: ...
+
+
 class Render(Protocol):
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray: ...
 
@@ -36,6 +40,7 @@ def run_pipeline(
     sink: Sink,
     *,
     mirror: bool = False,
+    smoother: Smoother | None = None,
     stats: RunStats | None = None,
     on_frame: Callable[[Frame, tuple[Face, ...], np.ndarray], None] | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
@@ -56,10 +61,14 @@ def run_pipeline(
         try:
             faces = tracker(frame)
             t2 = clock()
+            if smoother is not None:
+                faces = smoother(frame, faces)
+            t2s = clock()
             output = render(frame.image, faces)
             t3 = clock()
             stats.add("track", t2 - t1)
-            stats.add("render", t3 - t2)
+            stats.add("smooth", t2s - t2)
+            stats.add("render", t3 - t2s)
         except ArfilterError:
             raise
         except Exception as exc:  # one bad frame must not end a live session

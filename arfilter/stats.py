@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ArfilterError
 
-STAGES = ("capture", "track", "render", "sink")
+STAGES = ("capture", "track", "smooth", "render", "sink")
 
 
 def summarize(samples_ms: list[float] | deque) -> dict[str, float] | None:
@@ -56,7 +56,7 @@ class RunStats:
     @property
     def processing_fps(self) -> float:
         """Frames per second of pipeline work (track + render + sink, not waiting for input)."""
-        busy_ms = sum(sum(self.stages[s]) for s in ("track", "render", "sink"))
+        busy_ms = sum(sum(self.stages[s]) for s in ("track", "smooth", "render", "sink"))
         return round(self.frames / (busy_ms / 1000.0), 2) if busy_ms > 0 else 0.0
 
     @property
