@@ -120,9 +120,11 @@ class FaceStabilizer:
         if self._frame_size is not None and frame.size != self._frame_size:
             self.reset()  # positions in another frame size cannot be compared
         self._frame_size = frame.size
+        if self._last_time is not None and now < self._last_time:
+            self.reset()  # the clock went back: another stream; start afresh
         first_frame = self._last_time is None
         dt = 0.0 if first_frame else now - self._last_time
-        if dt < 0.0 or dt > opts.max_gap:  # clock went back, or the camera paused
+        if dt > opts.max_gap:  # the camera paused: snap to where the faces are now
             for track in self.tracks:
                 track.smoother.reset()
             dt = 0.0

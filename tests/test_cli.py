@@ -259,3 +259,31 @@ def test_gallery_shows_every_look_on_every_face(shared_media, tmp_path, user_env
 
 def changed_cells(a: np.ndarray, b: np.ndarray) -> bool:
     return np.any(a != b, axis=2).sum() > 30
+
+
+# --- steadiness -------------------------------------------------------------------
+
+def test_landmarks_out_records_every_frame_and_smoothing_steadies_them(shared_media, tmp_path, user_env):
+    clip = shared_media / "grimace_green_512.mp4"
+    motion = {}
+    for smoothing in ("on", "off"):
+        out = tmp_path / f"landmarks_{smoothing}.npz"
+        result = arfilter("apply", str(clip), "-o", str(tmp_path / f"out_{smoothing}.mp4"), "--landmarks-out", str(out),
+                          "--smoothing", smoothing, env=user_env)
+        assert result.returncode == 0, result.stderr
+        data = np.load(out)
+        assert len(data["timestamps"]) == 78 and np.all(np.diff(data["timestamps"]) > 0)
+        assert list(data["frame_size"]) == [512, 512]
+        assert data["landmarks"].shape == (len(data["face_id"]), 478, 3) and len(data["face_id"]) >= 70
+        assert set(data["face_id"].tolist()) == {0} and np.all(data["opacity"] > 0)
+        assert np.all(data["face_frame"][1:] >= data["face_frame"][:-1])
+        upper = data["landmarks"][:, [10, 151, 9, 8, 168, 6, 197, 133, 362, 33, 263], :2]
+        motion[smoothing] = np.linalg.norm(np.diff(upper, axis=0), axis=2).mean()
+    assert motion["on"] < 0.8 * motion["off"], motion
+
+
+@pytest.mark.parametrize("path, needle", [("{tmp}/marks.txt", ".npz"), ("{tmp}/missing/marks.npz", "does not exist")])
+def test_bad_landmarks_out_is_one_clear_line(shared_media, tmp_path, user_env, path, needle):
+    result = arfilter("apply", str(shared_media / "portrait_720p.jpg"), "-o", str(tmp_path / "o.png"),
+                      "--landmarks-out", path.format(tmp=tmp_path), env=user_env)
+    assert_one_line_error(result, "--landmarks-out", needle)
