@@ -4,13 +4,14 @@ For every shared clip, frames are scaled to fit the target size (upscaled
 where needed, letterboxed: a 512x512 clip becomes a 720x720 picture in the
 middle of 1280x720, so faces are as large as a webcam close-up gives) and
 written to a temporary MP4, so decoding is real work. Then
-one pass runs the product's pipeline stage by stage and, on the same frames
-in the same run, times:
+one pass runs the product's pipeline stage by stage (decode, track, smooth,
+render, send) and, on the same frames in the same run, times:
 
 * the landmark model alone (MediaPipe FaceLandmarker on a ready RGB image),
 * the common tutorial warp (a Python loop of per-triangle warpAffine + masks)
   on the same faces, every few frames, against our renderer on the same
-  full-face texture.
+  full-face texture,
+* every built-in look, per face.
 
 Run:  python benchmarks/bench_pipeline.py [--frames 120] [--json results.json]
 Needs ../shared/media (or --media) and a model ($ARFILTER_MODEL or the cache).
@@ -36,6 +37,7 @@ from arfilter.overlay import load_overlay
 from arfilter.reference import warp_per_triangle
 from arfilter.render import Renderer
 from arfilter.sinks import VirtualCameraSink
+from arfilter.stabilize import FaceStabilizer
 from arfilter.sources import VideoFileSource
 from arfilter.framing import letterbox
 from arfilter.tracker import FaceTracker, TrackerOptions, landmarks_only_bundle
@@ -134,7 +136,7 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
     looks = look_renderers(mesh, workdir / label)
     look_times: dict[str, list[float]] = {name: [] for name in looks}
     times: dict[str, list[float]] = {k: [] for k in (
-        "decode", "track", "render", "render_per_face", "sink", "frame", "model_alone", "model_alone_no_blendshapes",
+        "decode", "track", "smooth", "render", "render_per_face", "sink", "frame", "model_alone", "model_alone_no_blendshapes",
         "warp_ours_full_face", "warp_tutorial_full_face")}
     faces_seen = 0
     raw_options = vision.FaceLandmarkerOptions(
@@ -150,6 +152,7 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
         prepare_clip(clip, size, frames, encoded)
         kept: list[tuple[np.ndarray, tuple[Face, ...]]] = []
         # Pass 1: the product's loop, stage by stage, nothing else interleaved.
+        stabilizer = FaceStabilizer()
         with FaceTracker(TrackerOptions(model, max_faces=2)) as tracker, VideoFileSource(encoded) as source, \
                 VirtualCameraSink(size=size, fps=30.0, camera_factory=I420Camera) as sink:
             frames_iter = iter(source)
@@ -163,13 +166,16 @@ def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int
                 copy_time = clock() - t1
                 t1 += copy_time
                 faces = tracker(frame)
+                t2s = clock()
+                faces = stabilizer(frame, faces)
                 t2 = clock()
                 output = renderer.paint(frame.image, faces)
                 t3 = clock()
                 sink.send(output)
                 t4 = clock()
                 times["decode"].append((t1 - copy_time - t0) * 1e3)
-                times["track"].append((t2 - t1) * 1e3)
+                times["track"].append((t2s - t1) * 1e3)
+                times["smooth"].append((t2 - t2s) * 1e3)
                 times["render"].append((t3 - t2) * 1e3)
                 times["sink"].append((t4 - t3) * 1e3)
                 times["frame"].append((t4 - t0 - copy_time) * 1e3)
@@ -260,7 +266,7 @@ def print_table(label: str, result: dict) -> None:
     print(f"\n## {label}  ({result['frame']['n']} frames, {result['faces']} faces)\n")
     print("| stage | median ms | p95 ms | median / model |")
     print("| --- | ---: | ---: | ---: |")
-    for name in ("model_alone", "model_alone_no_blendshapes", "decode", "track", "render", "render_per_face", "sink", "frame",
+    for name in ("model_alone", "model_alone_no_blendshapes", "decode", "track", "smooth", "render", "render_per_face", "sink", "frame",
                  "warp_ours_full_face", "warp_tutorial_full_face"):
         if name in result:
             row = result[name]

@@ -9,7 +9,7 @@ from arfilter.smoothing import SmoothingOptions
 from arfilter.stabilize import FaceStabilizer, StabilizerOptions, match, plausible
 from arfilter.types import Face, Frame
 
-from test_smoothing import face_shape, moved
+from test_smoothing import face_shape
 
 FPS = 30.0
 BLANK = np.zeros((720, 1280, 3), np.uint8)
