@@ -94,3 +94,30 @@ def test_realtime_plays_file_frames_at_their_own_pace():
     out = list(realtime(frames(7)))  # 0 .. 0.2 s
     elapsed = time.monotonic() - start
     assert len(out) == 7 and 0.18 <= elapsed < 0.5
+
+
+def test_the_smoother_sits_between_tracker_and_renderer_and_is_timed():
+    seen = []
+
+    def smoother(frame: Frame, faces: tuple[Face, ...]) -> tuple[Face, ...]:
+        return tuple(Face(face.landmarks + 1.0, face_id=7) for face in faces)
+
+    def render(image: np.ndarray, faces) -> np.ndarray:
+        seen.extend(faces)
+        return image
+
+    stats = run_pipeline(frames(6), fake_tracker, render, NullSink(), smoother=smoother)
+    assert seen and all(face.face_id == 7 and face.landmarks[0, 0] == 1.0 for face in seen)
+    assert stats.as_dict()["stages"]["smooth"]["median_ms"] >= 0.0
+
+
+@pytest.mark.parametrize("max_faces, smoothing, enabled", [(2, "on", True), (1, "on", False), (2, "off", False)])
+def test_our_filter_is_used_only_where_mediapipe_does_not_smooth(max_faces, smoothing, enabled):
+    """MediaPipe smooths one face itself; two filters in a row would only add lag."""
+    import argparse
+
+    from arfilter.cli import make_stabilizer
+
+    args = argparse.Namespace(max_faces=max_faces, smoothing=smoothing, smooth_min_cutoff=0.5, smooth_beta=None)
+    options = make_stabilizer(args).options.smoothing
+    assert options.enabled is enabled and options.min_cutoff == 0.5 and options.beta == 500.0
