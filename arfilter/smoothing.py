@@ -22,11 +22,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+
 
 # Landmarks that expressions barely move (MediaPipe indices): forehead midline and
 # sides, nose bridge and tip, inner and outer eye corners, cheekbones, face sides.
 RIGID_ANCHORS = (10, 151, 9, 8, 108, 337, 67, 297, 109, 338, 168, 6, 197, 195, 5, 4, 1,
                  133, 362, 33, 263, 116, 345, 118, 347, 50, 280, 234, 454, 127, 356, 93, 323)
+
+
+# Eyelids (the eye contours and the ring around them): they blink.
+LIVELY_LANDMARKS = tuple(sorted(set(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + (
+    # the next ring of lid landmarks around each eye
+    246, 161, 160, 159, 158, 157, 173, 33, 7, 163, 144, 145, 153, 154, 155, 133,
+    466, 388, 387, 386, 385, 384, 398, 263, 249, 390, 373, 374, 380, 381, 382, 362,
+    247, 30, 29, 27, 28, 56, 190, 243, 112, 26, 22, 23, 24, 110, 25, 130,
+    467, 260, 259, 257, 258, 286, 414, 463, 341, 256, 252, 253, 254, 339, 255, 359))))
 
 
 @dataclass(frozen=True)
@@ -44,9 +55,11 @@ class SmoothingOptions:
     min_cutoff: float = 0.2
     beta: float = 500.0
     deadzone: float = 0.7
-    shape_min_cutoff: float = 0.2
+    shape_min_cutoff: float = 0.1  # brows, forehead, nose, cheeks: still unless clearly moving
     shape_beta: float = 100.0
-    shape_deadzone: float = 0.5
+    shape_deadzone: float = 1.0
+    lively_min_cutoff: float = 1.0  # eyelids, lips and jaw: blinks and speech must not trail
+    lively_deadzone: float = 0.15
     d_cutoff: float = 2.0
     enabled: bool = True
 
@@ -71,7 +84,7 @@ class OneEuro:
         self.value = None
         self.speed = None
 
-    def __call__(self, x: np.ndarray, dt: float, scale: float = 1.0, deadzone: float = 0.0) -> np.ndarray:
+    def __call__(self, x: np.ndarray, dt: float, scale: float = 1.0, deadzone: float | np.ndarray = 0.0) -> np.ndarray:
         """Filtered ``x``; ``dt`` is the time since the previous sample, in seconds.
 
         Speeds are divided by ``scale`` (the face's width: a near face and a
@@ -86,8 +99,8 @@ class OneEuro:
         raw_speed = (x - self.value) / dt
         self.speed = self.speed + _alpha(self.d_cutoff, dt) * (raw_speed - self.speed)
         speed = np.abs(self.speed) / scale
-        if deadzone > 0:  # smooth knee: ~speed**3 / deadzone**2 below it, ~speed above
-            speed = speed**3 / (speed * speed + deadzone * deadzone)
+        if np.any(deadzone):  # smooth knee: ~speed**3 / deadzone**2 below it, ~speed above
+            speed = speed**3 / (speed * speed + np.square(deadzone) + 1e-12)
         cutoff = self.min_cutoff + self.beta * speed
         self.value = self.value + _alpha(cutoff, dt) * (x - self.value)
         return self.value
@@ -114,6 +127,19 @@ class FaceSmoother:
         self.shape.reset()
         self.reference = None
 
+    def _split_face(self, xy: np.ndarray) -> None:
+        """Per-landmark shape settings: eyelids, lips and jaw move fast and often (a blink
+        takes four frames), so they are smoothed lightly; the rest of the face (where the
+        bruises sit) is held still unless it clearly moves."""
+        opts = self.options
+        down = xy[152] - xy[10]  # forehead to chin
+        below_nose = (xy - xy[1]) @ down / max(float(down @ down), 1e-9) > 0.0
+        lively = below_nose.copy()
+        lively[list(LIVELY_LANDMARKS)] = True
+        lively = lively[:, None]
+        self.shape.min_cutoff = np.where(lively, opts.lively_min_cutoff, opts.shape_min_cutoff)
+        self._shape_deadzone = np.where(lively, opts.lively_deadzone, opts.shape_deadzone)
+
     def __call__(self, landmarks: np.ndarray, dt: float) -> np.ndarray:
         """Smoothed (N, 3) landmarks for raw (N, 3) ``landmarks`` arriving ``dt`` s after the last."""
         if not self.options.enabled:
@@ -126,6 +152,7 @@ class FaceSmoother:
             self.reference = anchors - centre
             self.radius = max(float(np.sqrt((self.reference**2).sum(axis=1).mean())), 1.0)
             self.angle = 0.0
+            self._split_face(xy)
         # In-plane angle from the reference to now (2D Procrustes on the anchors, closed form).
         ref, now = self.reference, anchors - centre
         cross = float((ref[:, 0] * now[:, 1] - ref[:, 1] * now[:, 0]).sum())
@@ -140,7 +167,7 @@ class FaceSmoother:
         face_width = self.radius * 3.0  # the anchors' RMS radius is about a third of the face's width
         rigid = self.rigid(np.array([centre[0], centre[1], angle * self.radius, float(depth.mean())]), dt,
                            face_width, self.options.deadzone)
-        shape = self.shape(shape, dt, face_width, self.options.shape_deadzone)
+        shape = self.shape(shape, dt, face_width, self._shape_deadzone)
         smooth_angle = rigid[2] / self.radius
         out = np.empty_like(landmarks, dtype=np.float32)
         out[:, :2] = shape[:, :2] @ _rotation(smooth_angle).T + rigid[:2]

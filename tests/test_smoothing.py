@@ -137,3 +137,26 @@ def test_a_reset_forgets_the_old_pose(mesh):
     smoother.reset()
     far = moved(shape, 300, 0, 0).astype(np.float32)
     np.testing.assert_allclose(smoother(far, 1 / 30), far, atol=1e-3)
+
+
+def test_a_blink_is_followed_so_the_eye_hole_does_not_trail(mesh):
+    """Eyelids are smoothed lightly: over a four-frame blink the drawn lid stays near the real one."""
+    from arfilter.mesh import LEFT_EYE_CONTOUR
+
+    shape = face_shape(mesh)
+    eye = list(LEFT_EYE_CONTOUR)
+    upper_lid = [i for i in eye if shape[i, 1] < shape[eye, 1].mean()]
+    opening = shape[eye, 1].max() - shape[eye, 1].min()
+    smoother = FaceSmoother()
+    closure = [0, 0, 0, 0.5, 1, 1, 0.5, 0, 0, 0]
+    errors, drawn_travel = [], []
+    for k in range(20 + len(closure)):
+        c = closure[k - 20] if k >= 20 else 0.0
+        truth = shape.copy()
+        truth[upper_lid, 1] += c * opening * 0.9
+        out = smoother(truth.astype(np.float32), 1 / 30)
+        if k >= 20:
+            errors.append(np.abs(out[upper_lid, 1] - truth[upper_lid, 1]).max())
+            drawn_travel.append(out[upper_lid, 1].mean() - shape[upper_lid, 1].mean())
+    assert max(errors) < 0.4 * opening, errors
+    assert max(drawn_travel) > 0.7 * 0.9 * opening, "the lid closes on screen too"
