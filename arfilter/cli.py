@@ -225,11 +225,14 @@ def read_photo(path: str, what: str) -> np.ndarray:
 
 
 def track_photo(model_path: Path, image: np.ndarray, faces: int = 1):
-    """Faces in one still photo, with a tracker of its own (no state from other photos)."""
+    """Faces in one still photo, with a tracker of its own (no state from other photos);
+    implausible and duplicate faces are dropped, as in a live run."""
+    from .stabilize import FaceStabilizer
     from .tracker import FaceTracker, TrackerOptions
 
+    frame = Frame(image, timestamp=0.0)
     with FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces)) as tracker:
-        return tracker(Frame(image, timestamp=0.0))
+        return FaceStabilizer()(frame, tracker(frame))
 
 
 def write_image(path: str, image: np.ndarray) -> None:

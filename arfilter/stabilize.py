@@ -11,7 +11,10 @@ Between the tracker and the renderer: ``faces = stabilizer(frame, tracker(frame)
 - **Entries**: a new face fades in over ``fade`` seconds: nothing pops (faces
   in the very first frame are shown at once: a photo is painted fully).
 - **Implausible faces** are not drawn: smaller than ``min_face_px``, collapsed
-  (a degenerate shape), or mostly outside the frame.
+  (a degenerate shape), or mostly outside the frame; and when MediaPipe returns
+  one person twice (two meshes overlapping by more than ``max_overlap``, which
+  it does now and then with ``num_faces > 1``), only the larger is kept, so a
+  look is never painted twice on one face.
 - **Discontinuities**: a frame-size change or a long pause in timestamps
   (a paused camera) resets the smoothing instead of dragging the old pose in.
 """
@@ -38,6 +41,7 @@ class StabilizerOptions:
     max_gap: float = 0.5
     min_face_px: float = 40.0
     max_match_cost: float = 0.8
+    max_overlap: float = 0.4
 
 
 @dataclass
@@ -66,6 +70,28 @@ def plausible(landmarks: np.ndarray, frame_size: tuple[int, int], min_face_px: f
     inside_w = max(0.0, min(high[0], frame_w) - max(low[0], 0.0))
     inside_h = max(0.0, min(high[1], frame_h) - max(low[1], 0.0))
     return inside_w * inside_h >= 0.25 * width * height
+
+
+def _box(landmarks: np.ndarray) -> np.ndarray:
+    xy = landmarks[:MESH_VERTICES, :2]
+    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+
+def distinct(faces: list[Face], max_overlap: float) -> list[Face]:
+    """Faces without duplicates: of two whose boxes overlap more than ``max_overlap``
+    (intersection over union), the larger is kept."""
+    boxes = [_box(face.landmarks) for face in faces]
+    areas = [float(np.prod(box[2:] - box[:2])) for box in boxes]
+    kept: list[int] = []
+    for i in sorted(range(len(faces)), key=lambda i: -areas[i]):
+        for j in kept:
+            low, high = np.maximum(boxes[i][:2], boxes[j][:2]), np.minimum(boxes[i][2:], boxes[j][2:])
+            inter = float(np.prod(np.clip(high - low, 0.0, None)))
+            if inter / max(areas[i] + areas[j] - inter, 1e-9) > max_overlap:
+                break
+        else:
+            kept.append(i)
+    return [faces[i] for i in sorted(kept)]
 
 
 def _summary(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -130,7 +156,8 @@ class FaceStabilizer:
             dt = 0.0
         self._last_time = now
 
-        detections = [f for f in faces if plausible(f.landmarks, frame.size, opts.min_face_px)]
+        detections = distinct([f for f in faces if plausible(f.landmarks, frame.size, opts.min_face_px)],
+                              opts.max_overlap)
         alive = [t for t in self.tracks if now - t.last_seen <= opts.forget]
         pairs = match([t.landmarks for t in alive], [d.landmarks for d in detections], opts.max_match_cost)
         matched_detections = {d for _, d in pairs}

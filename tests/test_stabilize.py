@@ -175,3 +175,15 @@ def test_smoothing_can_be_switched_off(mesh):
     for k, landmarks in enumerate(raw):
         out = stabilizer(frame(k), (Face(landmarks),))
         np.testing.assert_array_equal(out[0].landmarks, landmarks)
+
+
+def test_one_person_returned_twice_is_painted_once(mesh):
+    """MediaPipe now and then returns two overlapping meshes for one face: keep the larger."""
+    whole = person(mesh, 0)
+    squashed = whole.copy()
+    squashed[:, 1] = (whole[:, 1] - whole[:, 1].mean()) * 0.6 + whole[:, 1].mean() - 15
+    out = FaceStabilizer()(frame(0), (Face(squashed), Face(whole)))
+    assert len(out) == 1
+    np.testing.assert_allclose(out[0].landmarks, whole, atol=1e-3)
+    two = FaceStabilizer()(frame(0), (Face(person(mesh, -300)), Face(person(mesh, 300))))
+    assert len(two) == 2, "two people side by side are both kept"
