@@ -80,6 +80,8 @@ def _box(landmarks: np.ndarray) -> np.ndarray:
 def distinct(faces: list[Face], max_overlap: float) -> list[Face]:
     """Faces without duplicates: of two whose boxes overlap more than ``max_overlap``
     (intersection over union), the larger is kept."""
+    if len(faces) < 2:
+        return faces
     boxes = [_box(face.landmarks) for face in faces]
     areas = [float(np.prod(box[2:] - box[:2])) for box in boxes]
     kept: list[int] = []
