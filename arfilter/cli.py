@@ -245,6 +245,8 @@ def write_image(path: str, image: np.ndarray) -> None:
     if not out.parent.is_dir():
         raise ArfilterError(f"output {path}: folder {out.parent} does not exist")
     ok, data = cv2.imencode(out.suffix.lower(), image)
+    if not ok:
+        raise ArfilterError(f"output {path}: the image could not be encoded as {out.suffix.lower()}")
     try:
         out.write_bytes(data.tobytes())
     except OSError as exc:
