@@ -63,12 +63,12 @@ def run_pipeline(
             t2 = clock()
             if smoother is not None:
                 faces = smoother(frame, faces)
-            t2s = clock()
+            t_smoothed = clock()
             output = render(frame.image, faces)
             t3 = clock()
             stats.add("track", t2 - t1)
-            stats.add("smooth", t2s - t2)
-            stats.add("render", t3 - t2s)
+            stats.add("smooth", t_smoothed - t2)
+            stats.add("render", t3 - t_smoothed)
         except ArfilterError:
             raise
         except Exception as exc:  # one bad frame must not end a live session

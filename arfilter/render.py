@@ -27,6 +27,7 @@ SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
 
 
 _PATCH = np.mgrid[-2:3, -2:3].reshape(2, -1)  # a 5x5 patch around each sample point
+_SKIN_SAMPLE_INDEX = np.array(SKIN_SAMPLE_LANDMARKS)
 
 
 def face_skin_luma(image: np.ndarray, points: np.ndarray) -> float | None:
@@ -36,7 +37,7 @@ def face_skin_luma(image: np.ndarray, points: np.ndarray) -> float | None:
     or painted region a layer happens to cover. One gather of 7 5x5 patches.
     """
     height, width = image.shape[:2]
-    centres = np.round(points[list(SKIN_SAMPLE_LANDMARKS)]).astype(np.intp)
+    centres = np.round(points[_SKIN_SAMPLE_INDEX]).astype(np.intp)
     inside = (centres[:, 0] >= 2) & (centres[:, 0] < width - 2) & (centres[:, 1] >= 2) & (centres[:, 1] < height - 2)
     if not inside.any():
         return None
@@ -64,6 +65,7 @@ class Renderer:
         shaders = [get_shader(layer.shader) for layer in overlay.layers]
         self._blends = [shader.bind(layer.params) for shader, layer in zip(shaders, overlay.layers)]
         self._uses_skin = [shader.uses_skin for shader in shaders]
+        self._needs_skin = any(self._uses_skin)  # sample the face's skin tone once per face, if at all
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
@@ -117,7 +119,7 @@ class Renderer:
         coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
         out = region
-        skin = face_skin_luma(image, points) if any(self._uses_skin) else None
+        skin = face_skin_luma(image, points) if self._needs_skin else None
         for layer, levels, blend, uses_skin in zip(self.overlay.layers, self._levels, self._blends, self._uses_skin):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))

@@ -31,6 +31,8 @@ RIGID_ANCHORS = (10, 151, 9, 8, 108, 337, 67, 297, 109, 338, 168, 6, 197, 195, 5
                  133, 362, 33, 263, 116, 345, 118, 347, 50, 280, 234, 454, 127, 356, 93, 323)
 
 
+_ANCHOR_INDEX = np.array(RIGID_ANCHORS)  # fancy-index array, made once, not per frame
+
 # Eyelids (the eye contours and the ring around them): they blink.
 LIVELY_LANDMARKS = tuple(sorted(set(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + (
     # the next ring of lid landmarks around each eye
@@ -145,7 +147,7 @@ class FaceSmoother:
         if not self.options.enabled:
             return landmarks
         xy = landmarks[:, :2].astype(np.float64)
-        anchors = xy[list(RIGID_ANCHORS)]
+        anchors = xy[_ANCHOR_INDEX]
         centre = anchors.mean(axis=0)
         centred = xy - centre
         if self.reference is None:

@@ -55,12 +55,17 @@ class _Track:
     reappeared_at: float  # when it last (re)appeared: its fade-in starts here
 
 
+def _bounds(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left and bottom-right corners of the mesh's bounding box."""
+    xy = landmarks[:MESH_VERTICES, :2]
+    return xy.min(axis=0), xy.max(axis=0)
+
+
 def plausible(landmarks: np.ndarray, frame_size: tuple[int, int], min_face_px: float) -> bool:
     """Whether a face is worth drawing: big enough, not collapsed, mostly inside the frame."""
-    xy = landmarks[:MESH_VERTICES, :2]
-    if not np.all(np.isfinite(xy)):
+    if not np.all(np.isfinite(landmarks[:MESH_VERTICES, :2])):
         return False
-    low, high = xy.min(axis=0), xy.max(axis=0)
+    low, high = _bounds(landmarks)
     width, height = high - low
     if max(width, height) < min_face_px:
         return False
@@ -72,22 +77,17 @@ def plausible(landmarks: np.ndarray, frame_size: tuple[int, int], min_face_px: f
     return inside_w * inside_h >= 0.25 * width * height
 
 
-def _box(landmarks: np.ndarray) -> np.ndarray:
-    xy = landmarks[:MESH_VERTICES, :2]
-    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
-
-
 def distinct(faces: list[Face], max_overlap: float) -> list[Face]:
     """Faces without duplicates: of two whose boxes overlap more than ``max_overlap``
     (intersection over union), the larger is kept."""
     if len(faces) < 2:
         return faces
-    boxes = [_box(face.landmarks) for face in faces]
-    areas = [float(np.prod(box[2:] - box[:2])) for box in boxes]
+    boxes = [_bounds(face.landmarks) for face in faces]
+    areas = [float(np.prod(high - low)) for low, high in boxes]
     kept: list[int] = []
     for i in sorted(range(len(faces)), key=lambda i: -areas[i]):
         for j in kept:
-            low, high = np.maximum(boxes[i][:2], boxes[j][:2]), np.minimum(boxes[i][2:], boxes[j][2:])
+            low, high = np.maximum(boxes[i][0], boxes[j][0]), np.minimum(boxes[i][1], boxes[j][1])
             inter = float(np.prod(np.clip(high - low, 0.0, None)))
             if inter / max(areas[i] + areas[j] - inter, 1e-9) > max_overlap:
                 break
@@ -98,8 +98,7 @@ def distinct(faces: list[Face], max_overlap: float) -> list[Face]:
 
 def _summary(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     """Centre and size (bounding-box diagonal) of a face, for matching."""
-    xy = landmarks[:MESH_VERTICES, :2]
-    low, high = xy.min(axis=0), xy.max(axis=0)
+    low, high = _bounds(landmarks)
     return (low + high) / 2.0, float(np.hypot(*(high - low)))
 
 
