@@ -1,5 +1,5 @@
-"""The ``arfilter`` command: run, apply, demo, overlays, and the authoring tools
-(template, unwrap, validate, gallery).
+"""The ``arfilter`` command: run, kiosk, apply, demo, overlays, the event tools
+(config, doctor) and the authoring tools (template, unwrap, validate, gallery).
 
 Every user-caused problem surfaces as one ``arfilter: error: ...`` line and a
 non-zero exit code; tracebacks are for bugs only (or ``ARFILTER_DEBUG=1``).
@@ -11,19 +11,17 @@ import argparse
 import os
 import signal
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import __version__
+from .config import DEFAULT_OVERLAY
 from .errors import ArfilterError
 from .stats import RunStats
 from .types import Frame
-
-DEFAULT_OVERLAY = "black_eye_left"
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -60,14 +58,16 @@ texture_size = ranged(int, 256, 4096, "a whole number")
 cell_size = ranged(int, 64, 1024, "a whole number")
 
 
-def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True, live: bool = False) -> None:
+    """Options shared by the commands; ``live`` ones default to None so an event file can fill them."""
     if overlay:
-        parser.add_argument("--overlay", default=DEFAULT_OVERLAY,
+        parser.add_argument("--overlay", default=None if live else DEFAULT_OVERLAY,
                             help=f"installed overlay name or pack folder (default: {DEFAULT_OVERLAY}; see 'arfilter overlays')")
-        parser.add_argument("--intensity", type=intensity_value, default=1.0,
+        parser.add_argument("--intensity", type=intensity_value, default=None if live else 1.0,
                             help="how strong the look is, 0 to 2 (default: 1, as authored)")
     if tracking:
-        parser.add_argument("--max-faces", type=max_faces, default=2, help="most faces to paint (default: 2)")
+        parser.add_argument("--max-faces", type=max_faces, default=None if live else 2,
+                            help="most faces to paint (default: 2)")
         parser.add_argument("--model", help="face_landmarker.task to use (default: $ARFILTER_MODEL, else the cache, else download)")
         parser.add_argument("--smoothing", choices=["on", "off"], default="on",
                             help="steady the landmarks (One Euro filter) so the look does not shiver (default: on)")
@@ -78,6 +78,31 @@ def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: 
         parser.add_argument("--landmarks-out", metavar="PATH.npz",
                             help="write every frame's smoothed landmarks, face ids and timestamps (numbers only)")
     parser.add_argument("--stats-json", metavar="PATH", help="write frame counts and per-stage timings (median, p95) as JSON")
+
+
+def _live_options(parser: argparse.ArgumentParser, kiosk: bool) -> None:
+    """Options of run and kiosk; every one can also come from --config (a flag wins over the file)."""
+    parser.add_argument("--config", metavar="EVENT.toml", help="event file with every option (see 'arfilter config --example')")
+    parser.add_argument("--source", help="camera number (0), device (/dev/video2), video, image or folder (default: 0)")
+    if not kiosk:
+        parser.add_argument("--sink", help="virtualcam, window, null, or a file .mp4/.avi/.mkv/.mov/.png/.jpg (default: virtualcam)")
+    parser.add_argument("--size", type=parse_size, help="camera and output size (default: 1280x720)")
+    parser.add_argument("--fps", type=positive_fps, help="camera and output frame rate (default: 30)")
+    if not kiosk:
+        parser.add_argument("--mirror", action="store_true", default=None, help="flip the output left-right, like a mirror")
+        parser.add_argument("--device", help="virtual camera device (e.g. /dev/video10); default: the first one")
+        parser.add_argument("--backend", help="pyvirtualcam backend (v4l2loopback, obs, unitycapture); default: the OS default")
+        parser.add_argument("--fallback", choices=["none", "preview"],
+                            help="if the virtual camera cannot start, show a preview window instead (default: none)")
+    parser.add_argument("--rotate-every", type=ranged(float, 0, 86400, "a number"), metavar="SECONDS",
+                        help="switch to the next look every so many seconds (default: 0, only by key)")
+    parser.add_argument("--control", metavar="HOST:PORT",
+                        help="serve a control panel for a browser, e.g. 127.0.0.1:8765 (default: none)")
+    parser.add_argument("--control-token", metavar="SECRET",
+                        help="required to bind the control panel beyond this computer (or set $ARFILTER_CONTROL_TOKEN)")
+    parser.add_argument("--show-stats", action="store_true", default=None,
+                        help="draw fps, latency and faces on the output (key s toggles it)")
+    _common(parser, live=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,16 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="live: camera -> face filter -> virtual camera or window",
                               description="Paint the overlay on the faces from a camera (or a file) and send the result "
                                           "to a virtual camera, a preview window or a file.")
-    run.add_argument("--source", default="0", help="camera number (0), device (/dev/video2), video, image or folder (default: 0)")
-    run.add_argument("--sink", default="virtualcam", help="virtualcam, window, null, or a file .mp4/.avi/.mkv/.mov/.png/.jpg (default: virtualcam)")
-    run.add_argument("--size", type=parse_size, default=(1280, 720), help="camera and output size (default: 1280x720)")
-    run.add_argument("--fps", type=positive_fps, default=30.0, help="camera and output frame rate (default: 30)")
-    run.add_argument("--mirror", action="store_true", help="flip the output left-right, like a mirror")
-    run.add_argument("--device", help="virtual camera device (e.g. /dev/video10); default: the first one")
-    run.add_argument("--backend", help="pyvirtualcam backend (v4l2loopback, obs, unitycapture); default: the OS default")
-    run.add_argument("--fallback", choices=["none", "preview"], default="none",
-                     help="if the virtual camera cannot start, show a preview window instead (default: none)")
-    _common(run)
+    _live_options(run, kiosk=False)
+
+    kiosk = commands.add_parser("kiosk", help="exhibition screen: full screen, mirrored, attract screen when nobody is there",
+                                description="A full-screen mirror for an exhibition: the look on whoever stands in front, "
+                                            "an attract screen when nobody does (the last visitor is cleared within a "
+                                            "second), looks rotating on a timer or a key, the pointer hidden; quitting "
+                                            "needs Esc held (or the PIN from the event file).")
+    _live_options(kiosk, kiosk=True)
+
+    config = commands.add_parser("config", help="print an example event file, or check one",
+                                 description="Event files hold every option of a live session: "
+                                             "arfilter run --config event.toml, arfilter kiosk --config event.toml.")
+    config.add_argument("file", nargs="?", help="event file to check (lists every problem; exit code 0 only if none)")
+    config.add_argument("--example", action="store_true", help="print a commented example event file")
+
+    from .doctor import add_doctor_arguments
+
+    doctor = commands.add_parser("doctor", help="check camera, virtual camera, model and display, and say how to fix them",
+                                 description="Checks everything 'arfilter run' needs on this computer; exit code 0 only "
+                                             "when it can work.")
+    add_doctor_arguments(doctor)
 
     apply = commands.add_parser("apply", help="paint the overlay on an image or video file",
                                 description="Offline: the output has the same frames and size as the input; "
@@ -164,7 +200,7 @@ def open_tracker(model: str | None, faces: int):
     return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces))
 
 
-def make_stabilizer(args: argparse.Namespace):
+def make_stabilizer(args: argparse.Namespace, faces: int | None = None):
     """Identity, dropouts and fades always; our smoothing unless switched off.
 
     With one face MediaPipe already smooths its landmarks (a One Euro filter
@@ -175,7 +211,8 @@ def make_stabilizer(args: argparse.Namespace):
     from .smoothing import SmoothingOptions
     from .stabilize import FaceStabilizer, StabilizerOptions
 
-    smoothing = SmoothingOptions(enabled=args.smoothing == "on" and args.max_faces > 1)
+    faces = args.max_faces if faces is None else faces
+    smoothing = SmoothingOptions(enabled=args.smoothing == "on" and faces > 1)
     if args.smooth_min_cutoff is not None:
         smoothing = replace(smoothing, min_cutoff=args.smooth_min_cutoff)
     if args.smooth_beta is not None:
@@ -198,19 +235,6 @@ def make_renderer(model_path: Path, overlay_spec: str, intensity: float = 1.0):
     from .render import Renderer
 
     return Renderer(load_canonical_mesh(model_path), load_overlay(overlay_spec), intensity=intensity)
-
-
-def make_switcher(model_path: Path, overlay_spec: str, intensity: float):
-    """Every installed look, starting at ``overlay_spec`` (added if it is a folder of the user's)."""
-    from .looks import LookSwitcher
-    from .mesh import load_canonical_mesh
-    from .overlay import list_overlays, resolve_overlay
-
-    folder = resolve_overlay(overlay_spec)
-    looks = list(list_overlays().values())
-    if folder not in looks:
-        looks.insert(0, folder)
-    return LookSwitcher(load_canonical_mesh(model_path), looks, start=looks.index(folder), intensity=intensity)
 
 
 def read_photo(path: str, what: str) -> np.ndarray:
@@ -251,16 +275,6 @@ def write_image(path: str, image: np.ndarray) -> None:
         out.write_bytes(data.tobytes())
     except OSError as exc:
         raise ArfilterError(f"output {path}: cannot be written ({exc.strerror})") from None
-
-
-def realtime(frames: Iterable[Frame]) -> Iterator[Frame]:
-    """Hand out file frames at their own timestamps, for live sinks."""
-    start = time.monotonic()
-    for frame in frames:
-        delay = start + frame.timestamp - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        yield frame
 
 
 def _finish(stats: RunStats, stats_json: str | None) -> None:
@@ -315,44 +329,63 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import run_pipeline
-    from .sinks import WindowSink, open_sink
-    from .sources import open_source
+def event_config(args: argparse.Namespace):
+    """The session's ``EventConfig``: the --config file (or the defaults), then every flag given."""
+    from .config import EventConfig, load_config, override
 
+    config = load_config(args.config) if args.config else EventConfig()
+    flags = {"source": args.source, "sink": getattr(args, "sink", None), "size": args.size, "fps": args.fps,
+             "mirror": getattr(args, "mirror", None), "device": getattr(args, "device", None),
+             "backend": getattr(args, "backend", None), "fallback": getattr(args, "fallback", None),
+             "max_faces": args.max_faces, "model": args.model, "looks__start": args.overlay,
+             "looks__intensity": args.intensity, "looks__rotate_every": args.rotate_every,
+             "controls__web": args.control, "controls__stats": args.show_stats,
+             # the token from the environment keeps it out of shell history and the process list
+             "controls__token": args.control_token or os.environ.get("ARFILTER_CONTROL_TOKEN")}
+    return override(config, **{key: value for key, value in flags.items() if value is not None})
+
+
+def _live(args: argparse.Namespace, kiosk: bool) -> int:
+    from .live import run_session
+
+    config = event_config(args)
     with ExitStack() as stack:
-        model_path, tracker = open_tracker(args.model, args.max_faces)
-        stack.enter_context(tracker)
-        renderer = stack.enter_context(make_switcher(model_path, args.overlay, args.intensity))
-        source = stack.enter_context(open_source(args.source, size=args.size, fps=args.fps, repeat_images=None))
-        try:
-            sink = open_sink(args.sink, size=args.size, fps=args.fps, device=args.device, backend=args.backend,
-                             on_key=renderer.handle_key)
-        except ArfilterError as exc:
-            if args.sink != "virtualcam" or args.fallback != "preview":
-                raise
-            print(f"arfilter: {exc}", file=sys.stderr)
-            print("arfilter: showing a preview window instead (--fallback preview)", file=sys.stderr)
-            sink = open_sink("window", on_key=renderer.handle_key)
-        stack.enter_context(sink)
-        frames: Iterable[Frame] = source
-        if not source.live and args.sink in ("virtualcam", "window"):
-            frames = realtime(source)
-        print(f"arfilter: {source.name} -> {sink.name}, look: {renderer.title}; press Ctrl+C to stop", file=sys.stderr)
-        if isinstance(sink, WindowSink):
-            print("arfilter: keys: n/p next/previous look, +/- intensity, m mirror, q quit", file=sys.stderr)
         recorder = open_recorder(args, stack)
-        stats = RunStats()
-        try:
-            render = renderer.paint if source.fresh_frames else renderer
-            run_pipeline(frames, tracker, render, sink, mirror=args.mirror, stats=stats,
-                         smoother=make_stabilizer(args), on_frame=recorder)
-        except KeyboardInterrupt:
-            stats.finish()
-        if source.live:
-            stats.dropped_frames = int(getattr(source, "dropped", 0))
+        stats = run_session(config, kiosk=kiosk, smoother=make_stabilizer(args, config.max_faces), on_frame=recorder)
     _finish(stats, args.stats_json)
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _live(args, kiosk=False)
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    return _live(args, kiosk=True)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .config import EXAMPLE, check_config_file
+
+    if args.example or not args.file:
+        if not args.example:
+            raise ArfilterError("config: give an event file to check, or --example to print one")
+        sys.stdout.write(EXAMPLE)
+        return 0
+    config, problems = check_config_file(args.file)
+    for problem in problems:
+        print(problem)
+    if config is None:
+        print(f"arfilter: {args.file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok")
+    return 0
+
+
+def cmd_doctor_command(args: argparse.Namespace) -> int:
+    from .doctor import cmd_doctor
+
+    return cmd_doctor(args)
 
 
 def load_sample_face(path: str | None) -> np.ndarray:
@@ -494,7 +527,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays,
+COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": cmd_config, "doctor": cmd_doctor_command, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays,
             "template": cmd_template, "unwrap": cmd_unwrap, "validate": cmd_validate, "gallery": cmd_gallery}
 
 

@@ -87,19 +87,29 @@ class LookSwitcher:
                     raise
             return self._cache[index]
 
+    @property
+    def names(self) -> list[str]:
+        """The looks' names (their folder names), in switching order."""
+        return [Path(look).name for look in self.looks]
+
+    def select(self, index: int) -> bool:
+        """Show the look at ``index``; a broken pack is reported and the current look stays."""
+        index %= len(self.looks)
+        try:
+            renderer = self._load(index)
+        except ArfilterError as exc:
+            self.report(f"skipping look {self.looks[index]}: {exc}")
+            return False
+        renderer.intensity = self.intensity
+        self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+        return True
+
     def step(self, delta: int) -> None:
         """Move ``delta`` looks along the list, skipping any that fail to load."""
         for attempt in range(1, len(self.looks)):
-            index = (self.index + delta * attempt) % len(self.looks)
-            try:
-                renderer = self._load(index)
-            except ArfilterError as exc:
-                self.report(f"skipping look {self.looks[index]}: {exc}")
-                continue
-            renderer.intensity = self.intensity
-            self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
-            self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
-            return
+            if self.select(self.index + delta * attempt):
+                return
 
     def close(self) -> None:
         """Stop building looks in the background (a native call must not outlive the process)."""

@@ -14,10 +14,11 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
+from .controls import Controls, LiveFigures
 from .errors import ArfilterError
 from .framing import mirror as mirror_image
 from .sinks import Sink
-from .stats import RunStats
+from .stats import LiveMeter, RunStats
 from .types import Face, Frame
 
 
@@ -33,6 +34,12 @@ class Render(Protocol):
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray: ...
 
 
+class Present(Protocol):
+    """The last step before the sink: curtain, captions, readouts (see ``present.Presenter``)."""
+
+    def __call__(self, output: np.ndarray, faces: tuple[Face, ...], figures: LiveFigures) -> np.ndarray: ...
+
+
 def run_pipeline(
     source: Iterable[Frame],
     tracker: Tracker,
@@ -44,13 +51,25 @@ def run_pipeline(
     stats: RunStats | None = None,
     on_frame: Callable[[Frame, tuple[Face, ...], np.ndarray], None] | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    controls: Controls | None = None,
+    present: Present | None = None,
 ) -> RunStats:
-    """Run until the source ends or the sink asks to stop; returns the stats."""
+    """Run until the source ends or the sink asks to stop; returns the stats.
+
+    ``controls``: the operator's live settings, applied between frames, and
+    where each sent frame and the live figures are published. ``present``:
+    drawn on the finished frame (after mirroring, so text reads the right way).
+    """
     stats = stats or RunStats()
     clock = time.perf_counter
+    meter = LiveMeter()
+    live = bool(getattr(source, "live", False))
     frames = iter(source)
     warned = False
+    figures = LiveFigures()
     while True:
+        if controls is not None:
+            controls.apply()
         t0 = clock()
         try:
             frame = next(frames)
@@ -81,11 +100,20 @@ def run_pipeline(
             t3 = clock()
         if mirror:
             output = mirror_image(output)
+        if present is not None:
+            output = present(output, faces, figures)
         sink.send(output)
         stats.add("sink", clock() - t3)
         stats.frames += 1
         stats.frames_with_face += bool(faces)
         stats.faces_drawn += len(faces)
+        # Latency: from the camera's capture (live: timestamps are monotonic) or from the read.
+        meter.sent(time.monotonic() - frame.timestamp if live else clock() - t0)
+        figures = LiveFigures(fps=meter.fps, latency_ms=meter.latency_ms, faces=len(faces), frames=stats.frames,
+                              dropped=int(getattr(source, "dropped", 0) or 0), bad_frames=stats.bad_frames,
+                              uptime_s=meter.uptime_s)
+        if controls is not None:
+            controls.publish(output, figures)
         if on_frame is not None:
             on_frame(frame, faces, output)
         if sink.stopped:

@@ -261,8 +261,13 @@ class VirtualCameraSink(_Closing):
     """Feeds a virtual camera at a fixed size and rate from its own sender thread.
 
     ``send`` only letterboxes the frame and swaps it into a one-frame slot; the
-    sender thread sends the newest frame every period, repeating the last one
-    when the pipeline is late and black before the first arrives.
+    sender thread sends it at once (no added latency) and repeats the last one
+    every period when the pipeline is briefly late. Zoom or OBS always see a steady stream
+    of one size, and never a frozen person: before the first frame they see a
+    "starting" card, and when no new frame has come for ``stall_after``
+    seconds (the camera stalled, was unplugged, the loop is stuck) a "camera
+    unavailable" card, until frames flow again; on close the card is sent last,
+    so a consumer that keeps showing the last frame shows the card.
     """
 
     stopped = False
@@ -274,11 +279,14 @@ class VirtualCameraSink(_Closing):
         device: str | None = None,
         backend: str | None = None,
         camera_factory: Callable[..., Any] | None = None,
+        stall_after: float = 1.0,
     ) -> None:
         self.size = size
         self.fps = fps
+        self.stall_after = stall_after
         self.frames_sent = 0
         self.repeats = 0
+        self.cards_sent = 0
         self.error: ArfilterError | None = None
         if camera_factory is None:
             import pyvirtualcam
@@ -301,10 +309,14 @@ class VirtualCameraSink(_Closing):
             detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
             raise ArfilterError(virtual_camera_help(sys.platform, detail)) from exc
         self.name = f"virtual camera {getattr(self._camera, 'device', '') or ''}".strip()
-        self._black = np.zeros((size[1], size[0], 3), np.uint8)
-        self._latest = self._black
+        from .cards import camera_unavailable_card, starting_card
+
+        self._starting = starting_card(size)
+        self._unavailable = camera_unavailable_card(size)
+        self._latest: np.ndarray | None = None
+        self._latest_time = time.monotonic()
         self._fresh = False
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._send_loop, name="arfilter-virtualcam", daemon=True)
         self._thread.start()
@@ -315,33 +327,56 @@ class VirtualCameraSink(_Closing):
         framed = letterbox(image, self.size)
         with self._lock:
             self._latest = framed
+            self._latest_time = time.monotonic()
             self._fresh = True
+            self._lock.notify()
+
+    def _next_image(self) -> tuple[np.ndarray, bool, bool]:
+        """What to send now: (image, whether it is new, whether it is a card)."""
+        with self._lock:
+            image, fresh, age = self._latest, self._fresh, time.monotonic() - self._latest_time
+            self._fresh = False
+        if image is None:
+            return self._starting, False, True
+        if not fresh and age > self.stall_after:
+            return self._unavailable, False, True
+        return image, fresh, False
 
     def _send_loop(self) -> None:
+        """Send a new frame as soon as it arrives (no added wait), but never two within
+        half a period, and repeat the last one (or a card) when none came for a period."""
         period = 1.0 / self.fps
-        next_time = time.monotonic()
+        last_sent = time.monotonic() - period
         while not self._stop.is_set():
             with self._lock:
-                image, fresh = self._latest, self._fresh
-                self._fresh = False
+                self._lock.wait_for(lambda: self._fresh or self._stop.is_set(),
+                                    timeout=max(last_sent + period - time.monotonic(), 0.0))
+            if self._stop.is_set():
+                return
+            early = last_sent + 0.5 * period - time.monotonic()
+            if early > 0:  # the pipeline runs faster than the camera's rate: keep the rate
+                self._stop.wait(early)
+            image, fresh, is_card = self._next_image()
             try:
                 self._camera.send(image)
             except Exception as exc:
                 self.error = ArfilterError(f"virtual camera: stopped accepting frames ({exc}); restart arfilter")
                 return
+            last_sent = time.monotonic()
             self.frames_sent += 1
-            self.repeats += not fresh
-            next_time += period
-            delay = next_time - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            else:
-                next_time = time.monotonic()  # far behind: restart the schedule rather than burst
+            self.repeats += not fresh and not is_card
+            self.cards_sent += is_card
 
     def close(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
+        try:
+            if self.error is None:
+                self._camera.send(self._unavailable)  # the last frame a consumer may keep showing
+                self.cards_sent += 1
+        except Exception:
+            pass
         try:
             self._camera.close()
         except Exception:

@@ -93,3 +93,42 @@ class RunStats:
             f"{self.frames} frames, {self.frames_with_face} with a face, {self.processing_fps:.1f} fps processing"
             + (f" ({', '.join(parts)} median)" if parts else "")
         )
+
+
+class LiveMeter:
+    """Frames per second and latency over the last second or so, for the operator's readout.
+
+    ``sent`` is called once per frame with how long the frame took from being
+    read (or captured, for a camera) to being handed to the sink.
+    """
+
+    def __init__(self, window_s: float = 1.0, clock=time.monotonic) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self.started = clock()
+        self._times: deque = deque()
+        self._latencies: deque = deque(maxlen=120)
+
+    def sent(self, latency_s: float) -> None:
+        now = self.clock()
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        self._latencies.append(latency_s * 1000.0)
+
+    @property
+    def fps(self) -> float:
+        times = self._times
+        if len(times) < 2:
+            return 0.0
+        span = times[-1] - times[0]
+        return round((len(times) - 1) / span, 1) if span > 0 else 0.0
+
+    @property
+    def latency_ms(self) -> float:
+        recent = list(self._latencies)[-30:]
+        return round(float(np.median(recent)), 1) if recent else 0.0
+
+    @property
+    def uptime_s(self) -> float:
+        return round(self.clock() - self.started, 1)

@@ -30,6 +30,7 @@ def test_the_wheel_holds_the_package_shaders_and_overlays(tmp_path):
     wheel = next(tmp_path.glob("arfilter-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("arfilter/cli.py", "arfilter/shaders/multiply.py", "arfilter/shaders/normal.py",
-                     "arfilter/overlays/black_eye_left/overlay.toml", "arfilter/overlays/black_eye_left/bruise.png"):
+                     "arfilter/overlays/black_eye_left/overlay.toml", "arfilter/overlays/black_eye_left/bruise.png",
+                     "arfilter/webcontrol.html"):
         assert expected in names
     assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from arfilter.cli import realtime
+from arfilter.live import realtime
 from arfilter.errors import ArfilterError
 from arfilter.pipeline import run_pipeline
 from arfilter.sinks import NullSink

@@ -55,12 +55,45 @@ def test_virtual_camera_gets_a_steady_rate_when_the_pipeline_is_slow():
     assert square, "a square frame must arrive letterboxed"
 
 
-def test_virtual_camera_sends_black_before_the_first_frame():
+def test_virtual_camera_sends_the_starting_card_before_the_first_frame():
+    from arfilter.cards import starting_card
+
     cams = []
-    sink = VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
+    sink = VirtualCameraSink(size=(320, 180), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
     time.sleep(0.1)
     sink.close()
-    assert len(cams[0].sent) >= 3 and all(img.max() == 0 for _, img in cams[0].sent)
+    sent = [img for _, img in cams[0].sent]
+    assert len(sent) >= 3 and all(np.array_equal(img, starting_card((320, 180))) for img in sent[:-1])
+    assert sent[0].std() > 5, "the card has text on it"
+
+
+def test_a_stalled_camera_gets_the_unavailable_card_never_a_frozen_person_and_recovers():
+    from arfilter.cards import camera_unavailable_card
+
+    cams = []
+    sink = VirtualCameraSink(size=(320, 180), fps=50.0, stall_after=0.3,
+                             camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
+    person = np.full((180, 320, 3), 200, np.uint8)
+    for _ in range(10):  # frames flow for 0.2 s
+        sink.send(person)
+        time.sleep(0.02)
+    stalled_at = time.monotonic()
+    time.sleep(0.8)  # then nothing: the camera stalled
+    resumed_at = time.monotonic()
+    for _ in range(10):
+        sink.send(person)
+        time.sleep(0.02)
+    sink.close()
+    card = camera_unavailable_card((320, 180))
+    sent = cams[0].sent
+    during = [img for t, img in sent if stalled_at + 0.35 < t < resumed_at]
+    assert len(during) >= 15 and all(np.array_equal(img, card) for img in during)
+    early = [img for t, img in sent if stalled_at < t < stalled_at + 0.25]
+    assert early and all(np.array_equal(img, person) for img in early), "a short gap repeats the last frame"
+    after = [img for t, img in sent if resumed_at + 0.05 < t < resumed_at + 0.18]
+    assert after and all(np.array_equal(img, person) for img in after), "frames flow again"
+    assert np.array_equal(sent[-1][1], card), "the last frame a consumer keeps is the card"
+    assert sink.cards_sent >= 16
 
 
 def test_virtual_camera_driver_gone_mid_run_is_one_clear_error():

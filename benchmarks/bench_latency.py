@@ -1,0 +1,166 @@
+"""Latency: from a frame entering the source to leaving the sink, at 720p30 with a live source.
+
+A synthetic live camera delivers a real face clip (looped) at exactly 30 fps
+through the product's own ``CameraSource`` (capture thread, newest-frame-wins
+mailbox); the frame's "entered" time is when the capture read returned. The
+product's loop runs as ``arfilter run`` does (tracker, stabiliser, look,
+presenter with a caption and the readout, virtual-camera sink with its sender
+thread); the sink's camera records when each frame really left. In the same
+run the tracker stage's own time is measured, so the figure reported is what
+arfilter adds on top of the landmark model, in frame periods.
+
+Run:  python benchmarks/bench_latency.py [--seconds 20] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from arfilter.campaign import CampaignOptions, CampaignLayer
+from arfilter.controls import Controls
+from arfilter.live import make_switcher
+from arfilter.config import LooksConfig
+from arfilter.model import resolve_model
+from arfilter.pipeline import run_pipeline
+from arfilter.present import Presenter
+from arfilter.sinks import VirtualCameraSink
+from arfilter.sources import CameraSource
+from arfilter.stabilize import FaceStabilizer
+from arfilter.stats import RunStats
+from arfilter.synthetic import fit_canvas
+from arfilter.tracker import FaceTracker, TrackerOptions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class PacedCapture:
+    """A camera that delivers ``frames`` (looped) at ``fps``, like a webcam: read() blocks until the next one."""
+
+    def __init__(self, frames: list[np.ndarray], fps: float) -> None:
+        self.frames, self.period = frames, 1.0 / fps
+        self.next_time = time.monotonic()
+        self.count = 0
+        self.opened = True
+
+    def isOpened(self) -> bool:
+        return self.opened
+
+    def set(self, prop: int, value: float) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        return {cv2.CAP_PROP_FRAME_WIDTH: self.frames[0].shape[1], cv2.CAP_PROP_FRAME_HEIGHT: self.frames[0].shape[0],
+                cv2.CAP_PROP_FPS: 1.0 / self.period}.get(prop, 0.0)
+
+    def read(self):
+        delay = self.next_time - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_time += self.period
+        image = self.frames[self.count % len(self.frames)].copy()  # a camera hands out a new buffer each time
+        self.count += 1
+        return True, image
+
+    def release(self) -> None:
+        self.opened = False
+
+
+PENDING: dict[int, tuple[float, np.ndarray]] = {}  # id(output) -> (when its frame entered, the output)
+LATENCIES: list[float] = []  # seconds, frame entered -> frame left the sink
+
+
+def note_entered(frame, faces, output) -> None:
+    """The loop's on_frame hook: the output (handed to the sink just now) and when its frame entered."""
+    PENDING[id(output)] = (frame.timestamp, output)  # holding the array keeps its id unique until it leaves
+    if len(PENDING) > 8:  # frames replaced in the sink's slot before they were sent never leave
+        for key in list(PENDING)[:-8]:
+            PENDING.pop(key, None)
+
+
+class TimedCamera:
+    """pyvirtualcam.Camera's stand-in: converts to I420 as its Linux backend does, and notes when each frame left."""
+
+    def __init__(self, width, height, fps, fmt, device=None, backend=None) -> None:
+        self.device = "benchmark"
+        self.sent = 0
+
+    def send(self, image: np.ndarray) -> None:
+        cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        self.sent += 1
+        item = PENDING.pop(id(image), None)
+        if item is not None:
+            LATENCIES.append(time.monotonic() - item[0])
+
+    def close(self) -> None:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
+    parser.add_argument("--clip", default="webcam_glasses_720x1280.mp4")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    size, fps = (1280, 720), 30.0
+    capture = cv2.VideoCapture(str(args.media / args.clip))
+    frames = []
+    while len(frames) < 150:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(fit_canvas(image, size))
+    model = resolve_model(None, progress=sys.stderr)
+    cameras: list[TimedCamera] = []
+
+    stats = RunStats()
+    with FaceTracker(TrackerOptions(model_path=model, max_faces=2)) as tracker, \
+            make_switcher(model, LooksConfig(start="black_eye_left"), report=lambda line: None) as looks, \
+            CameraSource(0, size=size, fps=fps, capture_factory=lambda device: PacedCapture(frames, fps)) as source, \
+            VirtualCameraSink(size=size, fps=fps, camera_factory=lambda **kw: cameras.append(TimedCamera(**kw)) or cameras[-1]) as sink:
+        controls = Controls(looks, stats=True, report=lambda line: None)
+        campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0800 123 456",
+                                                 qr_url="https://example.org/help"))
+        presenter = Presenter(controls, campaign)
+        stop = threading.Timer(args.seconds, source.close)
+        stop.start()
+        run_pipeline(source, tracker, looks.paint, sink, smoother=FaceStabilizer(), stats=stats,
+                     on_frame=note_entered, controls=controls, present=presenter)
+        stop.cancel()
+        time.sleep(0.1)
+    warm = 30  # the first second: model warm-up, looks still loading
+    latencies = [seconds * 1e3 for seconds in LATENCIES[warm:]]
+    track = np.array(list(stats.stages["track"])[warm:])
+    period_ms = 1e3 / fps
+    added = np.array(latencies) - float(np.median(track))
+    result = {
+        "machine": f"{platform.machine()} ({os.cpu_count()} cores)",
+        "size": "1280x720", "fps": fps, "seconds": args.seconds, "clip": args.clip,
+        "frames_processed": stats.frames, "dropped_frames": int(source.dropped),
+        "frames_sent_to_virtual_camera": cameras[0].sent,
+        "latency_ms": {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
+                       "n": len(latencies)},
+        "model_ms": {"median": float(np.median(track)), "p95": float(np.percentile(track, 95))},
+        "added_ms": {"median": float(np.median(added)), "p95": float(np.percentile(added, 95))},
+        "added_frame_periods": {"median": float(np.median(added) / period_ms),
+                                "p95": float(np.percentile(added, 95) / period_ms)},
+        "stages_ms": {name: summary for name, summary in stats.as_dict()["stages"].items()},
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Kiosk: presence decides the screen, quitting needs intent, and the real thing under Xvfb."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from arfilter.config import KioskConfig
+from arfilter.kiosk import ENTER, ESC, KioskScreen, QuitGuard, hex_to_bgr
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_hex_colours():
+    assert hex_to_bgr("#5B2A86") == (0x86, 0x2A, 0x5B)
+
+
+def test_attract_screen_until_someone_comes_and_the_visitor_is_cleared_within_clear_after(portrait):
+    clock = Clock()
+    screen = KioskScreen(KioskConfig(clear_after=0.5, title="Step closer", message="No More Silence"), clock=clock)
+    visitor = portrait
+    attract = screen.attract((visitor.shape[1], visitor.shape[0]))
+    assert np.array_equal(screen(visitor, ()), attract), "nobody yet: the attract screen, not the empty room"
+    assert attract.std() > 5, "it has text on it"
+    face = (object(),)
+    assert screen(visitor, face) is visitor
+    for elapsed, shows_visitor in [(0.2, True), (0.45, True), (0.55, False), (5.0, False)]:
+        clock.now = 100.0 + elapsed
+        shown = screen(visitor, ())
+        assert (shown is visitor) == shows_visitor, f"{elapsed} s after leaving"
+        if not shows_visitor:
+            assert np.array_equal(shown, attract) and screen.attracting
+    clock.now = 106.0
+    assert screen(visitor, face) is visitor and not screen.attracting
+
+
+def hold(guard: QuitGuard, clock: Clock, seconds: float, first_gap: float = 0.6, gap: float = 0.04) -> bool:
+    """Esc held down: one press, then the keyboard's auto-repeat."""
+    start = clock.now
+    quit_ = guard.key(ESC)
+    clock.now += first_gap
+    while clock.now - start < seconds and not quit_:
+        quit_ = guard.key(ESC)
+        clock.now += gap
+    return quit_
+
+
+@pytest.mark.parametrize("held, quits", [(0.0, False), (1.0, False), (2.9, False), (3.1, True)])
+def test_esc_must_be_held(held, quits):
+    clock = Clock()
+    assert hold(QuitGuard(hold_s=3.0, clock=clock), clock, held) is quits
+
+
+def test_esc_taps_with_pauses_or_other_keys_between_do_not_add_up():
+    clock = Clock()
+    guard = QuitGuard(hold_s=3.0, clock=clock)
+    for _ in range(10):  # one tap a second for 10 s
+        assert not guard.key(ESC)
+        clock.now += 1.0
+    for _ in range(10):
+        assert not hold(guard, clock, 2.0)
+        assert not guard.key(ord("n"))
+
+
+def test_zero_hold_quits_on_one_press():
+    assert QuitGuard(hold_s=0.0, clock=Clock()).key(ESC)
+
+
+@pytest.mark.parametrize("typed, quits", [
+    ("2468\r", True), ("12468\r", False), ("2469\r", False), ("246\r", False), ("2468", False),
+    ("24698\b\b8\r", True),
+])
+def test_pin_then_enter(typed, quits):
+    clock = Clock()
+    guard = QuitGuard(hold_s=3.0, pin="2468", clock=clock)
+    results = [guard.key(8 if ch == "\b" else ENTER if ch == "\r" else ord(ch)) for ch in typed]
+    assert any(results) is quits
+    assert not hold(guard, clock, 5.0), "with a PIN, holding Esc does nothing"
+
+
+def test_a_half_typed_pin_is_forgotten():
+    clock = Clock()
+    guard = QuitGuard(pin="2468", clock=clock)
+    for ch in "24":
+        guard.key(ord(ch))
+    clock.now += 30
+    assert not any(guard.key(ord(ch)) for ch in "68") and not guard.key(ENTER)
+
+
+# --- the real kiosk, full screen under Xvfb ---------------------------------------------
+
+def _grab(display: str) -> np.ndarray:
+    from PIL import ImageGrab
+
+    return cv2.cvtColor(np.asarray(ImageGrab.grab(xdisplay=display)), cv2.COLOR_RGB2BGR)
+
+
+def _start_kiosk(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """The kiosk as a user starts it; its output goes to a file (a pipe nobody reads would fill and block it)."""
+    handle = open(log, "w", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "arfilter", "kiosk", *args], env=env, stdout=handle,
+                               stderr=subprocess.STDOUT, text=True)
+    handle.close()
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _output(process) -> str:
+    return Path(process.log).read_text(encoding="utf-8", errors="replace")
+
+
+def _wait_for(display: str, condition, timeout: float, what: str, process) -> np.ndarray:
+    deadline = time.monotonic() + timeout
+    shot = None
+    while time.monotonic() < deadline:
+        shot = _grab(display)
+        if condition(shot):
+            return shot
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    if shot is not None:
+        cv2.imwrite(f"/tmp/kiosk-{what.replace(' ', '_')}.png", shot)
+    pytest.fail(f"kiosk never showed {what} (last screenshot in /tmp; exit {process.poll()}; {_output(process)[-800:]})")
+
+
+@pytest.fixture()
+def kiosk_clip(tmp_path, shared_media):
+    """4 s of a real talking face at 1280x720, the size of the virtual screen."""
+    from arfilter.synthetic import fit_canvas
+
+    capture = cv2.VideoCapture(str(shared_media / "speech_512.mp4"))
+    path = tmp_path / "visitor.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1280, 720))
+    for _ in range(120):
+        ok, image = capture.read()
+        writer.write(fit_canvas(image, (1280, 720)))
+    writer.release()
+    return path
+
+
+CAPTION = "#NoMoreSilence 你并不孤单"
+
+
+def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_and_pin_to_quit(
+        tmp_path, kiosk_clip, xvfb_display, xdotool, model_path):
+    from arfilter.campaign import CampaignLayer
+    from arfilter.cards import camera_unavailable_card
+    from arfilter.config import load_config
+
+    event = tmp_path / "event.toml"
+    event.write_text(f'size = "1280x720"\n[looks]\nstart = "black_eye_left"\n'
+                     f'[campaign]\ncaption = "{CAPTION}"\nbar_color = "#5B2A86"\n'
+                     f'[kiosk]\nquit_pin = "2468"\nclear_after = 0.5\n', encoding="utf-8")
+    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    process = _start_kiosk(["--config", str(event), "--source", str(kiosk_clip)], env, tmp_path / "kiosk.log")
+    try:
+        config = load_config(event)
+        # Where the caption's letters are: the layer drawn on black, its brightest pixels.
+        ink = CampaignLayer(config.campaign).draw(np.zeros((720, 1280, 3), np.uint8)).min(axis=2) > 200
+        assert ink.sum() > 500
+
+        def visitor_with_caption(shot: np.ndarray) -> bool:
+            picture = shot[100:560, 300:980]
+            return picture.std() > 25 and (shot[ink] > 200).all(axis=1).mean() > 0.9
+
+        shot = _wait_for(xvfb_display, visitor_with_caption, 60, "the visitor with the caption", process)
+        assert shot.shape[:2] == (720, 1280), "full screen"
+        cv2.imwrite(str(tmp_path / "visitor.png"), shot)
+        # The look: the picture is mirrored and painted; the far side of the bar is the campaign colour.
+        bar_pixel = shot[700, 20].astype(int)
+        assert abs(bar_pixel - (0x86, 0x2A, 0x5B)).max() < 60
+        card = camera_unavailable_card((1280, 720))
+
+        def card_shown(shot: np.ndarray) -> bool:
+            return np.abs(shot[:600].astype(int) - card[:600]).mean() < 3
+
+        _wait_for(xvfb_display, card_shown, 30, "the camera card after the clip ended", process)
+        window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter kiosk$"], env=env,
+                                capture_output=True, text=True, timeout=10).stdout.split()[0]
+        # A person types a key every ~150 ms; OpenCV's window reports one key per frame, so faster
+        # than a frame apart would be lost (the kiosk's loop runs at the camera's 30 fps).
+        for key in ["1", "3", "5", "7", "Return"]:
+            subprocess.run([xdotool, "key", "--window", window, key], env=env, check=True, timeout=10)
+            time.sleep(0.15)
+        time.sleep(1.0)
+        assert process.poll() is None, "a wrong PIN does not quit"
+        for key in ["2", "4", "6", "8", "Return"]:
+            subprocess.run([xdotool, "key", "--window", window, key], env=env, check=True, timeout=10)
+            time.sleep(0.15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"the right PIN did not quit: {_output(process)[-1500:]}")
+        out = _output(process)
+        assert process.returncode == 0, out
+        assert "to quit: type the PIN, then Enter" in out and "Traceback" not in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdotool, model_path):
+    from arfilter.kiosk import KioskScreen
+
+    room = np.full((720, 1280, 3), 120, np.uint8)
+    cv2.rectangle(room, (300, 200), (900, 600), (60, 90, 140), -1)  # a room, nobody in it
+    image = tmp_path / "room.png"
+    cv2.imwrite(str(image), room)
+    event = tmp_path / "event.toml"
+    event.write_text('[kiosk]\ntitle = "Step in front"\nmessage = "See the campaign"\nquit_hold = 1.5\n'
+                     '[campaign]\nbar_color = "#224466"\n', encoding="utf-8")
+    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    process = _start_kiosk(["--config", str(event), "--source", str(image)], env, tmp_path / "kiosk.log")
+    try:
+        from arfilter.config import KioskConfig
+
+        attract = KioskScreen(KioskConfig(title="Step in front", message="See the campaign"),
+                              background_bgr=hex_to_bgr("#224466")).attract((1280, 720))
+        _wait_for(xvfb_display, lambda shot: np.abs(shot.astype(int) - attract).mean() < 3, 60,
+                  "the attract screen", process)
+        window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter kiosk$"], env=env,
+                                capture_output=True, text=True, timeout=10).stdout.split()[0]
+        for held in (0.1, 0.8):  # a tap, and a press shorter than quit_hold (the X server auto-repeats it)
+            subprocess.run([xdotool, "keydown", "--window", window, "Escape"], env=env, check=True, timeout=10)
+            time.sleep(held)
+            subprocess.run([xdotool, "keyup", "--window", window, "Escape"], env=env, timeout=10)
+            time.sleep(1.0)
+            assert process.poll() is None, f"Esc held {held} s must not quit: {_output(process)[-1500:]}"
+        subprocess.run([xdotool, "keydown", "--window", window, "Escape"], env=env, check=True, timeout=10)
+        time.sleep(2.5)
+        subprocess.run([xdotool, "keyup", "--window", window, "Escape"], env=env, capture_output=True,
+                       timeout=10)  # the window may be gone already: that is the point
+        assert process.wait(timeout=15) == 0, "Esc held past quit_hold quits"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
