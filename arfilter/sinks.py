@@ -344,7 +344,8 @@ class VirtualCameraSink(_Closing):
 
     def _send_loop(self) -> None:
         """Send a new frame as soon as it arrives (no added wait), but never two within
-        half a period, and repeat the last one (or a card) when none came for a period."""
+        0.8 of a period (the consumer never sees more than 1.25x the rate, even from a
+        faster source), and repeat the last one (or a card) when none came for a period."""
         period = 1.0 / self.fps
         last_sent = time.monotonic() - period
         while not self._stop.is_set():
@@ -353,7 +354,7 @@ class VirtualCameraSink(_Closing):
                                     timeout=max(last_sent + period - time.monotonic(), 0.0))
             if self._stop.is_set():
                 return
-            early = last_sent + 0.5 * period - time.monotonic()
+            early = last_sent + 0.8 * period - time.monotonic()
             if early > 0:  # the pipeline runs faster than the camera's rate: keep the rate
                 self._stop.wait(early)
             image, fresh, is_card = self._next_image()

@@ -279,3 +279,25 @@ def test_window_without_a_display_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     with pytest.raises(ArfilterError, match="preview window: no display found"):
         WindowSink()
+
+
+def test_virtual_camera_sends_a_new_frame_at_once_and_caps_a_faster_source():
+    cams = []
+    sink = VirtualCameraSink(size=(64, 48), fps=30.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
+    time.sleep(0.2)
+    delays = []
+    for value in range(1, 11):  # a 15 fps pipeline: each new frame must leave at once, not at the next tick
+        frame = np.full((48, 64, 3), value, np.uint8)
+        handed = time.monotonic()
+        sink.send(frame)
+        time.sleep(1 / 15)
+        left = [t for t, img in cams[0].sent if img[0, 0, 0] == value]
+        delays.append(left[0] - handed)
+    assert np.median(delays) < 0.005 and max(delays) < 0.02, delays
+    start, count = time.monotonic(), len(cams[0].sent)
+    while time.monotonic() - start < 1.0:  # a 100 fps source
+        sink.send(np.full((48, 64, 3), 200, np.uint8))
+        time.sleep(0.01)
+    sent = len(cams[0].sent) - count
+    sink.close()
+    assert 28 <= sent <= 38, f"{sent} frames in a second from a 100 fps source"
