@@ -343,18 +343,22 @@ class VirtualCameraSink(_Closing):
         return image, fresh, False
 
     def _send_loop(self) -> None:
-        """Send a new frame as soon as it arrives (no added wait), but never two within
-        0.8 of a period (the consumer never sees more than 1.25x the rate, even from a
-        faster source), and repeat the last one (or a card) when none came for a period."""
+        """Send a new frame as soon as it arrives (no added wait), but never two new ones
+        within 0.8 of a period (a faster source is capped at 1.25x the rate). When none
+        comes, repeat the last one (or send a card): the first repeat after 1.5 periods
+        (a frame a few ms late is better sent late than a repeat now), then one every
+        period; a new frame after a repeat goes out at once."""
         period = 1.0 / self.fps
-        last_sent = time.monotonic() - period
+        last_sent = last_new = time.monotonic() - period
+        last_fresh = True
         while not self._stop.is_set():
+            grace = 1.5 * period if last_fresh else period
             with self._lock:
                 self._lock.wait_for(lambda: self._fresh or self._stop.is_set(),
-                                    timeout=max(last_sent + period - time.monotonic(), 0.0))
+                                    timeout=max(last_sent + grace - time.monotonic(), 0.0))
             if self._stop.is_set():
                 return
-            early = last_sent + 0.8 * period - time.monotonic()
+            early = last_new + 0.8 * period - time.monotonic()
             if early > 0:  # the pipeline runs faster than the camera's rate: keep the rate
                 self._stop.wait(early)
             image, fresh, is_card = self._next_image()
@@ -363,7 +367,9 @@ class VirtualCameraSink(_Closing):
             except Exception as exc:
                 self.error = ArfilterError(f"virtual camera: stopped accepting frames ({exc}); restart arfilter")
                 return
-            last_sent = time.monotonic()
+            last_sent, last_fresh = time.monotonic(), fresh
+            if fresh:
+                last_new = last_sent
             self.frames_sent += 1
             self.repeats += not fresh and not is_card
             self.cards_sent += is_card

@@ -79,12 +79,25 @@ PENDING: dict[int, tuple[float, np.ndarray]] = {}  # id(output) -> (when its fra
 LATENCIES: list[float] = []  # seconds, frame entered -> frame left the sink
 
 
-def note_entered(frame, faces, output) -> None:
-    """The loop's on_frame hook: the output (handed to the sink just now) and when its frame entered."""
-    PENDING[id(output)] = (frame.timestamp, output)  # holding the array keeps its id unique until it leaves
-    if len(PENDING) > 8:  # frames replaced in the sink's slot before they were sent never leave
-        for key in list(PENDING)[:-8]:
-            PENDING.pop(key, None)
+CURRENT = [0.0]  # when the frame now in the loop entered the source
+
+
+def tagged(source):
+    """The source's frames, noting when each entered (a live source's timestamp is its capture time)."""
+    for frame in source:
+        CURRENT[0] = frame.timestamp
+        yield frame
+
+
+class TimedSink(VirtualCameraSink):
+    """The product's virtual-camera sink, noting which frame each output came from before handing it over."""
+
+    def send(self, image: np.ndarray) -> None:
+        PENDING[id(image)] = (CURRENT[0], image)  # holding the array keeps its id unique until it leaves
+        if len(PENDING) > 8:  # a frame replaced in the slot before it was sent never leaves
+            for key in list(PENDING)[:-8]:
+                PENDING.pop(key, None)
+        super().send(image)
 
 
 class TimedCamera:
@@ -127,15 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     with FaceTracker(TrackerOptions(model_path=model, max_faces=2)) as tracker, \
             make_switcher(model, LooksConfig(start="black_eye_left"), report=lambda line: None) as looks, \
             CameraSource(0, size=size, fps=fps, capture_factory=lambda device: PacedCapture(frames, fps)) as source, \
-            VirtualCameraSink(size=size, fps=fps, camera_factory=lambda **kw: cameras.append(TimedCamera(**kw)) or cameras[-1]) as sink:
+            TimedSink(size=size, fps=fps, camera_factory=lambda **kw: cameras.append(TimedCamera(**kw)) or cameras[-1]) as sink:
         controls = Controls(looks, stats=True, report=lambda line: None)
         campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0800 123 456",
                                                  qr_url="https://example.org/help"))
         presenter = Presenter(controls, campaign)
         stop = threading.Timer(args.seconds, source.close)
         stop.start()
-        run_pipeline(source, tracker, looks.paint, sink, smoother=FaceStabilizer(), stats=stats,
-                     on_frame=note_entered, controls=controls, present=presenter)
+        run_pipeline(tagged(source), tracker, looks.paint, sink, smoother=FaceStabilizer(), stats=stats,
+                     controls=controls, present=presenter)
         stop.cancel()
         time.sleep(0.1)
     warm = 30  # the first second: model warm-up, looks still loading
@@ -146,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "machine": f"{platform.machine()} ({os.cpu_count()} cores)",
         "size": "1280x720", "fps": fps, "seconds": args.seconds, "clip": args.clip,
-        "frames_processed": stats.frames, "dropped_frames": int(source.dropped),
+        "frames_processed": stats.frames, "dropped_frames": int(source.dropped), "repeats": sink.repeats,
         "frames_sent_to_virtual_camera": cameras[0].sent,
         "latency_ms": {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
                        "n": len(latencies)},
