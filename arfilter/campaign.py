@@ -13,16 +13,16 @@ output height, so 720p and 1080p look the same.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cv2
 import numpy as np
 
+from .checks import Check, choice as _choice, number as _number, optional_string as _optional_string
 from .errors import ArfilterError
 from .overlay import _PNG_SIGNATURE, MAX_TEXTURE_BYTES, MAX_TEXTURE_SIDE, _png_header
 from .text import check_font, find_font, line_height, paragraph_direction, render_text
@@ -81,7 +81,6 @@ class CampaignOptions:
 
 # --- checking ---------------------------------------------------------------------
 
-Check = Callable[[Any], "tuple[Any, str | None]"]
 
 
 def _text(limit: int) -> Check:
@@ -94,34 +93,10 @@ def _text(limit: int) -> Check:
     return check
 
 
-def _optional_string(value: Any) -> tuple[Any, str | None]:
-    if value is None:
-        return None, None
-    return (value or None, None) if isinstance(value, str) else (None, "must be a string in quotes")
-
-
 def _colour(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, str) and _COLOUR.fullmatch(value):
         return value, None
     return None, f"{value!r} is not a colour; write it as \"#RRGGBB\", like \"#5B2A86\""
-
-
-def _number(low: float, high: float) -> Check:
-    def check(value: Any) -> tuple[Any, str | None]:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None, f"must be a number from {low:g} to {high:g}"
-        if not (math.isfinite(value) and low <= value <= high):
-            return None, f"{value} is out of range; use {low:g} to {high:g}"
-        return float(value), None
-    return check
-
-
-def _choice(*choices: str) -> Check:
-    def check(value: Any) -> tuple[Any, str | None]:
-        if value in choices:
-            return value, None
-        return None, f"{value!r} is not one of {', '.join(choices)}"
-    return check
 
 
 def _link(value: Any) -> tuple[Any, str | None]:

@@ -12,14 +12,15 @@ the command line and the file both become one.
 
 from __future__ import annotations
 
-import math
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .campaign import CampaignOptions, check_campaign
-from .errors import ArfilterError
+from .checks import Check, boolean as _bool, choice as _choice, number as _number
+from .checks import optional_string as _optional_string, string as _string
+from .errors import first_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,40 +87,6 @@ class EventConfig:
 
 
 # --- checking ---------------------------------------------------------------------
-
-Check = Callable[[Any], "tuple[Any, str | None]"]
-
-
-def _string(value: Any) -> tuple[Any, str | None]:
-    return (value, None) if isinstance(value, str) else (None, "must be a string in quotes")
-
-
-def _optional_string(value: Any) -> tuple[Any, str | None]:
-    value, why = _string(value)
-    return (value or None, why)
-
-
-def _bool(value: Any) -> tuple[Any, str | None]:
-    return (value, None) if isinstance(value, bool) else (None, "must be true or false")
-
-
-def _number(low: float, high: float, whole: bool = False) -> Check:
-    def check(value: Any) -> tuple[Any, str | None]:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
-            return None, f"must be a {'whole ' if whole else ''}number from {low:g} to {high:g}"
-        if not (math.isfinite(value) and low <= value <= high):
-            return None, f"{value} is out of range; use {low:g} to {high:g}"
-        return value, None
-    return check
-
-
-def _choice(*choices: str) -> Check:
-    def check(value: Any) -> tuple[Any, str | None]:
-        if value in choices:
-            return value, None
-        return None, f"{value!r} is not one of {', '.join(choices)}"
-    return check
-
 
 def _size(value: Any) -> tuple[Any, str | None]:
     try:
@@ -223,8 +190,7 @@ def load_config(path: str | Path) -> EventConfig:
     """Read and check an event file; any problem is one ArfilterError line (the first, and how many more)."""
     config, problems = check_config_file(path)
     if config is None:
-        more = f" (and {len(problems) - 1} more; run 'arfilter config {path}' to see all)" if len(problems) > 1 else ""
-        raise ArfilterError(problems[0] + more)
+        raise first_of(problems, f"arfilter config {path}")
     return config
 
 
@@ -248,10 +214,6 @@ def override(config: EventConfig, **changes: Any) -> EventConfig:
         own = {key.split("__", 1)[1]: value for key, value in changes.items() if key.startswith(section + "__")}
         top[section] = replace(getattr(config, section), **own)
     return replace(config, **top)
-
-
-def field_names(kind: type) -> list[str]:
-    return [f.name for f in fields(kind)]
 
 
 EXAMPLE = '''\

@@ -15,3 +15,9 @@ class ArfilterError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+def first_of(problems: list[str], see_all: str) -> ArfilterError:
+    """The first of several problems as one line, with how many more and the command that lists them all."""
+    more = f" (and {len(problems) - 1} more; run '{see_all}' to see all)" if len(problems) > 1 else ""
+    return ArfilterError(problems[0] + more)

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-from .errors import ArfilterError
+from .errors import ArfilterError, first_of
 from .regions import REGIONS
 from .shaders import SHADERS
 
@@ -298,6 +298,5 @@ def load_overlay(spec: str | Path) -> Overlay:
     """Load and validate a pack; any problem is one ArfilterError line naming file, key and reason."""
     overlay, problems = check_pack(spec)
     if overlay is None:
-        more = f" (and {len(problems) - 1} more; run 'arfilter validate' to see all)" if len(problems) > 1 else ""
-        raise ArfilterError(problems[0] + more)
+        raise first_of(problems, "arfilter validate")
     return overlay
