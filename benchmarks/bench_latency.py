@@ -37,42 +37,10 @@ from arfilter.sinks import VirtualCameraSink
 from arfilter.sources import CameraSource
 from arfilter.stabilize import FaceStabilizer
 from arfilter.stats import RunStats
-from arfilter.synthetic import fit_canvas
+from arfilter.synthetic import PacedCapture, fit_canvas
 from arfilter.tracker import FaceTracker, TrackerOptions
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class PacedCapture:
-    """A camera that delivers ``frames`` (looped) at ``fps``, like a webcam: read() blocks until the next one."""
-
-    def __init__(self, frames: list[np.ndarray], fps: float) -> None:
-        self.frames, self.period = frames, 1.0 / fps
-        self.next_time = time.monotonic()
-        self.count = 0
-        self.opened = True
-
-    def isOpened(self) -> bool:
-        return self.opened
-
-    def set(self, prop: int, value: float) -> bool:
-        return True
-
-    def get(self, prop: int) -> float:
-        return {cv2.CAP_PROP_FRAME_WIDTH: self.frames[0].shape[1], cv2.CAP_PROP_FRAME_HEIGHT: self.frames[0].shape[0],
-                cv2.CAP_PROP_FPS: 1.0 / self.period}.get(prop, 0.0)
-
-    def read(self):
-        delay = self.next_time - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        self.next_time += self.period
-        image = self.frames[self.count % len(self.frames)].copy()  # a camera hands out a new buffer each time
-        self.count += 1
-        return True, image
-
-    def release(self) -> None:
-        self.opened = False
 
 
 PENDING: dict[int, tuple[float, np.ndarray]] = {}  # id(output) -> (when its frame entered, the output)
