@@ -17,6 +17,7 @@ import numpy as np
 from .controls import Controls, LiveFigures
 from .errors import ArfilterError
 from .framing import mirror as mirror_image
+from .present import blank
 from .sinks import Sink
 from .stats import LiveMeter, RunStats
 from .types import Face, Frame
@@ -77,6 +78,15 @@ def run_pipeline(
             break
         t1 = clock()
         stats.add("capture", t1 - t0)
+        if frame.placeholder:  # the source's "camera unavailable" card: shown as it is
+            output = blank(frame.image.shape) if controls is not None and controls.curtain else frame.image
+            sink.send(output)
+            stats.placeholders += 1
+            if controls is not None:
+                controls.publish(output, figures)
+            if sink.stopped:
+                break
+            continue
         try:
             faces = tracker(frame)
             t2 = clock()

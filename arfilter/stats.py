@@ -39,6 +39,7 @@ class RunStats:
     frames_with_face: int = 0
     faces_drawn: int = 0
     bad_frames: int = 0
+    placeholders: int = 0  # "camera unavailable" cards sent while the camera was lost
     dropped_frames: int | None = None
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
@@ -72,6 +73,7 @@ class RunStats:
             "frames_with_face": self.frames_with_face,
             "faces_drawn": self.faces_drawn,
             "bad_frames": self.bad_frames,
+            "camera_unavailable_frames": self.placeholders,
             "processing_fps": self.processing_fps,
             "wall_fps": self.wall_fps,
             "stages": {name: summarize(self.stages[name]) for name in STAGES},

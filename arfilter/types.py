@@ -14,11 +14,17 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One BGR uint8 image (H, W, 3) and when it was taken (seconds, monotonic)."""
+    """One BGR uint8 image (H, W, 3) and when it was taken (seconds, monotonic).
+
+    ``placeholder``: not a picture from the camera but the card a source hands
+    out while its camera is lost, so the loop and every sink keep going; it is
+    shown as it is (no tracking, no look).
+    """
 
     image: np.ndarray
     timestamp: float
     index: int = 0
+    placeholder: bool = False
 
     @property
     def size(self) -> tuple[int, int]:

@@ -123,12 +123,159 @@ def test_camera_that_cannot_open_names_itself():
         CameraSource(3, capture_factory=lambda d: FakeCapture(d, opened=False))
 
 
-def test_camera_that_stops_delivering_ends_with_a_clear_error():
-    camera = CameraSource(0, capture_factory=lambda d: FakeCapture(d, fail_after=5), stall_seconds=0.2)
-    with pytest.raises(ArfilterError, match="camera 0: stopped delivering frames"):
-        for _ in camera:
-            pass
+class CameraWorld:
+    """A camera that can be unplugged, replugged, frozen or made to hang, for fault tests.
+
+    ``state``: "ok" (numbered frames at 100 fps), "fail" (reads return False: unplugged),
+    "frozen" (the same picture every time), "block" (a read never returns).
+    ``plugged``: whether opening it works. Every open is recorded with the name it used.
+    """
+
+    def __init__(self) -> None:
+        self.state = "ok"
+        self.plugged = True
+        self.opened: list[str] = []
+        self.count = 0
+        self.release_blocked = threading.Event()
+
+    def factory(self, device):
+        self.opened.append(str(device))
+        world = self
+
+        class Capture(FakeCapture):
+            def read(self):
+                if world.state == "block":
+                    world.release_blocked.wait()  # a driver that never answers
+                    return False, None
+                time.sleep(0.01)
+                if world.state == "fail":
+                    return False, None
+                if world.state == "ok":
+                    world.count += 1
+                image = np.full((48, 64, 3), world.count % 256, np.uint8)
+                image[0, 0, 1] = world.count // 256
+                return True, image
+
+        return Capture(device, fps=100.0, opened=self.plugged)
+
+
+def frames_until(frames, condition, timeout: float = 10.0) -> list:
+    """Frames taken from ``frames`` until ``condition(frame)`` holds (that frame included)."""
+    taken = []
+    deadline = time.monotonic() + timeout
+    for frame in frames:
+        taken.append(frame)
+        if condition(frame):
+            return taken
+        assert time.monotonic() < deadline, "timed out"
+    raise AssertionError("the source ended")
+
+
+@pytest.mark.parametrize("fault, why", [
+    ("fail", "reads fail (unplugged?)"),
+    ("frozen", "it has sent the same picture for 0.3 s (frozen)"),
+    ("block", "no frame for 0.6 s (stuck?)"),
+])
+def test_a_lost_camera_gives_placeholder_cards_then_comes_back_by_the_same_name(fault, why):
+    from arfilter.cards import camera_unavailable_card
+
+    world = CameraWorld()
+    lines: list[str] = []
+    camera = CameraSource(0, capture_factory=world.factory, stall_seconds=0.6, stale_seconds=0.3,
+                          retry_seconds=0.2, report=lines.append)
+    try:
+        frames = iter(camera)
+        assert not next(frames).placeholder
+        world.state, world.plugged = fault, False  # unplugged, frozen or hung ... and not openable for now
+        lost = frames_until(frames, lambda f: f.placeholder)
+        cards = frames_until(frames, lambda f: len(world.opened) >= 4)  # it keeps trying to reopen meanwhile
+        assert all(f.placeholder for f in cards) and len(cards) >= 5, "the loop keeps getting the card"
+        assert np.array_equal(cards[-1].image, camera_unavailable_card((64, 48)))
+        gaps = np.diff([f.timestamp for f in cards])
+        assert np.median(gaps) == pytest.approx(1 / 100.0, abs=0.01), "at the camera's rate"
+        world.state, world.plugged = "ok", True  # plugged back in
+        back = frames_until(frames, lambda f: not f.placeholder)
+        assert number(back[-1].image) > 0 and camera.lost_count == 1
+        assert set(world.opened) == {"0"}, "reopened by the same name, never another camera"
+        assert any(line.startswith(f"camera 0: lost ({why})") for line in lines), lines
+        assert lines[-1] == "camera 0: back"
+        assert len(lost) < 200, "lost within the stall time, not later"
+    finally:
+        world.release_blocked.set()
+        camera.close()
+
+
+def test_a_camera_that_never_delivers_at_start_is_one_clear_error():
+    world = CameraWorld()
+    world.state = "fail"
+    camera = CameraSource(0, capture_factory=world.factory, open_seconds=0.5, report=lambda line: None)
+    with pytest.raises(ArfilterError, match="camera 0: no frame for 0.5 s; check that the camera works in another app"):
+        next(iter(camera))
     camera.close()
+
+
+def test_a_slow_camera_open_is_waited_for_without_alarm():
+    lines: list[str] = []
+
+    def slow(device):
+        time.sleep(1.0)
+        return FakeCapture(device)
+
+    with CameraSource(0, capture_factory=slow, stall_seconds=0.3, report=lines.append) as camera:
+        first = next(iter(camera))
+    assert not first.placeholder and not any("lost" in line for line in lines)
+
+
+def test_a_camera_without_permission_says_how_to_get_it(monkeypatch, tmp_path):
+    from arfilter import sources
+
+    node = tmp_path / "video7"
+    node.write_text("")
+    monkeypatch.setattr(sources.os, "access", lambda path, mode: False)
+    with pytest.raises(ArfilterError, match=f"camera {node}: no permission to use {node}; .*sudo usermod -aG video"):
+        CameraSource(str(node), capture_factory=lambda d: FakeCapture(d, opened=False))
+
+
+def test_stable_name_of_a_camera_follows_it_across_usb_ports(tmp_path):
+    from arfilter.sources import stable_device
+
+    node = tmp_path / "video2"
+    node.write_text("")
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    (by_id / "usb-Logitech_C920_ABC123-video-index1").symlink_to(node)  # metadata node: not this one
+    (by_id / "usb-Logitech_C920_ABC123-video-index0").symlink_to(node)
+    assert stable_device(str(node), "linux", by_id) == str(by_id / "usb-Logitech_C920_ABC123-video-index0")
+    assert stable_device(str(tmp_path / "video9"), "linux", by_id) == str(tmp_path / "video9")
+    assert stable_device(0, "win32", by_id) == 0
+
+
+def test_the_loop_sends_the_card_while_the_camera_is_lost_and_never_tracks_it():
+    from arfilter.cards import camera_unavailable_card
+    from arfilter.pipeline import run_pipeline
+
+    world = CameraWorld()
+    camera = CameraSource(0, capture_factory=world.factory, stall_seconds=0.3, retry_seconds=0.1,
+                          report=lambda line: None)
+    sent, tracked = [], []
+
+    class Sink:
+        name, stopped = "test", False
+
+        def send(self, image):
+            sent.append(image)
+            if len(sent) == 5:
+                world.state, world.plugged = "fail", False
+            if sum(1 for s in sent if s is card) == 20:
+                world.state, world.plugged = "ok", True
+            if len(sent) > 25 and not sent[-1] is card and sent[-2] is card:
+                self.stopped = True
+
+    card = camera_unavailable_card((64, 48))
+    stats = run_pipeline(camera, lambda frame: tracked.append(frame) or (), lambda image, faces: image, Sink())
+    camera.close()
+    assert stats.placeholders >= 20 and all(not f.placeholder for f in tracked)
+    assert len(tracked) + stats.placeholders == len(sent)
 
 
 def test_video_file_frames_come_in_order_with_file_timestamps(shared_media):
