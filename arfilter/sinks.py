@@ -89,7 +89,12 @@ class VideoFileSink(_Closing):
     """Records a video; its size is fixed by ``size`` or the first frame, later frames are letterboxed.
 
     Codec by extension: mp4v for .mp4/.mov/.mkv, MJPG for .avi (this OpenCV
-    build's FFmpeg has no H.264 encoder). Every codec here stores 4:2:0, so
+    build's FFmpeg has no H.264 encoder). **.avi is the crash-safe choice**:
+    it is written by OpenCV's own MJPEG writer, which puts every frame in the
+    file as it comes, so a recording cut by a power failure or ``kill -9``
+    plays up to a fraction of a second before the cut. FFmpeg's MP4/MOV/MKV
+    muxers keep what they write in memory and finish the file on close: a
+    crash loses it (``crash_safe`` says which kind this is). Every codec here stores 4:2:0, so
     FFmpeg silently cuts an odd width or height to even; we do it ourselves
     (``size`` is what the file really holds) by cropping the odd last
     row/column instead of rescaling.
@@ -109,12 +114,17 @@ class VideoFileSink(_Closing):
         self.fps = fps
         self.size = size
         self.frames_written = 0
+        self.crash_safe = suffix == ".avi"
         self._writer: cv2.VideoWriter | None = None
 
     def _open(self, size: tuple[int, int]) -> None:
         size = (max(2, int(size[0]) // 2 * 2), max(2, int(size[1]) // 2 * 2))
-        fourcc = cv2.VideoWriter_fourcc(*_FOURCC[self.path.suffix.lower()])
-        self._writer = cv2.VideoWriter(str(self.path), fourcc, float(self.fps), size)
+        suffix = self.path.suffix.lower()
+        fourcc = cv2.VideoWriter_fourcc(*_FOURCC[suffix])
+        if suffix == ".avi":  # OpenCV's own MJPEG writer: every frame reaches the file as it is written
+            self._writer = cv2.VideoWriter(str(self.path), cv2.CAP_OPENCV_MJPEG, fourcc, float(self.fps), size)
+        else:
+            self._writer = cv2.VideoWriter(str(self.path), fourcc, float(self.fps), size)
         if not self._writer.isOpened():
             self._writer = None
             raise ArfilterError(f"output {self.path}: cannot write a video there; check the folder is writable")
@@ -238,6 +248,11 @@ class WindowSink(_Closing):
             self._shown = False
 
 
+def _detail(exc: BaseException) -> str:
+    """An exception's message on one line (pyvirtualcam's span several)."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+
+
 def virtual_camera_help(os_name: str, detail: str) -> str:
     """One line: why the virtual camera did not start and how to fix it on this OS.
 
@@ -245,7 +260,10 @@ def virtual_camera_help(os_name: str, detail: str) -> str:
     ``platform.system()`` ("Linux", "Windows", "Darwin").
     """
     os_name = os_name.lower()
-    if os_name.startswith("linux"):
+    if "busy" in detail.lower() or "in use" in detail.lower():
+        fix = ("another program is already sending to it (another arfilter, OBS's own virtual camera): close it, "
+               "or on Linux load a second device with devices=2 and pick it with --device")
+    elif os_name.startswith("linux"):
         fix = ("install v4l2loopback (sudo apt install v4l2loopback-dkms) and load it: "
                "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=arfilter")
     elif os_name.startswith("win"):
@@ -280,6 +298,8 @@ class VirtualCameraSink(_Closing):
         backend: str | None = None,
         camera_factory: Callable[..., Any] | None = None,
         stall_after: float = 1.0,
+        retry_seconds: float = 2.0,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         self.size = size
         self.fps = fps
@@ -287,7 +307,6 @@ class VirtualCameraSink(_Closing):
         self.frames_sent = 0
         self.repeats = 0
         self.cards_sent = 0
-        self.error: ArfilterError | None = None
         if camera_factory is None:
             import pyvirtualcam
             from pyvirtualcam.camera import BACKENDS
@@ -303,11 +322,15 @@ class VirtualCameraSink(_Closing):
             fmt = pyvirtualcam.PixelFormat.BGR
         else:
             fmt = "BGR"
+        self._open_camera = lambda: camera_factory(width=size[0], height=size[1], fps=fps, fmt=fmt, device=device,
+                                                   backend=backend)
+        self.retry_seconds = retry_seconds
+        self.report = report or (lambda line: print(f"arfilter: {line}", file=sys.stderr))
+        self.reopened = 0
         try:
-            self._camera = camera_factory(width=size[0], height=size[1], fps=fps, fmt=fmt, device=device, backend=backend)
+            self._camera = self._open_camera()
         except Exception as exc:  # pyvirtualcam raises RuntimeError (and ValueError for bad args)
-            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-            raise ArfilterError(virtual_camera_help(sys.platform, detail)) from exc
+            raise ArfilterError(virtual_camera_help(sys.platform, _detail(exc))) from exc
         self.name = f"virtual camera {getattr(self._camera, 'device', '') or ''}".strip()
         from .cards import camera_unavailable_card, starting_card
 
@@ -322,8 +345,6 @@ class VirtualCameraSink(_Closing):
         self._thread.start()
 
     def send(self, image: np.ndarray) -> None:
-        if self.error is not None:
-            raise self.error
         framed = letterbox(image, self.size)
         with self._lock:
             self._latest = framed
@@ -365,8 +386,9 @@ class VirtualCameraSink(_Closing):
             try:
                 self._camera.send(image)
             except Exception as exc:
-                self.error = ArfilterError(f"virtual camera: stopped accepting frames ({exc}); restart arfilter")
-                return
+                if not self._reopen(exc):
+                    return
+                continue
             last_sent, last_fresh = time.monotonic(), fresh
             if fresh:
                 last_new = last_sent
@@ -374,14 +396,33 @@ class VirtualCameraSink(_Closing):
             self.repeats += not fresh and not is_card
             self.cards_sent += is_card
 
+    def _reopen(self, exc: BaseException) -> bool:
+        """The driver went away mid-run (unloaded, the device removed): say so once, keep the
+        session going (its preview, recording and control panel), and reopen every
+        ``retry_seconds`` until it is back. False if we were told to stop meanwhile."""
+        self.report(f"{self.name}: stopped accepting frames ({_detail(exc)}); the session goes on, "
+                    f"retrying every {self.retry_seconds:g} s")
+        try:
+            self._camera.close()
+        except Exception:
+            pass
+        while not self._stop.wait(self.retry_seconds):
+            try:
+                self._camera = self._open_camera()
+            except Exception:
+                continue
+            self.reopened += 1
+            self.report(f"{self.name}: back")
+            return True
+        return False
+
     def close(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2.0)
         try:
-            if self.error is None:
-                self._camera.send(self._unavailable)  # the last frame a consumer may keep showing
-                self.cards_sent += 1
+            self._camera.send(self._unavailable)  # the last frame a consumer may keep showing
+            self.cards_sent += 1
         except Exception:
             pass
         try:

@@ -139,8 +139,10 @@ class _Reader:
     """One capture session: a thread that owns the capture and reads until told to stop
     or the camera fails (reads fail, or it keeps handing out the very same picture)."""
 
-    def __init__(self, capture: Any, mailbox: LatestFrame, name: str, fail_seconds: float, stale_seconds: float) -> None:
+    def __init__(self, capture: Any, mailbox: LatestFrame, name: str, fail_seconds: float, stale_seconds: float,
+                 counts: dict[str, int]) -> None:
         self.capture = capture
+        self.counts = counts
         self.mailbox = mailbox
         self.fail_seconds = fail_seconds
         self.stale_seconds = stale_seconds
@@ -164,7 +166,10 @@ class _Reader:
                 now = time.monotonic()
                 if self.stop.is_set():
                     return  # abandoned while blocked: what it read is too old to show
-                if ok and isinstance(image, np.ndarray) and image.size:
+                if ok and not (isinstance(image, np.ndarray) and image.size):
+                    self.counts["empty"] += 1  # "success" with nothing in it: dropped, counted, treated as a failure
+                    ok = False
+                if ok:
                     failing_since = None
                     fingerprint = np.ascontiguousarray(image[::16, ::16]).tobytes()
                     if fingerprint == last_print:  # a live sensor never gives two identical pictures
@@ -227,7 +232,8 @@ class CameraSource(_Closing):
         self.device = device
         self.reopen_as = stable_device(device)
         self.dropped = 0
-        self.unreadable = 0
+        self._unreadable = 0
+        self._counts = {"empty": 0}
         self.lost_count = 0
         self.placeholders = 0
         self._factory = capture_factory
@@ -250,7 +256,7 @@ class CameraSource(_Closing):
         code = int(capture.get(cv2.CAP_PROP_FOURCC) or 0)
         fourcc = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4)).strip("\0 ") or "?"
         self._report(f"{self.name}: {width}x{height} @ {self.fps:g} fps ({fourcc})")
-        self._reader = _Reader(capture, self._mailbox, self.name, stall_seconds / 2, stale_seconds)
+        self._reader = _Reader(capture, self._mailbox, self.name, stall_seconds / 2, stale_seconds, self._counts)
         self._keeper = threading.Thread(target=self._keep, name=f"arfilter-{self.name}-keeper", daemon=True)
         self._keeper.start()
 
@@ -275,6 +281,11 @@ class CameraSource(_Closing):
     @property
     def lost(self) -> bool:
         return self._lost_since is not None
+
+    @property
+    def unreadable(self) -> int:
+        """Frames the camera handed over that were not pictures (empty, wrong shape): dropped."""
+        return self._unreadable + self._counts["empty"]
 
     def _keep(self) -> None:
         """Watch the reader; when the camera is lost, reopen it until it is back."""
@@ -305,7 +316,8 @@ class CameraSource(_Closing):
         while not self._stop.wait(self._retry_seconds):
             capture = self._open(self.reopen_as)
             if capture is not None:
-                self._reader = _Reader(capture, self._mailbox, self.name, self._stall_seconds / 2, self._stale_seconds)
+                self._reader = _Reader(capture, self._mailbox, self.name, self._stall_seconds / 2, self._stale_seconds,
+                                       self._counts)
                 return
 
     def _placeholder(self) -> np.ndarray:
@@ -327,7 +339,7 @@ class CameraSource(_Closing):
                 try:
                     image = to_bgr(item[0])
                 except ValueError:
-                    self.unreadable += 1
+                    self._unreadable += 1
                 else:
                     yield Frame(image=image, timestamp=item[1], index=index)
                     index += 1

@@ -121,3 +121,24 @@ def test_our_filter_is_used_only_where_mediapipe_does_not_smooth(max_faces, smoo
     args = argparse.Namespace(max_faces=max_faces, smoothing=smoothing, smooth_min_cutoff=0.5, smooth_beta=None)
     options = make_stabilizer(args).options.smoothing
     assert options.enabled is enabled and options.min_cutoff == 0.5 and options.beta == 500.0
+
+
+def test_odd_sizes_and_a_size_change_mid_stream_are_painted_without_a_crash(model_path, mesh, portrait):
+    """Real tracker, stabiliser and look on a face at 641 px wide, then 1280x720, then a tiny one."""
+    import cv2
+
+    from arfilter.overlay import load_overlay
+    from arfilter.render import Renderer
+    from arfilter.stabilize import FaceStabilizer
+    from arfilter.tracker import FaceTracker, TrackerOptions
+
+    sizes = [(641, 481)] * 4 + [(1280, 720)] * 4 + [(97, 65)] * 2 + [(641, 481)] * 2
+    source = [Frame(cv2.resize(portrait, size), timestamp=i / 30, index=i) for i, size in enumerate(sizes)]
+    sink = RecordingSink()
+    renderer = Renderer(mesh, load_overlay("black_eye_left"))
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=2)) as tracker:
+        stats = run_pipeline(source, tracker, renderer, sink, smoother=FaceStabilizer())
+    assert stats.bad_frames == 0 and stats.frames == len(sizes)
+    assert [image.shape[:2][::-1] for image in sink.images] == sizes
+    painted = [not np.array_equal(out, frame.image) for out, frame in zip(sink.images, source)]
+    assert all(painted[:8]) and all(painted[10:]), "the look is on the face at every usable size"

@@ -96,12 +96,52 @@ def test_a_stalled_camera_gets_the_unavailable_card_never_a_frozen_person_and_re
     assert sink.cards_sent >= 16
 
 
-def test_virtual_camera_driver_gone_mid_run_is_one_clear_error():
-    sink = VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: FakeCamera(**kw, fail_after=3))
-    time.sleep(0.2)
-    with pytest.raises(ArfilterError, match="virtual camera: stopped accepting frames"):
-        sink.send(np.zeros((48, 64, 3), np.uint8))
+def test_virtual_camera_driver_gone_mid_run_is_one_line_and_the_session_goes_on_until_it_is_back():
+    lines: list[str] = []
+    attempts = {"n": 0}
+
+    def factory(**kw):
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            return FakeCamera(**kw, fail_after=3)  # the driver goes away after 3 frames
+        if attempts["n"] < 4:
+            raise RuntimeError("device not found")  # still gone
+        cams.append(FakeCamera(**kw))
+        return cams[-1]
+
+    cams: list[FakeCamera] = []
+    sink = VirtualCameraSink(size=(64, 48), fps=60.0, retry_seconds=0.1, camera_factory=factory, report=lines.append)
+    deadline = time.monotonic() + 5
+    while not cams or len(cams[0].sent) < 5:
+        sink.send(np.full((48, 64, 3), 99, np.uint8))  # never raises: the preview/recording go on
+        time.sleep(0.01)
+        assert time.monotonic() < deadline, lines
     sink.close()
+    assert lines[0] == "virtual camera /dev/fake: stopped accepting frames (device gone); the session goes on, retrying every 0.1 s"
+    assert lines[-1] == "virtual camera /dev/fake: back" and sink.reopened == 1
+    assert any(img[5, 5, 0] == 99 for _, img in cams[0].sent), "frames flow to the reopened device"
+
+
+def test_virtual_camera_can_be_closed_and_opened_again():
+    cams: list[FakeCamera] = []
+    for _ in range(2):
+        with VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1]) as sink:
+            sink.send(np.full((48, 64, 3), 7, np.uint8))
+            time.sleep(0.05)
+    assert len(cams) == 2 and all(cam.closed for cam in cams)
+    assert all(any(img[0, 0, 0] == 7 for _, img in cam.sent) for cam in cams)
+
+
+def test_a_busy_virtual_camera_says_what_to_do():
+    def busy(**kw):
+        raise RuntimeError("'/dev/video10' is busy\n(another program?)")
+
+    with pytest.raises(ArfilterError) as excinfo:
+        VirtualCameraSink(size=(64, 48), camera_factory=busy)
+    assert str(excinfo.value) == (
+        "virtual camera: not available ('/dev/video10' is busy; (another program?)); another program is already "
+        "sending to it (another arfilter, OBS's own virtual camera): close it, or on Linux load a second device "
+        "with devices=2 and pick it with --device; or use --fallback preview to show a window instead")
 
 
 def test_real_virtual_camera_without_a_driver_says_how_to_fix_it():
@@ -301,3 +341,44 @@ def test_virtual_camera_sends_a_new_frame_at_once_and_caps_a_faster_source():
     sent = len(cams[0].sent) - count
     sink.close()
     assert 28 <= sent <= 38, f"{sent} frames in a second from a 100 fps source"
+
+
+RECORDER = """
+import sys, time
+import numpy as np
+from arfilter.sinks import VideoFileSink
+sink = VideoFileSink(sys.argv[1], fps=30.0)
+for number in range(100000):
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:, :160] = number % 256          # the frame number, readable back
+    image[:, 160:] = (number // 256) * 40
+    sink.send(image)
+    print(number, flush=True)
+    time.sleep(1 / 30)
+"""
+
+
+def test_an_avi_recording_killed_with_sigkill_plays_up_to_the_last_second(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "recording.avi"
+    process = subprocess.Popen([sys.executable, "-c", RECORDER, str(path)], stdout=subprocess.PIPE, text=True)
+    written = -1
+    deadline = time.monotonic() + 30
+    while written < 90:  # three seconds of recording
+        written = int(process.stdout.readline())
+        assert time.monotonic() < deadline
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    capture = cv2.VideoCapture(str(path))
+    numbers = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        numbers.append(int(round(float(image[:, :150].mean()))) + 256 * int(round(float(image[:, 170:].mean()) / 40)))
+    assert numbers, "the file plays"
+    assert numbers == list(range(len(numbers))), "every frame in order, none damaged"
+    assert numbers[-1] >= written - 30, f"lost more than a second: {written} written, {numbers[-1]} playable"

@@ -487,3 +487,35 @@ def test_a_decoder_that_crashes_ends_the_video_with_a_clear_error(shared_media, 
     with pytest.raises(ArfilterError, match="decoding stopped at frame 1 .*codec exploded"):
         list(source)
     source.close()
+
+
+def test_odd_frames_from_a_camera_are_normalised_or_dropped_and_counted():
+    """None, empty, grey, one channel, BGRA, 16-bit, float, odd widths, a size change mid-stream."""
+    good = np.full((48, 64, 3), 100, np.uint8)
+    script = [good, None, np.zeros((0, 0, 3), np.uint8), np.full((48, 64), 50, np.uint8),
+              np.full((48, 64, 1), 60, np.uint8), np.full((48, 64, 4), 70, np.uint8),
+              np.full((48, 64, 3), 80 * 257, np.uint16), np.full((48, 64, 3), 0.5, np.float32),
+              np.full((480, 641, 3), 90, np.uint8), np.full((4, 4, 4, 4), 1, np.uint8),
+              np.full((720, 1280, 3), 110, np.uint8)]
+
+    class Scripted(FakeCapture):
+        def read(self):
+            time.sleep(0.02)
+            item = script[min(self.count, len(script) - 1)]
+            self.count += 1
+            if item is None:
+                return False, None
+            image = item.copy()
+            image.reshape(-1)[-1:] = self.count % 256  # live sensors: no two frames alike
+            return True, image
+
+    with CameraSource(0, capture_factory=lambda d: Scripted(d), report=lambda line: None) as camera:
+        frames = []
+        for frame in camera:
+            frames.append(frame)
+            if frame.image.shape == (720, 1280, 3):
+                break
+    assert all(f.image.dtype == np.uint8 and f.image.ndim == 3 and f.image.shape[2] == 3 for f in frames)
+    assert [int(f.image[1, 1, 0]) for f in frames] == [100, 50, 60, 70, 80, 128, 90, 110]
+    assert (480, 641, 3) in [f.image.shape for f in frames]
+    assert camera.unreadable == 2  # the empty and the 4-D one: dropped and counted
