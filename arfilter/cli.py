@@ -102,6 +102,14 @@ def _live_options(parser: argparse.ArgumentParser, kiosk: bool) -> None:
                         help="required to bind the control panel beyond this computer (or set $ARFILTER_CONTROL_TOKEN)")
     parser.add_argument("--show-stats", action="store_true", default=None,
                         help="draw fps, latency and faces on the output (key s toggles it)")
+    # --- supervisor (arfilter/supervisor.py): restart the session if it crashes or hangs ---
+    parser.add_argument("--supervise", dest="supervise", action="store_true", default=None,
+                        help="run the session as a child process and restart it if it crashes or hangs"
+                             + (" (the kiosk's default)" if kiosk else ""))
+    parser.add_argument("--no-supervise", dest="supervise", action="store_false", default=None,
+                        help="run the session in this process, without restarts"
+                             + ("" if kiosk else " (the default for run)"))
+    # --- end supervisor ---
     _common(parser, live=True)
 
 
@@ -538,8 +546,15 @@ def _terminate(signum: int, _frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``arfilter`` command."""
     args = build_parser().parse_args(argv)
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _terminate)
+    # --- supervisor: kiosk unless --no-supervise, run only with --supervise ---
+    if args.command in ("run", "kiosk") and (args.supervise if args.supervise is not None else args.command == "kiosk"):
+        from .supervisor import supervise
+
+        return supervise(list(sys.argv[1:] if argv is None else argv))
+    # --- end supervisor ---
+    for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Windows' Ctrl+Break, how a supervisor stops us there
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     try:
         return COMMANDS[args.command](args)
     except ArfilterError as exc:

@@ -95,6 +95,12 @@ def run_session(config: EventConfig, *, kiosk: bool = False, smoother=None,
     from .tracker import FaceTracker, TrackerOptions
 
     stats = stats or RunStats()
+    # --- heartbeat for arfilter.supervisor (a no-op unless supervised): every frame sent beats ---
+    from .supervisor import Heartbeat
+
+    heartbeat = Heartbeat.from_env()
+    on_frame = heartbeat.chain(on_frame)
+    # --- end heartbeat ---
     with ExitStack() as stack:
         model_path = resolve_model(config.model, progress=sys.stderr)
         tracker = stack.enter_context(FaceTracker(TrackerOptions(model_path=model_path, max_faces=config.max_faces)))
@@ -136,11 +142,11 @@ def run_session(config: EventConfig, *, kiosk: bool = False, smoother=None,
         if source.live:
             stats.dropped_frames = int(getattr(source, "dropped", 0))
         if kiosk and not sink.stopped:
-            _hold_card(sink, config, lost)
+            _hold_card(sink, config, lost, heartbeat.beat)
     return stats
 
 
-def _hold_card(sink, config: EventConfig, lost: ArfilterError | None) -> None:
+def _hold_card(sink, config: EventConfig, lost: ArfilterError | None, beat: Callable[[], None] = lambda: None) -> None:
     """The kiosk's source ended or was lost: show the card (never the last visitor) until quit."""
     from .cards import camera_unavailable_card
 
@@ -150,6 +156,7 @@ def _hold_card(sink, config: EventConfig, lost: ArfilterError | None) -> None:
     try:
         while not sink.stopped:
             sink.send(card)
+            beat()  # the card is alive too (supervisor heartbeat)
             time.sleep(1.0 / config.fps)
     except KeyboardInterrupt:
         pass

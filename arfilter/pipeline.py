@@ -84,6 +84,8 @@ def run_pipeline(
             stats.placeholders += 1
             if controls is not None:
                 controls.publish(output, figures)
+            if on_frame is not None:  # the session is alive (a supervisor's heartbeat rides on this)
+                on_frame(frame, (), output)
             if sink.stopped:
                 break
             continue

@@ -265,7 +265,7 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
     image = tmp_path / "room.png"
     cv2.imwrite(str(image), room)
     event = tmp_path / "event.toml"
-    event.write_text('[kiosk]\ntitle = "Step in front"\nmessage = "See the campaign"\nquit_hold = 1.5\n'
+    event.write_text('[kiosk]\ntitle = "Step in front"\nmessage = "See the campaign"\nquit_hold = 2.0\n'
                      '[campaign]\nbar_color = "#224466"\n', encoding="utf-8")
     env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
     process = _start_kiosk(["--config", str(event), "--source", str(image)], env, tmp_path / "kiosk.log")
@@ -278,14 +278,14 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
                   "the attract screen", process)
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter kiosk$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
-        for held in (0.1, 0.8):  # a tap, and a press shorter than quit_hold (the X server auto-repeats it)
+        for held in (0.1, 1.0):  # a tap, and a press shorter than quit_hold (the X server auto-repeats it)
             subprocess.run([xdotool, "keydown", "--window", window, "Escape"], env=env, check=True, timeout=10)
             time.sleep(held)
             subprocess.run([xdotool, "keyup", "--window", window, "Escape"], env=env, timeout=10)
-            time.sleep(1.0)
+            time.sleep(1.5)
             assert process.poll() is None, f"Esc held {held} s must not quit: {_output(process)[-1500:]}"
         subprocess.run([xdotool, "keydown", "--window", window, "Escape"], env=env, check=True, timeout=10)
-        time.sleep(2.5)
+        time.sleep(3.5)
         subprocess.run([xdotool, "keyup", "--window", window, "Escape"], env=env, capture_output=True,
                        timeout=10)  # the window may be gone already: that is the point
         assert process.wait(timeout=15) == 0, "Esc held past quit_hold quits"

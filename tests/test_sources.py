@@ -272,10 +272,12 @@ def test_the_loop_sends_the_card_while_the_camera_is_lost_and_never_tracks_it():
                 self.stopped = True
 
     card = camera_unavailable_card((64, 48))
-    stats = run_pipeline(camera, lambda frame: tracked.append(frame) or (), lambda image, faces: image, Sink())
+    alive: list[bool] = []  # on_frame carries the supervisor's heartbeat: the card must keep it going
+    stats = run_pipeline(camera, lambda frame: tracked.append(frame) or (), lambda image, faces: image, Sink(),
+                         on_frame=lambda frame, faces, output: alive.append(frame.placeholder))
     camera.close()
     assert stats.placeholders >= 20 and all(not f.placeholder for f in tracked)
-    assert len(tracked) + stats.placeholders == len(sent)
+    assert len(tracked) + stats.placeholders == len(sent) == len(alive) and sum(alive) == stats.placeholders
 
 
 def test_video_file_frames_come_in_order_with_file_timestamps(shared_media):
