@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .checks import Check, choice as _choice, number as _number, optional_string as _optional_string
+from .checks import Check, choice as _choice, key_name, number as _number, optional_string as _optional_string
 from .errors import ArfilterError
 from .overlay import _PNG_SIGNATURE, MAX_TEXTURE_BYTES, MAX_TEXTURE_SIDE, _png_header
 from .text import check_font, find_font, line_height, paragraph_direction, render_text
@@ -128,12 +128,15 @@ def read_logo(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     The size is read from the PNG header before decoding (decompression bombs).
     """
     path = Path(path)
-    if not path.is_file():
-        return None, f"logo file not found ({path}); check the path (relative to the event file)"
-    size = path.stat().st_size
-    if size >= MAX_TEXTURE_BYTES:
-        return None, f"file is {size // (1024 * 1024)} MB; a logo must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
-    data = path.read_bytes()
+    try:
+        if not path.is_file():
+            return None, f"logo file not found ({path}); check the path (relative to the event file)"
+        size = path.stat().st_size
+        if size >= MAX_TEXTURE_BYTES:
+            return None, f"file is {size // (1024 * 1024)} MB; a logo must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:  # a name too long for the system, no permission
+        return None, f"logo file {path} cannot be read ({getattr(exc, 'strerror', None) or exc}); check the path"
     if data[:8] != _PNG_SIGNATURE:
         return None, "not a PNG file; export the logo as PNG with transparency"
     header = _png_header(data)
@@ -160,7 +163,7 @@ def check_campaign(table: dict, where: str) -> tuple[CampaignOptions | None, lis
     installed fonts can draw the caption and the helpline."""
     problems: list[str] = []
     for key in sorted(set(table) - set(_CHECKS)):
-        problems.append(f"{where}: campaign.{key}: unknown key; valid keys: {', '.join(sorted(_CHECKS))}")
+        problems.append(f"{where}: campaign.{key_name(key)}: unknown key; valid keys: {', '.join(sorted(_CHECKS))}")
     values: dict[str, Any] = {}
     bad: set[str] = set()
     for key, check in _CHECKS.items():
@@ -180,7 +183,11 @@ def check_campaign(table: dict, where: str) -> tuple[CampaignOptions | None, lis
         texts = {key: values.get(key, "") for key in ("caption", "helpline")}
         if font:  # a named font must draw both
             joined = "\n".join(text for text in texts.values() if text)
-            _path, why = check_font(font, joined or "A")
+            try:
+                _path, why = check_font(font, joined or "A")
+            except (OSError, ValueError, RuntimeError) as exc:  # text.py: a NUL byte, too long, ~nosuchuser
+                why = (f"{font!r} cannot be looked up ({getattr(exc, 'strerror', None) or exc}); give the path "
+                       "of a .ttf, .otf or .ttc file or the name of an installed font such as \"DejaVu Sans\"")
             if why:
                 problems.append(f"{where}: campaign.font: {why}")
         else:

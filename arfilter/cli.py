@@ -141,11 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--example", action="store_true", help="print a commented example event file")
 
     from .doctor import add_doctor_arguments
+    from .install import add_install_arguments
 
     doctor = commands.add_parser("doctor", help="check camera, virtual camera, model and display, and say how to fix them",
                                  description="Checks everything 'arfilter run' needs on this computer; exit code 0 only "
                                              "when it can work.")
     add_doctor_arguments(doctor)
+
+    install = commands.add_parser("install", help="install an overlay pack from a .zip (safely: packs from strangers)",
+                                  description="Checks the zip (no paths outside the pack, no links, size caps) and the "
+                                              "pack, then installs it in your overlays folder in one step.")
+    add_install_arguments(install)
 
     apply = commands.add_parser("apply", help="paint the overlay on an image or video file",
                                 description="Offline: the output has the same frames and size as the input; "
@@ -390,6 +396,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_command(args: argparse.Namespace) -> int:
+    from .install import cmd_install
+
+    return cmd_install(args)
+
+
 def cmd_doctor_command(args: argparse.Namespace) -> int:
     from .doctor import cmd_doctor
 
@@ -535,7 +547,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": cmd_config, "doctor": cmd_doctor_command, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays,
+COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": cmd_config, "doctor": cmd_doctor_command, "install": cmd_install_command, "apply": cmd_apply, "demo": cmd_demo, "overlays": cmd_overlays,
             "template": cmd_template, "unwrap": cmd_unwrap, "validate": cmd_validate, "gallery": cmd_gallery}
 
 

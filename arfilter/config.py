@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .campaign import CampaignOptions, check_campaign
-from .checks import Check, boolean as _bool, choice as _choice, number as _number
-from .checks import optional_string as _optional_string, string as _string
+from .checks import Check, boolean as _bool, key_name, choice as _choice, number as _number
+from .checks import optional_string as _optional_string, string as _string, toml_loads
 from .errors import first_of
 
 if sys.version_info >= (3, 11):
@@ -136,7 +136,7 @@ def _check_table(table: dict, checks: dict[str, Check], where: str, prefix: str,
     values = {}
     for key in sorted(set(table) - set(checks)):
         if prefix or not (isinstance(table[key], dict) or key in _SECTIONS or key == "campaign"):
-            problems.append(f"{where}: {prefix}{key}: unknown key; valid keys: {', '.join(sorted(checks))}")
+            problems.append(f"{where}: {prefix}{key_name(key)}: unknown key; valid keys: {', '.join(sorted(checks))}")
     for key, check in checks.items():
         if key in table:
             value, why = check(table[key])
@@ -147,6 +147,14 @@ def _check_table(table: dict, checks: dict[str, Check], where: str, prefix: str,
     return values
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for names the system cannot even look up (too long, a NUL byte)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def check_config(table: dict, where: str, base: Path | None = None) -> tuple[EventConfig | None, list[str]]:
     """An ``EventConfig`` from a parsed TOML table, or None and every problem found.
 
@@ -155,7 +163,7 @@ def check_config(table: dict, where: str, base: Path | None = None) -> tuple[Eve
     problems: list[str] = []
     values = _check_table(table, _TOP, where, "", problems)
     for key in sorted(k for k, v in table.items() if isinstance(v, dict) and k not in _SECTIONS and k != "campaign"):
-        problems.append(f"{where}: [{key}]: unknown section; valid sections: campaign, {', '.join(_SECTIONS)}")
+        problems.append(f"{where}: [{key_name(key)}]: unknown section; valid sections: campaign, {', '.join(_SECTIONS)}")
     sections: dict[str, Any] = {}
     for name, (kind, checks) in _SECTIONS.items():
         section = table.get(name, {})
@@ -175,7 +183,7 @@ def check_config(table: dict, where: str, base: Path | None = None) -> tuple[Eve
     for key in ("source", "model"):  # a file named in the event file is found next to it
         value = values.get(key)
         if isinstance(value, str) and base is not None and not value.isdigit() and not Path(value).is_absolute() \
-                and (base / value).exists():
+                and _exists(base / value):
             values[key] = str(base / value)
     if isinstance(values.get("sink"), str):
         sink = values["sink"]
@@ -199,7 +207,7 @@ def check_config_file(path: str | Path) -> tuple[EventConfig | None, list[str]]:
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             return None, [f"{path}: is larger than {MAX_CONFIG_BYTES // 1024} KB; an event file is a short text file"]
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
+        table = toml_loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, [f"{path}: no such file; write one with: arfilter config --example > {path.name}"]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
+from .checks import key_name, toml_loads
 from .errors import ArfilterError, first_of
 from .regions import REGIONS
 from .shaders import SHADERS
@@ -106,12 +107,29 @@ def builtin_overlays_dir() -> Path:
 
 
 def list_overlays(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
-    """Pack name -> folder, for every folder with a manifest (built-ins first)."""
+    """Pack name -> folder, for every folder with a manifest: the built-ins, then the packs
+    ``arfilter install`` put in ``install.user_overlays_dir()``, then ``extra_dirs``.
+
+    A built-in look's name always means the built-in: an installed pack cannot take one
+    (``install_pack`` refuses), and a folder put there by hand under a built-in's name is
+    listed as ``user:NAME``. Hidden folders (an install in progress) are skipped.
+    """
+    from .install import user_overlays_dir  # install.py imports this module
+
     found: dict[str, Path] = {}
-    for root in (builtin_overlays_dir(), *extra_dirs):
-        if root.is_dir():
-            for manifest in sorted(root.glob(f"*/{MANIFEST}")):
-                found.setdefault(manifest.parent.name, manifest.parent)
+    user = user_overlays_dir()
+    for root in (builtin_overlays_dir(), user, *extra_dirs):
+        try:
+            manifests = sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
+        except OSError:  # an unreadable folder holds no packs
+            continue
+        for manifest in manifests:
+            name = manifest.parent.name
+            if name.startswith("."):
+                continue
+            if root == user and name in found:
+                name = f"user:{name}"
+            found.setdefault(name, manifest.parent)
     return found
 
 
@@ -150,12 +168,15 @@ def read_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
     (to BGRA). Rejected: not a PNG, no transparency, not square, too small,
     too large (checked from the header, before decoding: decompression bombs).
     """
-    if not path.is_file():
-        return None, "texture file not found; check the name in overlay.toml"
-    size = path.stat().st_size
-    if size >= MAX_TEXTURE_BYTES:
-        return None, f"file is {size // (1024 * 1024)} MB; textures must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
-    data = path.read_bytes()
+    try:
+        if not path.is_file():
+            return None, "texture file not found; check the name in overlay.toml"
+        size = path.stat().st_size
+        if size >= MAX_TEXTURE_BYTES:
+            return None, f"file is {size // (1024 * 1024)} MB; textures must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL byte, no permission
+        return None, f"cannot be read ({getattr(exc, 'strerror', None) or exc}); check the name in overlay.toml"
     header = _png_header(data)
     if data[:8] != _PNG_SIGNATURE:
         return None, "not a PNG file; export the texture as PNG with transparency"
@@ -205,7 +226,7 @@ def _check_layer(folder: Path, spec: Any, at: str, problems: _Problems) -> tuple
         problems.add(at, "must be a table with a texture")
         return None
     for key in sorted(set(spec) - _LAYER_KEYS):
-        problems.add(f"{at} {key}", f"unknown key; valid keys: {', '.join(sorted(_LAYER_KEYS))}")
+        problems.add(f"{at} {key_name(key)}", f"unknown key; valid keys: {', '.join(sorted(_LAYER_KEYS))}")
     settings: dict[str, Any] = {}
     shader_name = spec.get("shader", "normal")
     shader = SHADERS.get(shader_name) if isinstance(shader_name, str) else None
@@ -215,7 +236,8 @@ def _check_layer(folder: Path, spec: Any, at: str, problems: _Problems) -> tuple
     opacity = spec.get("opacity", 1.0)
     if not (_is_number(opacity) and 0.0 <= opacity <= 1.0):
         problems.add(f"{at} opacity", f"must be a number from 0 to 1, not {opacity!r}")
-    settings["opacity"] = float(opacity) if _is_number(opacity) else 1.0
+        opacity = 1.0
+    settings["opacity"] = float(opacity)
     params = spec.get("params", {})
     if not isinstance(params, dict):
         problems.add(f"{at} params", "must be a table, e.g. params = { age = 3 }")
@@ -236,7 +258,11 @@ def _check_layer(folder: Path, spec: Any, at: str, problems: _Problems) -> tuple
     if not (isinstance(texture, str) and texture):
         problems.add(f"{at} texture", "must name a PNG in the pack folder")
         return settings, None
-    texture_path = (folder / texture).resolve()
+    try:
+        texture_path = (folder / texture).resolve()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the system, a link loop
+        problems.add(f"{at} texture {texture!r}", f"is not a usable file name ({exc}); name a PNG in the pack folder")
+        return settings, None
     if folder.resolve() not in texture_path.parents:
         problems.add(f"{at} texture {texture!r}", "must be inside the pack folder")
         return settings, None
@@ -252,7 +278,7 @@ def _read_manifest(path: Path, problems: _Problems) -> dict[str, Any] | None:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             problems.add(str(path), f"is larger than {MAX_MANIFEST_BYTES // 1024} KB; a manifest is a short text file")
             return None
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return toml_loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         problems.add(str(path), f"cannot be read ({exc})")
         return None
@@ -267,7 +293,7 @@ def check_pack(spec: str | Path) -> tuple[Overlay | None, list[str]]:
     if manifest is None:
         return None, problems
     for key in sorted(set(manifest) - _TOP_KEYS):
-        problems.add(f"{where}: {key}", f"unknown key; valid keys: {', '.join(sorted(_TOP_KEYS))}")
+        problems.add(f"{where}: {key_name(key)}", f"unknown key; valid keys: {', '.join(sorted(_TOP_KEYS))}")
     for key in _TEXT_KEYS:
         if not isinstance(manifest.get(key, ""), str):
             problems.add(f"{where}: {key}", "must be a string in quotes")

@@ -393,6 +393,14 @@ def check_font(name: str | None, text: str) -> tuple[Path | None, str | None]:
 
 
 def _named_font(name: str, text: str) -> tuple[Path | None, str | None]:
+    try:
+        return _named_font_unchecked(name, text)
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, ~nosuchuser/...
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        return None, f"font {shown!r} is not a usable font name or path; name an installed font or a .ttf/.otf/.ttc file"
+
+
+def _named_font_unchecked(name: str, text: str) -> tuple[Path | None, str | None]:
     path = Path(name).expanduser()
     if path.is_file():
         if not _loads(str(path)):
