@@ -555,8 +555,19 @@ def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _no_core_dumps() -> None:
+    """A crash must not write the frames in memory (the faces) to a core file on disk."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):  # Windows has no core files
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``arfilter`` command."""
+    _no_core_dumps()
     args = build_parser().parse_args(argv)
     # --- supervisor: kiosk unless --no-supervise, run only with --supervise ---
     if args.command in ("run", "kiosk") and (args.supervise if args.supervise is not None else args.command == "kiosk"):

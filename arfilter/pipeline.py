@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
+from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 import numpy as np
@@ -21,6 +23,15 @@ from .present import blank
 from .sinks import Sink
 from .stats import LiveMeter, RunStats
 from .types import Face, Frame
+
+
+def _failure(exc: BaseException) -> str:
+    """An exception's type and where it was raised, never its message: a message can hold
+    the frame's pixels (numpy puts arrays in them), and logs must never carry a face."""
+    where = traceback.extract_tb(exc.__traceback__)[-1:]
+    if not where:
+        return type(exc).__name__
+    return f"{type(exc).__name__} in {Path(where[0].filename).name}:{where[0].lineno}"
 
 
 class Tracker(Protocol):
@@ -105,7 +116,7 @@ def run_pipeline(
         except Exception as exc:  # one bad frame must not end a live session
             stats.bad_frames += 1
             if not warned:
-                warn(f"arfilter: frame {frame.index} could not be processed ({type(exc).__name__}: {exc}); "
+                warn(f"arfilter: frame {frame.index} could not be processed ({_failure(exc)}); "
                      "passing such frames through unchanged")
                 warned = True
             faces, output = (), frame.image

@@ -27,6 +27,7 @@ from .imageutil import to_bgr
 from .types import Frame
 
 MAX_IMAGE_PIXELS = 100_000_000
+MAX_IMAGE_SIDE = 32767  # the landmark model cannot take more (see tracker.MAX_SIDE)
 
 
 class Source(Protocol):
@@ -528,7 +529,12 @@ def image_header_size(data: bytes) -> tuple[int, int] | None:
 
 def _too_large(path: Path, width: int, height: int) -> ArfilterError:
     return ArfilterError(f"image {path}: {width}x{height} is too large; use at most "
-                         f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels (scale it down first)")
+                         f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels and {MAX_IMAGE_SIDE} px per side "
+                         "(scale it down first)")
+
+
+def _fits(width: int, height: int) -> bool:
+    return width * height <= MAX_IMAGE_PIXELS and max(width, height) <= MAX_IMAGE_SIDE
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -544,15 +550,15 @@ def read_image(path: str | Path) -> np.ndarray:
     except OSError as exc:
         raise ArfilterError(f"image {path}: cannot be read ({exc.strerror})") from exc
     header = image_header_size(data[:65536].tobytes())
-    if header is not None and header[0] * header[1] > MAX_IMAGE_PIXELS:
-        raise _too_large(path, *header)
+    if header is not None and not _fits(*header[:2]):
+        raise _too_large(path, *header[:2])
     try:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     except cv2.error:
         image = None
     if image is None:
         raise ArfilterError(f"image {path}: not a readable image; use a JPEG or PNG file")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
+    if not _fits(image.shape[1], image.shape[0]):
         raise _too_large(path, image.shape[1], image.shape[0])
     try:
         return to_bgr(image)

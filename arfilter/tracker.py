@@ -29,6 +29,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+MAX_SIDE = 32767  # MediaPipe's image resizing asserts (and aborts) beyond a signed 16-bit side
+
+
 @dataclass(frozen=True)
 class TrackerOptions:
     """What to track and how sure MediaPipe must be."""
@@ -151,8 +154,10 @@ class FaceTracker:
         """Faces in ``frame``, in its pixel coordinates."""
         if not self._finalizer.alive:
             raise RuntimeError("FaceTracker is closed")
+        height, width = frame.image.shape[:2]
+        if max(height, width) > MAX_SIDE:  # MediaPipe aborts the whole process on these (an OpenCV assert)
+            raise ValueError(f"a {width}x{height} frame is larger than the {MAX_SIDE} px per side the model takes")
         rgb = cv2.cvtColor(to_bgr(frame.image), cv2.COLOR_BGR2RGB)  # 25x faster than a [::-1] copy
-        height, width = rgb.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         timestamp = self._timestamp_ms(frame)
         if self._first:

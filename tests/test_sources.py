@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from arfilter.errors import ArfilterError
+from arfilter.types import Frame
 from arfilter.sources import (
     MAX_IMAGE_PIXELS, CameraSource, ImageFolderSource, ImageSource, LatestFrame, VideoFileSource, image_header_size,
     open_source,
@@ -521,3 +522,28 @@ def test_odd_frames_from_a_camera_are_normalised_or_dropped_and_counted():
     assert [int(f.image[1, 1, 0]) for f in frames] == [100, 50, 60, 70, 80, 128, 90, 110]
     assert (480, 641, 3) in [f.image.shape for f in frames]
     assert camera.unreadable == 2  # the empty and the 4-D one: dropped and counted
+
+
+def test_an_image_wider_than_the_model_takes_is_one_clear_line_not_an_abort(tmp_path, model_path, portrait):
+    """MediaPipe aborts the whole process (no message) on a side over 32767 px; we refuse it first."""
+    import subprocess
+    import sys
+
+    wide = tmp_path / "wide.png"
+    cv2.imwrite(str(wide), cv2.resize(portrait, (40000, 2)))
+    result = subprocess.run([sys.executable, "-m", "arfilter", "apply", str(wide), "-o", str(tmp_path / "out.png")],
+                            env={**__import__("os").environ, "ARFILTER_MODEL": str(model_path)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"arfilter: error: image {wide}: 40000x2 is too large; use at most 100 megapixels and 32767 px per side "
+        "(scale it down first)")
+
+
+def test_the_tracker_refuses_a_frame_too_wide_for_the_model_instead_of_aborting(model_path):
+    from arfilter.tracker import FaceTracker, TrackerOptions
+
+    with FaceTracker(TrackerOptions(model_path=model_path)) as tracker:
+        with pytest.raises(ValueError, match="a 33000x4 frame is larger than the 32767 px per side"):
+            tracker(Frame(np.zeros((4, 33000, 3), np.uint8), 0.0))
+        assert tracker(Frame(np.zeros((48, 64, 3), np.uint8), 0.04)) == ()  # and it goes on
