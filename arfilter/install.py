@@ -42,7 +42,6 @@ import re
 import shutil
 import stat
 import struct
-import sys
 import tempfile
 import unicodedata
 import zipfile
@@ -54,6 +53,7 @@ from typing import IO, Mapping
 from .checks import toml_loads
 from .errors import ArfilterError, first_of
 from .overlay import MANIFEST, builtin_overlays_dir, check_pack
+from .userdirs import user_dir
 
 try:
     from lzma import LZMAError
@@ -94,30 +94,9 @@ def user_overlays_dir(platform: str | None = None, env: Mapping[str, str] | None
     ``%APPDATA%\\arfilter\\overlays``. A pure function of ``platform`` and ``env``
     (default: the running system), like ``model.user_cache_dir``.
     """
-    platform = sys.platform if platform is None else platform
-    env = os.environ if env is None else env
-
-    override = env.get("ARFILTER_OVERLAYS_DIR")
-    if override:
-        return Path(os.path.expanduser(override))
-
-    if platform.startswith("win"):
-        roaming = env.get("APPDATA")
-        if roaming:
-            return Path(roaming) / "arfilter" / "overlays"
-        home = env.get("USERPROFILE") or env.get("HOME")
-        base = Path(home) if home else Path.home()
-        return base / "AppData" / "Roaming" / "arfilter" / "overlays"
-
-    home_env = env.get("HOME")
-    home = Path(home_env) if home_env else Path.home()
-    if platform == "darwin":
-        return home / "Library" / "Application Support" / "arfilter" / "overlays"
-
-    xdg = env.get("XDG_DATA_HOME")  # relative values are invalid by the XDG spec
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "arfilter" / "overlays"
-    return home / ".local" / "share" / "arfilter" / "overlays"
+    return user_dir("ARFILTER_OVERLAYS_DIR", ("APPDATA", "Roaming", "overlays"),
+                    "Application Support/arfilter/overlays", ("XDG_DATA_HOME", ".local/share", "overlays"),
+                    platform=platform, env=env)
 
 
 def pack_folder_name(name: str) -> str:

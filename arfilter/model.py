@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Mapping, TextIO
 
 from .errors import ArfilterError
+from .userdirs import user_dir
 
 MODEL_URL = (
     "https://storage.googleapis.com/mediapipe-models/face_landmarker/"
@@ -60,31 +61,8 @@ def user_cache_dir(
     so every OS's rule can be tested anywhere. ``$ARFILTER_CACHE_DIR`` wins
     everywhere; it is the escape hatch for read-only or shared home folders.
     """
-    platform = sys.platform if platform is None else platform
-    env = os.environ if env is None else env
-
-    override = env.get("ARFILTER_CACHE_DIR")
-    if override:
-        return Path(os.path.expanduser(override))
-
-    if platform.startswith("win"):
-        local = env.get("LOCALAPPDATA")
-        if local:
-            return Path(local) / "arfilter" / "Cache"
-        home = env.get("USERPROFILE") or env.get("HOME")
-        base = Path(home) if home else Path.home()
-        return base / "AppData" / "Local" / "arfilter" / "Cache"
-
-    home_env = env.get("HOME")
-    home = Path(home_env) if home_env else Path.home()
-    if platform == "darwin":
-        return home / "Library" / "Caches" / "arfilter"
-
-    # Linux and the BSDs: XDG base directory spec (relative values are invalid).
-    xdg = env.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "arfilter"
-    return home / ".cache" / "arfilter"
+    return user_dir("ARFILTER_CACHE_DIR", ("LOCALAPPDATA", "Local", "Cache"), "Caches/arfilter",
+                    ("XDG_CACHE_HOME", ".cache", ""), platform=platform, env=env)
 
 
 def sha256_of(path: str | Path) -> str:
