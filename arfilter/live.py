@@ -125,6 +125,9 @@ def run_session(config: EventConfig, *, kiosk: bool = False, smoother=None,
         if not source.live and (kiosk or config.sink in ("virtualcam", "window")):
             frames = realtime(source)
         _say(f"{source.name} -> {sink.name}, look: {looks.title}; press Ctrl+C to stop")
+        if getattr(sink, "crash_safe", True) is False and source.live:
+            _say(f"{sink.name} is finished when arfilter stops; a crash or power cut would lose it "
+                 "(record to .avi to keep everything up to the last second)")
         if isinstance(sink, WindowSink) and not kiosk:
             _say("keys: n/p look, +/- intensity, b privacy curtain, c captions, s stats, m mirror, q quit")
         render = looks.paint if source.fresh_frames else looks
