@@ -154,10 +154,11 @@ class FaceTracker:
         """Faces in ``frame``, in its pixel coordinates."""
         if not self._finalizer.alive:
             raise RuntimeError("FaceTracker is closed")
-        height, width = frame.image.shape[:2]
+        bgr = to_bgr(frame.image)  # ValueError for what is not a picture
+        height, width = bgr.shape[:2]
         if max(height, width) > MAX_SIDE:  # MediaPipe aborts the whole process on these (an OpenCV assert)
             raise ValueError(f"a {width}x{height} frame is larger than the {MAX_SIDE} px per side the model takes")
-        rgb = cv2.cvtColor(to_bgr(frame.image), cv2.COLOR_BGR2RGB)  # 25x faster than a [::-1] copy
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # 25x faster than a [::-1] copy
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         timestamp = self._timestamp_ms(frame)
         if self._first:
