@@ -79,17 +79,23 @@ def xvfb_display():
     import time
 
     binary = system_tool("Xvfb", "xvfb", "preview-window tests")
-    for number in range(90, 110):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    process = subprocess.Popen([binary, f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{number}")
+    # -displayfd: Xvfb picks a free display itself and writes its number once it is ready, so two
+    # test sessions on one machine never share (or race for) a display.
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen([binary, "-displayfd", str(write_end), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
     deadline = time.monotonic() + 10
-    while not socket.exists():
+    text = b""
+    while not text.endswith(b"\n"):
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"Xvfb :{number} did not start")
-        time.sleep(0.05)
+            pytest.fail("Xvfb did not start")
+        chunk = os.read(read_end, 16)
+        if not chunk:
+            pytest.fail("Xvfb did not say which display it took")
+        text += chunk
+    os.close(read_end)
+    number = int(text.strip())
     yield f":{number}"
     process.terminate()
     process.wait(timeout=10)

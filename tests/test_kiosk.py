@@ -122,10 +122,10 @@ def _grab(display: str) -> np.ndarray:
     return shot
 
 
-def _start_kiosk(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    """The kiosk as a user starts it; its output goes to a file (a pipe nobody reads would fill and block it)."""
+def _start_kiosk(args: list[str], env: dict, log: Path, command: str = "kiosk") -> subprocess.Popen:
+    """arfilter as a user starts it; its output goes to a file (a pipe nobody reads would fill and block it)."""
     handle = open(log, "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "arfilter", "kiosk", *args], env=env, stdout=handle,
+    process = subprocess.Popen([sys.executable, "-m", "arfilter", command, *args], env=env, stdout=handle,
                                stderr=subprocess.STDOUT, text=True)
     handle.close()
     process.log = log  # type: ignore[attr-defined]
@@ -148,7 +148,10 @@ def _wait_for(display: str, condition, timeout: float, what: str, process) -> np
         time.sleep(0.15)
     if shot is not None:
         cv2.imwrite(f"/tmp/kiosk-{what.replace(' ', '_')}.png", shot)
-    pytest.fail(f"kiosk never showed {what} (last screenshot in /tmp; exit {process.poll()}; {_output(process)[-800:]})")
+    windows = subprocess.run(["xdotool", "search", "--name", "arfilter"], env={**os.environ, "DISPLAY": display},
+                             capture_output=True, text=True).stdout.split()
+    pytest.fail(f"arfilter never showed {what} on {display} (windows there: {windows}; last screenshot in /tmp; "
+                f"exit {process.poll()}; {_output(process)[-800:]})")
 
 
 def _first_frame(path: Path) -> np.ndarray:
@@ -289,6 +292,40 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
         subprocess.run([xdotool, "keyup", "--window", window, "Escape"], env=env, capture_output=True,
                        timeout=10)  # the window may be gone already: that is the point
         assert process.wait(timeout=15) == 0, "Esc held past quit_hold quits"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_preview_window_shows_the_look_the_caption_and_the_stats_readout_and_b_blanks_it(
+        tmp_path, shared_media, xvfb_display, xdotool, model_path):
+    event = tmp_path / "event.toml"
+    event.write_text('[campaign]\ncaption = "Ça suffit — 够了"\nbar_color = "#5B2A86"\nbar_opacity = 1.0\n'
+                     '[controls]\nstats = true\n', encoding="utf-8")
+    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    process = _start_kiosk(["--config", str(event), "--sink", "window", "--source",
+                            str(shared_media / "portrait_720p.jpg")], env, tmp_path / "run.log", command="run")
+    try:
+        # The preview window has OpenCV's toolbar above the picture (40 px here) and is taller than
+        # this 720-line screen, so the picture starts at y=40 and its bottom rows are off screen.
+        def readout_and_bar(shot: np.ndarray) -> bool:
+            readout = shot[50:175, 10:210]  # the readout: white text on a darkened box, top left
+            bar = shot[700:720, 20:300].reshape(-1, 3).astype(int)  # the caption bar's left end
+            purple = (np.abs(bar - (0x86, 0x2A, 0x5B)).max(axis=1) < 40).mean()
+            return (readout.min(axis=2) > 230).sum() > 200 and purple > 0.9
+
+        _wait_for(xvfb_display, readout_and_bar, 60, "the preview with readout and caption bar", process)
+        window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter$"], env=env,
+                                capture_output=True, text=True, timeout=10).stdout.split()[0]
+        subprocess.run([xdotool, "key", "--window", window, "b"], env=env, check=True, timeout=10)
+        from arfilter.present import CURTAIN_BGR
+
+        _wait_for(xvfb_display, lambda shot: np.abs(shot[60:].astype(int) - CURTAIN_BGR).max(axis=2).mean() < 1, 10,
+                  "the privacy curtain", process)
+        subprocess.run([xdotool, "key", "--window", window, "q"], env=env, check=True, timeout=10)
+        assert process.wait(timeout=15) == 0
+        assert "privacy curtain on: the output is blank" in _output(process)
     finally:
         if process.poll() is None:
             process.kill()
