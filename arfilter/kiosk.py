@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from .campaign import hex_rgb
 from .cards import card
 from .config import KioskConfig
 from .sinks import WindowSink
@@ -31,8 +32,8 @@ REPEAT_GAP_S = 0.8  # a held key repeats every ~40 ms after a ~0.6 s delay; a lo
 
 def hex_to_bgr(colour: str) -> tuple[int, int, int]:
     """'#5B2A86' -> (134, 42, 91)."""
-    value = colour.lstrip("#")
-    return int(value[4:6], 16), int(value[2:4], 16), int(value[0:2], 16)
+    red, green, blue = hex_rgb(colour)
+    return blue, green, red
 
 
 class KioskScreen:
@@ -121,15 +122,12 @@ class KioskWindowSink(WindowSink):
         self.hide_cursor = hide_cursor
         self.cursor_hidden = False
 
-    def handle_key(self, code: int) -> None:
-        if code < 0:
-            return
-        key = code & 0xFF
-        self.last_key = key
-        if self.guard.key(key):
-            self.stopped = True
-        elif self.on_key is not None and key not in (ESC, ENTER, RETURN) and not (self.guard.pin and chr(key).isdigit()):
-            self.on_key(key)
+    def _quit_key(self, key: int) -> bool:
+        return self.guard.key(key)  # Esc held long enough, or the PIN and Enter
+
+    def _own_key(self, key: int) -> bool:
+        """Esc, Enter and the PIN's digits belong to the quit guard; nothing else is the window's."""
+        return key in (ESC, ENTER, RETURN) or bool(self.guard.pin and chr(key).isdigit())
 
     def send(self, image: np.ndarray) -> None:
         if not self._shown and not self.stopped:

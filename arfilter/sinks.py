@@ -205,12 +205,21 @@ class WindowSink(_Closing):
             return
         key = code & 0xFF
         self.last_key = key
-        if key in (ord("q"), ord("Q"), 27):
+        if self._quit_key(key):
             self.stopped = True
-        elif key in (ord("m"), ord("M")):
-            self.mirror = not self.mirror
-        elif self.on_key is not None:
+        elif not self._own_key(key) and self.on_key is not None:
             self.on_key(key)
+
+    def _quit_key(self, key: int) -> bool:
+        """Whether this key ends the session: q or Esc."""
+        return key in (ord("q"), ord("Q"), 27)
+
+    def _own_key(self, key: int) -> bool:
+        """Handle a key of the window's own (m: mirror); False passes it on to ``on_key``."""
+        if key in (ord("m"), ord("M")):
+            self.mirror = not self.mirror
+            return True
+        return False
 
     def _window_open(self) -> bool:
         """Whether our window still exists and is visible.
