@@ -130,11 +130,12 @@ def run_pipeline(
         stats.frames += 1
         stats.frames_with_face += bool(faces)
         stats.faces_drawn += len(faces)
-        # Latency: from the camera's capture (live: timestamps are monotonic) or from the read.
-        meter.sent(time.monotonic() - frame.timestamp if live else clock() - t0)
-        figures = LiveFigures(fps=meter.fps, latency_ms=meter.latency_ms, faces=len(faces), frames=stats.frames,
-                              dropped=int(getattr(source, "dropped", 0) or 0), bad_frames=stats.bad_frames,
-                              uptime_s=meter.uptime_s)
+        if controls is not None or present is not None:  # only an operator or a readout needs the figures
+            # Latency: from the camera's capture (live: timestamps are monotonic) or from the read.
+            meter.sent(time.monotonic() - frame.timestamp if live else clock() - t0)
+            figures = LiveFigures(fps=meter.fps, latency_ms=meter.latency_ms, faces=len(faces), frames=stats.frames,
+                                  dropped=int(getattr(source, "dropped", 0) or 0), bad_frames=stats.bad_frames,
+                                  uptime_s=meter.uptime_s)
         if controls is not None:
             controls.publish(output, figures)
         if on_frame is not None:
