@@ -79,6 +79,11 @@ def test_run_serves_the_control_panel_and_it_changes_the_running_session(tmp_pat
                                          headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
             state = json.loads(response.read())
+        deadline = time.monotonic() + 10  # applied between frames; a look still loading in the background takes longer
+        while state["look"] != "split_lip" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with urllib.request.urlopen(f"{base}/api/state", timeout=5) as response:
+                state = json.loads(response.read())
         assert state["look"] == "split_lip"
         with urllib.request.urlopen(f"{base}/preview.jpg", timeout=5) as response:
             preview = cv2.imdecode(np.frombuffer(response.read(), np.uint8), cv2.IMREAD_COLOR)
