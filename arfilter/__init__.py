@@ -6,8 +6,8 @@ The loop, top to bottom::
         faces = tracker(frame)
         sink.send(renderer(frame.image, faces))
 
-Sources and sinks live in :mod:`arfilter.sources` and :mod:`arfilter.sinks`,
-the tracker in :mod:`arfilter.tracker`; everything else is pure computation.
+Sources and sinks live in :mod:`arfilter.io.sources` and :mod:`arfilter.io.sinks`,
+the tracker in :mod:`arfilter.tracking.tracker`; everything else is pure computation.
 """
 
 import os as _os
@@ -20,7 +20,7 @@ if not _os.environ.get("ARFILTER_DEBUG"):
     _os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     _os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from .errors import ArfilterError
-from .types import Face, Frame
+from arfilter.core.errors import ArfilterError
+from arfilter.core.types import Face, Frame
 
 __all__ = ["ArfilterError", "Face", "Frame", "__version__"]

@@ -26,19 +26,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from arfilter.campaign import CampaignOptions, CampaignLayer
-from arfilter.controls import Controls
-from arfilter.live import make_switcher
-from arfilter.config import LooksConfig
-from arfilter.model import resolve_model
-from arfilter.pipeline import run_pipeline
-from arfilter.present import Presenter
-from arfilter.sinks import VirtualCameraSink
-from arfilter.sources import CameraSource
-from arfilter.stabilize import FaceStabilizer
-from arfilter.stats import RunStats
-from arfilter.synthetic import PacedCapture, fit_canvas
-from arfilter.tracker import FaceTracker, TrackerOptions
+from arfilter.operator.campaign import CampaignOptions, CampaignLayer
+from arfilter.session.controls import Controls
+from arfilter.app.live import make_switcher
+from arfilter.settings.config import LooksConfig
+from arfilter.tracking.model import resolve_model
+from arfilter.session.loop import run_pipeline
+from arfilter.session.present import Presenter
+from arfilter.io.sinks import VirtualCameraSink
+from arfilter.io.sources import CameraSource
+from arfilter.tracking.stabilize import FaceStabilizer
+from arfilter.session.stats import RunStats
+from arfilter.io.synthetic import PacedCapture, fit_canvas
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -31,18 +31,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from arfilter.mesh import load_canonical_mesh
-from arfilter.model import resolve_model
-from arfilter.overlay import load_overlay
-from arfilter.reference import warp_per_triangle
-from arfilter.render import Renderer
-from arfilter.sinks import VirtualCameraSink
-from arfilter.stabilize import FaceStabilizer
-from arfilter.sources import VideoFileSource
-from arfilter.framing import letterbox
-from arfilter.tracker import FaceTracker, TrackerOptions, landmarks_only_bundle
-from arfilter.types import Face
-from arfilter.warp import signed_areas, visible_triangles
+from arfilter.tracking.mesh import load_canonical_mesh
+from arfilter.tracking.model import resolve_model
+from arfilter.render.packs import load_overlay
+from reference import warp_per_triangle
+from arfilter.render.renderer import Renderer
+from arfilter.io.sinks import VirtualCameraSink
+from arfilter.tracking.stabilize import FaceStabilizer
+from arfilter.io.sources import VideoFileSource
+from arfilter.core.framing import letterbox
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions, landmarks_only_bundle
+from arfilter.core.types import Face
+from arfilter.render.warp import signed_areas, visible_triangles
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -97,7 +97,7 @@ def first_layer_only(pack: str, folder: Path) -> Path:
     """A copy of a built-in pack with only its first layer: the one-layer twin of a two-layer look."""
     import shutil
 
-    from arfilter.overlay import resolve_overlay
+    from arfilter.render.packs import resolve_overlay
 
     shutil.copytree(resolve_overlay(pack), folder)
     manifest = (folder / "overlay.toml").read_text()
@@ -108,7 +108,7 @@ def first_layer_only(pack: str, folder: Path) -> Path:
 
 def look_renderers(mesh, workdir: Path) -> dict[str, Renderer]:
     """Every built-in look, plus each two-layer look's first layer alone."""
-    from arfilter.overlay import list_overlays
+    from arfilter.render.packs import list_overlays
 
     looks = {name: Renderer(mesh, load_overlay(folder)) for name, folder in list_overlays().items()}
     for name in [n for n, r in looks.items() if len(r.overlay.layers) == 2]:

@@ -38,10 +38,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from arfilter.model import resolve_model
-from arfilter.stabilize import FaceStabilizer, StabilizerOptions
-from arfilter.tracker import FaceTracker, TrackerOptions
-from arfilter.types import Face, Frame
+from arfilter.tracking.model import resolve_model
+from arfilter.tracking.stabilize import FaceStabilizer, StabilizerOptions
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+from arfilter.core.types import Face, Frame
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 30.0
@@ -49,8 +49,8 @@ FPS = 30.0
 
 def overlay_landmarks(model: Path, look: str = "black_eye_left") -> list[int]:
     """Mesh vertices under the look's paint, lids left out (a blink is real motion, not jitter)."""
-    from arfilter.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, load_canonical_mesh, uv_to_texel
-    from arfilter.overlay import load_overlay
+    from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, load_canonical_mesh, uv_to_texel
+    from arfilter.render.packs import load_overlay
 
     mesh = load_canonical_mesh(model)
     overlay = load_overlay(look)
@@ -201,7 +201,7 @@ def skin_motion(frames: list[np.ndarray], index: np.ndarray, raw_xy: np.ndarray,
     a glance is not skin), followed with pyramidal Lucas-Kanade, kept if they
     come back within 0.15 px when followed back, and fitted with RANSAC.
     """
-    from arfilter.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+    from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
     maps = np.full((len(index), 2, 3), np.nan)
     lk = dict(winSize=(15, 15), maxLevel=3)
     for k in range(1, len(index)):

@@ -1,7 +1,7 @@
 """Soak: the whole live session for a long time, watching memory, threads and file descriptors.
 
 Can ``arfilter run`` stay up for the days of an exhibition? This runs the
-product's own live session (``arfilter.live.run_session``, what ``arfilter
+product's own live session (``arfilter.app.live.run_session``, what ``arfilter
 run`` calls) with the same pieces and settings as ``arfilter run`` with an
 event file: the real ``FaceTracker`` (2 faces), the stabiliser the command
 line builds, a ``LookSwitcher`` whose looks rotate every ``--rotate-every``
@@ -87,7 +87,7 @@ class StandInCamera:
 
 
 def load_clip(path: Path, size: tuple[int, int], count: int) -> list[np.ndarray]:
-    from arfilter.synthetic import fit_canvas
+    from arfilter.io.synthetic import fit_canvas
 
     # One block for all frames: a list of separately allocated 2.7 MB arrays, made between
     # larger temporaries, leaves the heap fragmented and the baseline RSS hundreds of MB higher.
@@ -234,15 +234,15 @@ class Operator:
 def run(args: argparse.Namespace) -> dict:
     import pyvirtualcam
 
-    import arfilter.sources
-    from arfilter.campaign import CampaignOptions
-    from arfilter.cli import make_stabilizer
-    from arfilter.config import ControlsConfig, EventConfig, LooksConfig
-    from arfilter.live import run_session
-    from arfilter.model import resolve_model
-    from arfilter.sources import CameraSource
-    from arfilter.stats import RunStats
-    from arfilter.synthetic import PacedCapture
+    import arfilter.io.sources
+    from arfilter.operator.campaign import CampaignOptions
+    from arfilter.cli.main import make_stabilizer
+    from arfilter.settings.config import ControlsConfig, EventConfig, LooksConfig
+    from arfilter.app.live import run_session
+    from arfilter.tracking.model import resolve_model
+    from arfilter.io.sources import CameraSource
+    from arfilter.session.stats import RunStats
+    from arfilter.io.synthetic import PacedCapture
 
     size, fps = args.size, args.fps
     frames = load_clip(args.media / args.clip, size, args.loop_frames)
@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> dict:
     sampling = threading.Thread(target=sampler, name="soak-sampler", daemon=True)
     operator.start()
     sampling.start()
-    with _patched(arfilter.sources, "open_source", open_camera), _patched(pyvirtualcam, "Camera", StandInCamera):
+    with _patched(arfilter.io.sources, "open_source", open_camera), _patched(pyvirtualcam, "Camera", StandInCamera):
         try:
             run_session(config, smoother=smoother, stats=stats)
             if not stop.is_set():
@@ -312,8 +312,8 @@ def run(args: argparse.Namespace) -> dict:
     sampling.join(timeout=args.sample + 5)
     operator.join()
     if not opened:
-        failure.append("the session did not open the soak's camera (arfilter.sources.open_source was not used); "
-                       "update benchmarks/soak.py to how arfilter.live opens sources now")
+        failure.append("the session did not open the soak's camera (arfilter.io.sources.open_source was not used); "
+                       "update benchmarks/soak.py to how arfilter.app.live opens sources now")
     elapsed = time.monotonic() - start
     time.sleep(0.5)  # the panel's and sink's threads finish closing
     gc.collect()

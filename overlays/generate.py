@@ -20,7 +20,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from arfilter.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, CanonicalMesh, load_canonical_mesh
+from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, CanonicalMesh, load_canonical_mesh
 
 HERE = Path(__file__).resolve().parent
 SIZE = 1024
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="face_landmarker.task to read the mesh from (default: arfilter's lookup)")
     args = parser.parse_args(argv)
-    from arfilter.model import resolve_model
+    from arfilter.tracking.model import resolve_model
 
     mesh = load_canonical_mesh(resolve_model(args.model))
     for name, image in build_textures(mesh).items():

@@ -37,7 +37,7 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def mesh(model_path):
-    from arfilter.mesh import load_canonical_mesh
+    from arfilter.tracking.mesh import load_canonical_mesh
 
     return load_canonical_mesh(model_path)
 
@@ -50,8 +50,8 @@ def portrait(shared_media) -> np.ndarray:
 @pytest.fixture(scope="session")
 def portrait_landmarks(model_path, portrait) -> np.ndarray:
     """(478, 3) landmarks of the frontal portrait, tracked once per session."""
-    from arfilter.tracker import FaceTracker, TrackerOptions
-    from arfilter.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+    from arfilter.core.types import Frame
 
     with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
         faces = tracker(Frame(portrait, 0.0))

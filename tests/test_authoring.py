@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.authoring import make_template, unwrap
-from arfilter.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, uv_to_texel
-from arfilter.overlay import load_overlay
-from arfilter.render import Renderer
-from arfilter.types import Face
+from arfilter.render.authoring import make_template, unwrap
+from arfilter.tracking.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, uv_to_texel
+from arfilter.render.packs import load_overlay
+from arfilter.render.renderer import Renderer
+from arfilter.core.types import Face
 
 UNWRAP_SIZE = 1024
 

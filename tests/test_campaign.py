@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-from arfilter import text as textmod
-from arfilter.campaign import CampaignLayer, CampaignOptions, check_campaign, hex_rgb
-from arfilter.errors import ArfilterError
-from arfilter.text import covers_char, find_font, line_height, render_text
+import arfilter.draw.text as textmod
+from arfilter.operator.campaign import CampaignLayer, CampaignOptions, check_campaign, hex_rgb
+from arfilter.core.errors import ArfilterError
+from arfilter.draw.text import covers_char, find_font, line_height, render_text
 
 WHITE = (255, 255, 255)
 MIXED = "#NoMoreSilence — 你并不孤单 — لست وحدك"

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.cli import main
+from arfilter.cli.main import main
 
 
 def arfilter(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

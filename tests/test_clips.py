@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.overlay import load_overlay
-from arfilter.pipeline import run_pipeline
-from arfilter.render import Renderer
-from arfilter.sinks import VideoFileSink
-from arfilter.sources import VideoFileSource
-from arfilter.tracker import FaceTracker, TrackerOptions
+from arfilter.render.packs import load_overlay
+from arfilter.session.loop import run_pipeline
+from arfilter.render.renderer import Renderer
+from arfilter.io.sinks import VideoFileSink
+from arfilter.io.sources import VideoFileSource
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
 # name: (frames, width, height, least share of frames with a face)
 CLIPS = {

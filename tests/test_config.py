@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from arfilter.cli import build_parser, event_config, main
-from arfilter.config import EXAMPLE, EventConfig, check_config, check_config_file, load_config
-from arfilter.errors import ArfilterError
+from arfilter.cli.main import build_parser, event_config, main
+from arfilter.settings.config import EXAMPLE, EventConfig, check_config, check_config_file, load_config
+from arfilter.core.errors import ArfilterError
 
 if sys.version_info >= (3, 11):
     import tomllib

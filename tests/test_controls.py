@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.controls import Controls, LiveFigures
-from arfilter.looks import LookSwitcher
-from arfilter.overlay import list_overlays
-from arfilter.present import CURTAIN_BGR, Presenter, draw_readout
-from arfilter.stats import LiveMeter
+from arfilter.session.controls import Controls, LiveFigures
+from arfilter.render.looks import LookSwitcher
+from arfilter.render.packs import list_overlays
+from arfilter.session.present import CURTAIN_BGR, Presenter, draw_readout
+from arfilter.session.stats import LiveMeter
 
 LOOKS = ["black_eye_left", "cheek_bruise", "no_more_silence"]
 

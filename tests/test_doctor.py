@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from arfilter.doctor import (
+from arfilter.ops.doctor import (
     Check, System, add_doctor_arguments, check_camera, check_display, check_model, check_virtual_camera,
     checks_to_json, cmd_doctor, format_table, parse_v4l2_modes, ready, run_checks,
 )
-from arfilter.model import MODEL_SHA256, MODEL_URL
+from arfilter.tracking.model import MODEL_SHA256, MODEL_URL
 
 V4L = "/sys/class/video4linux"
 PARAMS = "/sys/module/v4l2loopback/parameters"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arfilter.framing import letterbox, letterbox_rect, mirror
+from arfilter.core.framing import letterbox, letterbox_rect, mirror
 
 
 @pytest.mark.parametrize("src, dst, rect", [

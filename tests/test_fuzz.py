@@ -31,13 +31,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
-from arfilter import overlay as overlay_module
-from arfilter.campaign import CAPTION_POSITIONS, PANEL_POSITIONS, check_campaign
-from arfilter.config import check_config, check_config_file
-from arfilter.errors import ArfilterError
-from arfilter.install import install_pack
-from arfilter.overlay import MAX_TEXTURE_SIDE, check_pack, load_overlay, read_texture
-from arfilter.regions import REGIONS
+import arfilter.render.packs as overlay_module
+from arfilter.operator.campaign import CAPTION_POSITIONS, PANEL_POSITIONS, check_campaign
+from arfilter.settings.config import check_config, check_config_file
+from arfilter.core.errors import ArfilterError
+from arfilter.ops.install import install_pack
+from arfilter.render.packs import MAX_TEXTURE_SIDE, check_pack, load_overlay, read_texture
+from arfilter.render.regions import REGIONS
 from arfilter.shaders import SHADERS
 
 

@@ -20,10 +20,11 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter import install
-from arfilter.errors import ArfilterError
-from arfilter.install import add_install_arguments, cmd_install, install_pack, pack_folder_name, user_overlays_dir
-from arfilter.overlay import builtin_overlays_dir, list_overlays, load_overlay
+import arfilter.ops.install as install
+from arfilter.core.errors import ArfilterError
+from arfilter.core.paths import user_overlays_dir
+from arfilter.ops.install import add_install_arguments, cmd_install, install_pack, pack_folder_name
+from arfilter.render.packs import builtin_overlays_dir, list_overlays, load_overlay
 
 MiB = 1024 * 1024
 HOSTILE = "refusing to install it (the zip may be malicious); ask its author for a plain zip of the pack folder"

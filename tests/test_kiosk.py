@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.config import KioskConfig
-from arfilter.kiosk import ENTER, ESC, KioskScreen, QuitGuard, hex_to_bgr
+from arfilter.settings.config import KioskConfig
+from arfilter.operator.kiosk import ENTER, ESC, KioskScreen, QuitGuard, hex_to_bgr
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -162,9 +162,9 @@ def _first_frame(path: Path) -> np.ndarray:
 
 def _eye_asymmetry(image: np.ndarray, model_path: Path) -> float:
     """How much darker the skin under one eye is than under the other (grey levels)."""
-    from arfilter.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
-    from arfilter.tracker import FaceTracker, TrackerOptions
-    from arfilter.types import Frame
+    from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+    from arfilter.core.types import Frame
 
     with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
         faces = tracker(Frame(image, 0.0))
@@ -183,7 +183,7 @@ def _eye_asymmetry(image: np.ndarray, model_path: Path) -> float:
 @pytest.fixture()
 def kiosk_clip(tmp_path, shared_media):
     """4 s of a real talking face at 1280x720, the size of the virtual screen."""
-    from arfilter.synthetic import fit_canvas
+    from arfilter.io.synthetic import fit_canvas
 
     capture = cv2.VideoCapture(str(shared_media / "speech_512.mp4"))
     path = tmp_path / "visitor.mp4"
@@ -200,9 +200,9 @@ CAPTION = "#NoMoreSilence 你并不孤单"
 
 def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_and_pin_to_quit(
         tmp_path, kiosk_clip, xvfb_display, xdotool, model_path):
-    from arfilter.campaign import CampaignLayer
-    from arfilter.cards import camera_unavailable_card
-    from arfilter.config import load_config
+    from arfilter.operator.campaign import CampaignLayer
+    from arfilter.draw.cards import camera_unavailable_card
+    from arfilter.settings.config import load_config
 
     event = tmp_path / "event.toml"
     event.write_text(f'size = "1280x720"\n[looks]\nstart = "black_eye_left"\n'
@@ -261,7 +261,7 @@ def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_an
 
 
 def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdotool, model_path):
-    from arfilter.kiosk import KioskScreen
+    from arfilter.operator.kiosk import KioskScreen
 
     room = np.full((720, 1280, 3), 120, np.uint8)
     cv2.rectangle(room, (300, 200), (900, 600), (60, 90, 140), -1)  # a room, nobody in it
@@ -273,7 +273,7 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
     env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
     process = _start_kiosk(["--config", str(event), "--source", str(image)], env, tmp_path / "kiosk.log")
     try:
-        from arfilter.config import KioskConfig
+        from arfilter.settings.config import KioskConfig
 
         attract = KioskScreen(KioskConfig(title="Step in front", message="See the campaign"),
                               background_bgr=hex_to_bgr("#224466")).attract((1280, 720))
@@ -319,7 +319,7 @@ def test_preview_window_shows_the_look_the_caption_and_the_stats_readout_and_b_b
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
         subprocess.run([xdotool, "key", "--window", window, "b"], env=env, check=True, timeout=10)
-        from arfilter.present import CURTAIN_BGR
+        from arfilter.session.present import CURTAIN_BGR
 
         _wait_for(xvfb_display, lambda shot: np.abs(shot[60:].astype(int) - CURTAIN_BGR).max(axis=2).mean() < 1, 10,
                   "the privacy curtain", process)

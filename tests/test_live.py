@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from arfilter.campaign import CampaignLayer, CampaignOptions
-from arfilter.cli import main
+from arfilter.operator.campaign import CampaignLayer, CampaignOptions
+from arfilter.cli.main import main
 
 
 def _free_port() -> int:

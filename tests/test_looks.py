@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.errors import ArfilterError
-from arfilter.looks import LookSwitcher
-from arfilter.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
-from arfilter.overlay import builtin_overlays_dir, list_overlays, load_overlay
-from arfilter.regions import OUTER_LIPS_CONTOUR, keep_mask
-from arfilter.render import Renderer
-from arfilter.types import Face
+from arfilter.core.errors import ArfilterError
+from arfilter.render.looks import LookSwitcher
+from arfilter.tracking.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+from arfilter.render.packs import builtin_overlays_dir, list_overlays, load_overlay
+from arfilter.render.regions import OUTER_LIPS_CONTOUR, keep_mask
+from arfilter.render.renderer import Renderer
+from arfilter.core.types import Face
 
 from test_render import changed, polygon_mask
 
@@ -22,8 +22,8 @@ from test_render import changed, polygon_mask
 @pytest.fixture(scope="module")
 def two_people(model_path, shared_media):
     """two_people.jpg: a darker-skinned and a lighter-skinned man, side by side."""
-    from arfilter.tracker import FaceTracker, TrackerOptions
-    from arfilter.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+    from arfilter.core.types import Frame
 
     image = cv2.imread(str(shared_media / "two_people.jpg"))
     with FaceTracker(TrackerOptions(model_path=model_path, max_faces=2)) as tracker:
@@ -60,7 +60,7 @@ def test_bruise_keeps_the_skin_texture_in_the_rendered_region(mesh, two_people):
 
 def test_skin_tone_is_sampled_from_cheeks_and_forehead_not_the_shadowed_eye(mesh, two_people):
     """The bruise adapts to the face's skin; an eye socket in shadow must not read as dark skin."""
-    from arfilter.render import face_skin_luma
+    from arfilter.render.renderer import face_skin_luma
 
     image, faces = two_people
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

@@ -7,12 +7,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from arfilter.errors import ArfilterError
-from arfilter.mesh import (
+from arfilter.core.errors import ArfilterError
+from arfilter.tracking.mesh import (
     INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, GEOMETRY_ENTRY,
     load_canonical_mesh, parse_geometry_metadata,
 )
-from arfilter.warp import signed_areas
+from arfilter.render.warp import signed_areas
 
 
 def _varint(value: int) -> bytes:

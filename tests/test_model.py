@@ -19,9 +19,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from arfilter import model
-from arfilter.errors import ArfilterError
-from arfilter.model import (
+import arfilter.tracking.model as model
+from arfilter.core.errors import ArfilterError
+from arfilter.tracking.model import (
     MODEL_FILENAME,
     MODEL_SHA256,
     MODEL_SIZE,

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.errors import ArfilterError
-from arfilter.overlay import builtin_overlays_dir, check_pack, list_overlays, load_overlay
+from arfilter.core.errors import ArfilterError
+from arfilter.render.packs import builtin_overlays_dir, check_pack, list_overlays, load_overlay
 
 
 def test_builtin_black_eye_loads_with_mip_levels(mesh):

@@ -1,4 +1,4 @@
-"""Packaging: every overlay pack and shader ships in the wheel."""
+"""Packaging: every layer, shader and overlay pack ships in the wheel, and nothing test-only does."""
 
 from __future__ import annotations
 
@@ -14,23 +14,24 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def test_every_overlay_pack_is_listed_as_a_package():
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    packs = {p.parent.name for p in (REPO / "overlays").glob("*/overlay.toml")}
-    listed = {name.split(".")[-1] for name in config["packages"] if name.startswith("arfilter.overlays.")}
-    assert packs == listed, "add new pack folders to [tool.setuptools] packages and package-data"
-    for pack in packs:
-        assert f"arfilter.overlays.{pack}" in config["package-data"]
+def test_every_code_package_is_listed():
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "arfilter").rglob("__init__.py")}
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
 
 
-def test_the_wheel_holds_the_package_shaders_and_overlays(tmp_path):
+def test_the_wheel_holds_every_module_shader_and_pack_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                              "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("arfilter-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("arfilter/cli.py", "arfilter/shaders/multiply.py", "arfilter/shaders/normal.py",
-                     "arfilter/overlays/black_eye_left/overlay.toml", "arfilter/overlays/black_eye_left/bruise.png",
-                     "arfilter/webcontrol.html"):
-        assert expected in names
-    assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
+    expected = {str(p.relative_to(REPO)) for p in (REPO / "arfilter").rglob("*.py")}
+    expected |= {"arfilter/shaders/" + p.name for p in (REPO / "shaders").glob("*.py")}
+    # Every file of every pack, found by the glob: a new pack folder ships with no pyproject edit.
+    expected |= {"arfilter/overlays/" + str(p.relative_to(REPO / "overlays"))
+                 for p in (REPO / "overlays").glob("*/*") if p.suffix in (".toml", ".png")}
+    expected.add("arfilter/operator/webcontrol.html")
+    assert len(expected) > 60
+    assert not expected - names, f"missing from the wheel: {sorted(expected - names)[:5]}"
+    assert not any(name.startswith(("tests/", "benchmarks/")) or "reference" in name for name in names)

@@ -7,11 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from arfilter.live import realtime
-from arfilter.errors import ArfilterError
-from arfilter.pipeline import run_pipeline
-from arfilter.sinks import NullSink
-from arfilter.types import Face, Frame
+from arfilter.app.live import realtime
+from arfilter.core.errors import ArfilterError
+from arfilter.session.loop import run_pipeline
+from arfilter.io.sinks import NullSink
+from arfilter.core.types import Face, Frame
 
 
 class RecordingSink(NullSink):
@@ -116,7 +116,7 @@ def test_our_filter_is_used_only_where_mediapipe_does_not_smooth(max_faces, smoo
     """MediaPipe smooths one face itself; two filters in a row would only add lag."""
     import argparse
 
-    from arfilter.cli import make_stabilizer
+    from arfilter.cli.main import make_stabilizer
 
     args = argparse.Namespace(max_faces=max_faces, smoothing=smoothing, smooth_min_cutoff=0.5, smooth_beta=None)
     options = make_stabilizer(args).options.smoothing
@@ -127,10 +127,10 @@ def test_odd_sizes_and_a_size_change_mid_stream_are_painted_without_a_crash(mode
     """Real tracker, stabiliser and look on a face at 641 px wide, then 1280x720, then a tiny one."""
     import cv2
 
-    from arfilter.overlay import load_overlay
-    from arfilter.render import Renderer
-    from arfilter.stabilize import FaceStabilizer
-    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.render.packs import load_overlay
+    from arfilter.render.renderer import Renderer
+    from arfilter.tracking.stabilize import FaceStabilizer
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     sizes = [(641, 481)] * 4 + [(1280, 720)] * 4 + [(97, 65)] * 2 + [(641, 481)] * 2
     source = [Frame(cv2.resize(portrait, size), timestamp=i / 30, index=i) for i, size in enumerate(sizes)]

@@ -450,9 +450,9 @@ def test_a_frame_that_cannot_be_processed_is_reported_in_one_short_line_without_
         shared_media, monkeypatch, capsys, debug, message):
     """The loop's "frame could not be processed" warning names the failure, never the frame: an exception
     whose message holds the image (as numpy's and many libraries' do) must not put pixels in the log."""
-    from arfilter.pipeline import run_pipeline
-    from arfilter.sinks import NullSink
-    from arfilter.types import Frame
+    from arfilter.session.loop import run_pipeline
+    from arfilter.io.sinks import NullSink
+    from arfilter.core.types import Frame
 
     if debug:
         monkeypatch.setenv("ARFILTER_DEBUG", "1")

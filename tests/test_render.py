@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
-from arfilter.overlay import builtin_overlays_dir, load_overlay
-from arfilter.render import Renderer
-from arfilter.types import Face
+from arfilter.tracking.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+from arfilter.render.packs import builtin_overlays_dir, load_overlay
+from arfilter.render.renderer import Renderer
+from arfilter.core.types import Face
 
 
 def polygon_mask(shape: tuple[int, ...], landmarks: np.ndarray, contour: tuple[int, ...], grow: int = 0) -> np.ndarray:

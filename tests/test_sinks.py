@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.errors import ArfilterError
-from arfilter.sinks import (
+from arfilter.core.errors import ArfilterError
+from arfilter.io.sinks import (
     ImageFileSink, NullSink, VideoFileSink, VirtualCameraSink, WindowSink, open_sink, virtual_camera_help,
 )
-from arfilter.sources import VideoFileSource
+from arfilter.io.sources import VideoFileSource
 
 
 class FakeCamera:
@@ -56,7 +56,7 @@ def test_virtual_camera_gets_a_steady_rate_when_the_pipeline_is_slow():
 
 
 def test_virtual_camera_sends_the_starting_card_before_the_first_frame():
-    from arfilter.cards import starting_card
+    from arfilter.draw.cards import starting_card
 
     cams = []
     sink = VirtualCameraSink(size=(320, 180), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
@@ -68,7 +68,7 @@ def test_virtual_camera_sends_the_starting_card_before_the_first_frame():
 
 
 def test_a_stalled_camera_gets_the_unavailable_card_never_a_frozen_person_and_recovers():
-    from arfilter.cards import camera_unavailable_card
+    from arfilter.draw.cards import camera_unavailable_card
 
     cams = []
     sink = VirtualCameraSink(size=(320, 180), fps=50.0, stall_after=0.3,
@@ -309,7 +309,7 @@ def test_window_keys(code, stopped, mirror, monkeypatch, xvfb_display):
     ({"DISPLAY": "remote.example:0"}, None),
 ])
 def test_display_problem_is_detected_before_opencv_aborts(env, problem):
-    from arfilter.sinks import display_problem
+    from arfilter.io.sinks import display_problem
 
     assert display_problem("linux", env) == problem
     assert display_problem("win32", {}) is None
@@ -346,7 +346,7 @@ def test_virtual_camera_sends_a_new_frame_at_once_and_caps_a_faster_source():
 RECORDER = """
 import sys, time
 import numpy as np
-from arfilter.sinks import VideoFileSink
+from arfilter.io.sinks import VideoFileSink
 sink = VideoFileSink(sys.argv[1], fps=30.0)
 for number in range(100000):
     image = np.zeros((240, 320, 3), np.uint8)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from arfilter.smoothing import FaceSmoother, OneEuro, SmoothingOptions
+from arfilter.tracking.smoothing import FaceSmoother, OneEuro, SmoothingOptions
 
 RNG = np.random.default_rng(5)
 
@@ -80,7 +80,7 @@ def test_a_moving_and_turning_head_is_followed_with_little_lag(mesh, speed):
 
 
 def test_talking_lips_stay_lively_while_the_head_stays_still(mesh):
-    from arfilter.regions import OUTER_LIPS_CONTOUR
+    from arfilter.render.regions import OUTER_LIPS_CONTOUR
 
     shape = face_shape(mesh)
     lips = list(OUTER_LIPS_CONTOUR)
@@ -141,7 +141,7 @@ def test_a_reset_forgets_the_old_pose(mesh):
 
 def test_a_blink_is_followed_so_the_eye_hole_does_not_trail(mesh):
     """Eyelids are smoothed lightly: over a four-frame blink the drawn lid stays near the real one."""
-    from arfilter.mesh import LEFT_EYE_CONTOUR
+    from arfilter.tracking.mesh import LEFT_EYE_CONTOUR
 
     shape = face_shape(mesh)
     eye = list(LEFT_EYE_CONTOUR)

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.errors import ArfilterError
-from arfilter.types import Frame
-from arfilter.sources import (
+from arfilter.core.errors import ArfilterError
+from arfilter.core.types import Frame
+from arfilter.io.sources import (
     MAX_IMAGE_PIXELS, CameraSource, ImageFolderSource, ImageSource, LatestFrame, VideoFileSource, image_header_size,
     open_source,
 )
@@ -178,7 +178,7 @@ def frames_until(frames, condition, timeout: float = 10.0) -> list:
     ("block", "no frame for 0.6 s (stuck?)"),
 ])
 def test_a_lost_camera_gives_placeholder_cards_then_comes_back_by_the_same_name(fault, why):
-    from arfilter.cards import camera_unavailable_card
+    from arfilter.draw.cards import camera_unavailable_card
 
     world = CameraWorld()
     lines: list[str] = []
@@ -228,7 +228,7 @@ def test_a_slow_camera_open_is_waited_for_without_alarm():
 
 
 def test_a_camera_without_permission_says_how_to_get_it(monkeypatch, tmp_path):
-    from arfilter import sources
+    import arfilter.io.sources as sources
 
     node = tmp_path / "video7"
     node.write_text("")
@@ -238,7 +238,7 @@ def test_a_camera_without_permission_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_stable_name_of_a_camera_follows_it_across_usb_ports(tmp_path):
-    from arfilter.sources import stable_device
+    from arfilter.io.sources import stable_device
 
     node = tmp_path / "video2"
     node.write_text("")
@@ -252,8 +252,8 @@ def test_stable_name_of_a_camera_follows_it_across_usb_ports(tmp_path):
 
 
 def test_the_loop_sends_the_card_while_the_camera_is_lost_and_never_tracks_it():
-    from arfilter.cards import camera_unavailable_card
-    from arfilter.pipeline import run_pipeline
+    from arfilter.draw.cards import camera_unavailable_card
+    from arfilter.session.loop import run_pipeline
 
     world = CameraWorld()
     camera = CameraSource(0, capture_factory=world.factory, stall_seconds=0.3, retry_seconds=0.1,
@@ -541,7 +541,7 @@ def test_an_image_wider_than_the_model_takes_is_one_clear_line_not_an_abort(tmp_
 
 
 def test_the_tracker_refuses_a_frame_too_wide_for_the_model_instead_of_aborting(model_path):
-    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     with FaceTracker(TrackerOptions(model_path=model_path)) as tracker:
         with pytest.raises(ValueError, match="a 33000x4 frame is larger than the 32767 px per side"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arfilter.smoothing import SmoothingOptions
-from arfilter.stabilize import FaceStabilizer, StabilizerOptions, match, plausible
-from arfilter.types import Face, Frame
+from arfilter.tracking.smoothing import SmoothingOptions
+from arfilter.tracking.stabilize import FaceStabilizer, StabilizerOptions, match, plausible
+from arfilter.core.types import Face, Frame
 
 from test_smoothing import face_shape
 
@@ -137,7 +137,7 @@ def test_matching_prefers_the_nearest_face_of_the_same_size(mesh):
     np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8),
 ], ids=["black", "noise"])
 def test_black_and_noise_frames_draw_nothing_and_do_not_crash(model_path, image):
-    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     stabilizer = FaceStabilizer()
     with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker:
@@ -150,7 +150,7 @@ def test_real_clip_with_a_size_change_mid_stream(model_path, shared_media):
     """Frames of a real clip, half of them resized: faces are found and follow the size change."""
     import cv2
 
-    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     capture = cv2.VideoCapture(str(shared_media / "talking_woman_512.mp4"))
     stabilizer = FaceStabilizer()

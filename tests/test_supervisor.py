@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from arfilter.supervisor import BACKOFF, HEARTBEAT_ENV, SUPERVISED_ENV, Heartbeat, Supervisor
+from arfilter.ops.supervisor import BACKOFF, HEARTBEAT_ENV, SUPERVISED_ENV, Heartbeat, Supervisor
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 
 # A fake session: logs "start <t>" / "fail <t>" lines, then behaves as its run number says.
 FAKE = r"""
 import os, signal, sys, time
-from arfilter.supervisor import Heartbeat
+from arfilter.ops.supervisor import Heartbeat
 
 log, plan = sys.argv[1], sys.argv[2].split(",")
 run = sum(line.startswith("start") for line in open(log).read().splitlines()) if os.path.exists(log) else 0
@@ -164,7 +164,7 @@ def test_backoff_is_bounded_and_starts_again_after_a_healthy_spell(tmp_path):
 
 
 def _start_supervisor(command: list[str], log: Path, **options) -> subprocess.Popen:
-    script = ("import sys; from arfilter.supervisor import Supervisor; "
+    script = ("import sys; from arfilter.ops.supervisor import Supervisor; "
               f"sys.exit(Supervisor({command!r}, **{options!r}).run())")
     with open(log, "w") as handle:
         return subprocess.Popen([sys.executable, "-c", script], stdout=handle, stderr=subprocess.STDOUT)

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.tracker import FaceTracker, TrackerOptions
-from arfilter.types import Frame
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+from arfilter.core.types import Frame
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +88,8 @@ def test_closed_tracker_refuses_frames_and_closing_twice_is_fine(model_path, por
 def test_forgotten_close_does_not_raise_at_interpreter_exit(model_path, shared_media):
     script = textwrap.dedent(f"""
         import cv2
-        from arfilter.tracker import FaceTracker, TrackerOptions
-        from arfilter.types import Frame
+        from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+        from arfilter.core.types import Frame
         tracker = FaceTracker(TrackerOptions({str(model_path)!r}))
         print(len(tracker(Frame(cv2.imread({str(shared_media / 'portrait_720p.jpg')!r}), 0.0))))
     """)
@@ -105,7 +105,7 @@ def test_landmarks_only_bundle_gives_the_stock_models_landmarks(model_path, port
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
-    from arfilter.tracker import BLENDSHAPES_ENTRY, landmarks_only_bundle
+    from arfilter.tracking.tracker import BLENDSHAPES_ENTRY, landmarks_only_bundle
 
     import io
     import zipfile

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.reference import warp_per_triangle
-from arfilter.warp import OUTSIDE, Roi, rasterize_map, signed_areas, triangles_roi, visible_triangles
+from reference import warp_per_triangle
+from arfilter.render.warp import OUTSIDE, Roi, rasterize_map, signed_areas, triangles_roi, visible_triangles
 
 
 def _covered(map_x: np.ndarray) -> np.ndarray:
@@ -95,7 +95,7 @@ def test_matches_the_per_triangle_tutorial_warp_on_a_real_face(mesh, portrait_la
 
 @pytest.mark.parametrize("step", [1, 2, 3, 4])
 def test_coarse_sampling_keeps_the_map_and_softens_only_the_edge(step):
-    from arfilter.warp import sample_map
+    from arfilter.render.warp import sample_map
 
     points = np.array([[20.3, 15.2], [180.7, 25.4], [170.1, 140.9], [30.6, 130.2]])
     triangles = np.array([[0, 1, 2], [0, 2, 3]])

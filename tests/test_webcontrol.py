@@ -16,13 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
-from arfilter.controls import ACTIONS, Controls, LiveFigures
-from arfilter.errors import ArfilterError
-from arfilter.looks import LookSwitcher
-from arfilter.overlay import list_overlays, load_overlay
-from arfilter.render import Renderer
-from arfilter.types import Frame
-from arfilter.webcontrol import ControlServer, parse_control_address
+from arfilter.session.controls import ACTIONS, Controls, LiveFigures
+from arfilter.core.errors import ArfilterError
+from arfilter.render.looks import LookSwitcher
+from arfilter.render.packs import list_overlays, load_overlay
+from arfilter.render.renderer import Renderer
+from arfilter.core.types import Frame
+from arfilter.operator.webcontrol import ControlServer, parse_control_address
 
 LOOKS = ["black_eye_left", "cheek_bruise", "purple_ribbon"]
 TOKEN = "correct horse battery"
@@ -373,7 +373,7 @@ def _read_part(stream) -> bytes:
 
 
 def test_the_mjpeg_stream_sends_frames_and_a_closed_tab_ends_quietly(server, controls, capfd, caplog):
-    caplog.set_level(logging.DEBUG, logger="arfilter.webcontrol")
+    caplog.set_level(logging.DEBUG, logger="arfilter.operator.webcontrol")
     stop = threading.Event()
 
     def publish() -> None:  # a loop sending 25 different frames a second
@@ -419,11 +419,11 @@ def test_the_mjpeg_stream_sends_frames_and_a_closed_tab_ends_quietly(server, con
 
 
 def test_requests_are_logged_one_line_each_without_the_token(controls, capfd, caplog):
-    caplog.set_level(logging.DEBUG, logger="arfilter.webcontrol")
+    caplog.set_level(logging.DEBUG, logger="arfilter.operator.webcontrol")
     with ControlServer(controls, port=0, token=TOKEN) as server:
         call(server, "/?token=correct%20horse%20battery")
         call(server, "/api/state", headers={"Authorization": f"Bearer {TOKEN}"})
-    lines = [r.getMessage() for r in caplog.records if r.name == "arfilter.webcontrol"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "arfilter.operator.webcontrol"]
     assert any(line.endswith("GET / 200") for line in lines)
     assert any(line.endswith("GET /api/state 200") for line in lines)
     assert not any("horse" in line for line in lines)
@@ -484,8 +484,8 @@ def _looping_source(images: list[np.ndarray], stop: threading.Event, fps: float 
 @pytest.fixture
 def live(mesh, model_path, shared_media, looks_available):
     """A real loop in a background thread: clip -> FaceTracker -> LookSwitcher -> present -> sink, with the panel."""
-    from arfilter.pipeline import run_pipeline
-    from arfilter.tracker import FaceTracker, TrackerOptions
+    from arfilter.session.loop import run_pipeline
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     capture = cv2.VideoCapture(str(shared_media / "speech_512.mp4"))
     images = []

@@ -1,0 +1,1 @@
+"""The composition root: one function builds a live session from a settings value."""

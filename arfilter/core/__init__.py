@@ -1,0 +1,1 @@
+"""Types, errors, limits, value checks and paths: everything else stands on these; imports nothing of arfilter."""

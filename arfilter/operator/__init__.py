@@ -1,0 +1,1 @@
+"""What an operator or visitor sees and touches: kiosk, web control panel, campaign layer."""

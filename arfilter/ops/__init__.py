@@ -1,0 +1,1 @@
+"""Keeping it running and ready: supervisor, doctor, pack install."""

@@ -1,0 +1,1 @@
+"""Mesh warping, looks and overlay packs: pure computation on arrays."""

@@ -1,0 +1,154 @@
+"""The look on screen, switchable while running: next/previous, stronger/weaker.
+
+A switch builds the new renderer completely before it replaces the old one,
+so a frame never sees a half-loaded look; a pack that fails to load is
+reported in one line and skipped, and the current look stays. Building a
+look takes 40-100 ms, so the others are built in a background thread at
+start: a key press switches at the next frame, with no stall.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from arfilter.core.errors import ArfilterError
+from arfilter.tracking.mesh import CanonicalMesh
+from arfilter.render.packs import load_overlay
+from arfilter.render.renderer import Renderer
+from arfilter.core.types import Face
+
+MIN_INTENSITY, MAX_INTENSITY, INTENSITY_STEP = 0.0, 2.0, 0.1
+
+
+def _say(message: str) -> None:
+    print(f"arfilter: {message}", file=sys.stderr)
+
+
+class LookSwitcher:
+    """Draws the current look; ``next``/``previous``/``stronger``/``weaker`` change it between frames."""
+
+    def __init__(self, mesh: CanonicalMesh, looks: Sequence[str | Path], start: int = 0,
+                 intensity: float = 1.0, report: Callable[[str], None] = _say, preload: bool = True) -> None:
+        if not looks:
+            raise ArfilterError("no looks to show; install an overlay pack or pass --overlay PATH")
+        self.mesh = mesh
+        self.looks = list(looks)
+        self.report = report
+        self._cache: dict[int, Renderer] = {}
+        self._broken: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self.index = start % len(self.looks)
+        self.renderer = self._load(self.index)  # the first look must load: its error is the user's
+        self.intensity = intensity
+        self.preloader: threading.Thread | None = None
+        self._closing = threading.Event()
+        if preload and len(self.looks) > 1:
+            self.preloader = threading.Thread(target=self._preload, name="arfilter-looks", daemon=True)
+            self.preloader.start()
+
+    def _preload(self) -> None:
+        """Build every other look now, in the order the n key reaches them."""
+        for offset in range(1, len(self.looks)):
+            if self._closing.is_set():
+                return
+            try:
+                self._load((self.index + offset) % len(self.looks))
+            except ArfilterError:
+                pass  # remembered in _broken; reported if the user switches to it
+
+    @property
+    def intensity(self) -> float:
+        return self._intensity
+
+    @intensity.setter
+    def intensity(self, value: float) -> None:
+        self._intensity = float(np.clip(round(value, 2), MIN_INTENSITY, MAX_INTENSITY))
+        self.renderer.intensity = self._intensity
+
+    @property
+    def title(self) -> str:
+        return self.renderer.overlay.title
+
+    def _load(self, index: int) -> Renderer:
+        """The look at ``index``, built once; a broken pack raises the same error every time."""
+        with self._lock:
+            if index in self._broken:
+                raise ArfilterError(self._broken[index])
+            if index not in self._cache:
+                try:
+                    self._cache[index] = Renderer(self.mesh, load_overlay(self.looks[index]))
+                except ArfilterError as exc:
+                    self._broken[index] = str(exc)
+                    raise
+            return self._cache[index]
+
+    @property
+    def names(self) -> list[str]:
+        """The looks' names (their folder names), in switching order."""
+        return [Path(look).name for look in self.looks]
+
+    def select(self, index: int) -> bool:
+        """Show the look at ``index``; a broken pack is reported and the current look stays."""
+        index %= len(self.looks)
+        try:
+            renderer = self._load(index)
+        except ArfilterError as exc:
+            self.report(f"skipping look {self.looks[index]}: {exc}")
+            return False
+        renderer.intensity = self.intensity
+        self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+        return True
+
+    def step(self, delta: int) -> None:
+        """Move ``delta`` looks along the list, skipping any that fail to load."""
+        for attempt in range(1, len(self.looks)):
+            if self.select(self.index + delta * attempt):
+                return
+
+    def close(self) -> None:
+        """Stop building looks in the background (a native call must not outlive the process)."""
+        self._closing.set()
+        if self.preloader is not None:
+            self.preloader.join()
+
+    def __enter__(self) -> "LookSwitcher":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def next(self) -> None:
+        self.step(+1)
+
+    def previous(self) -> None:
+        self.step(-1)
+
+    def stronger(self) -> None:
+        self.intensity = self.intensity + INTENSITY_STEP
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+
+    def weaker(self) -> None:
+        self.intensity = self.intensity - INTENSITY_STEP
+        self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+
+    def handle_key(self, key: int) -> bool:
+        """n/p or ]/[ switch looks, +/- change intensity; returns whether the key was used."""
+        actions = {ord("n"): self.next, ord("]"): self.next, ord("p"): self.previous, ord("["): self.previous,
+                   ord("+"): self.stronger, ord("="): self.stronger, ord("-"): self.weaker, ord("_"): self.weaker}
+        action = actions.get(key)
+        if action is None:
+            return False
+        action()
+        return True
+
+    def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        return self.renderer.paint(image, faces)
+
+    def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        return self.renderer(image, faces)

@@ -1,0 +1,143 @@
+"""Paint an overlay onto every tracked face: warp its layers, then blend them.
+
+Per face and frame: cull and sort the mesh triangles, rasterise one texture
+map over the smallest rectangle the overlay touches, sample every layer with
+one ``cv2.remap`` each through that map, and blend inside the rectangle only.
+Everything that depends only on the overlay or the mesh is done in
+:class:`Renderer`'s constructor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh, uv_to_texel
+from arfilter.render.packs import Layer, Overlay
+from arfilter.render.regions import keep_mask
+from arfilter.shaders import get_shader
+from arfilter.core.types import Face
+from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
+
+
+# Cheeks and forehead: skin that is rarely in shadow, hair or paint.
+SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
+
+
+_PATCH = np.mgrid[-2:3, -2:3].reshape(2, -1)  # a 5x5 patch around each sample point
+_SKIN_SAMPLE_INDEX = np.array(SKIN_SAMPLE_LANDMARKS)
+
+
+def face_skin_luma(image: np.ndarray, points: np.ndarray) -> float | None:
+    """Brightness (0-1) of this face's skin, from small patches on the cheeks and forehead.
+
+    What skin-aware shaders adapt to: the face's own tone, not the shadowed
+    or painted region a layer happens to cover. One gather of 7 5x5 patches.
+    """
+    height, width = image.shape[:2]
+    centres = np.round(points[_SKIN_SAMPLE_INDEX]).astype(np.intp)
+    inside = (centres[:, 0] >= 2) & (centres[:, 0] < width - 2) & (centres[:, 1] >= 2) & (centres[:, 1] < height - 2)
+    if not inside.any():
+        return None
+    xs = (centres[inside, 0, None] + _PATCH[1]).ravel()
+    ys = (centres[inside, 1, None] + _PATCH[0]).ravel()
+    blue, green, red = image[ys, xs].mean(axis=0)
+    return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0
+
+
+class Renderer:
+    """Draws one overlay; call it with a BGR frame and the faces in it.
+
+    ``intensity`` scales every layer's alpha (1 = as authored); the live
+    controls change it between frames.
+    """
+
+    def __init__(self, mesh: CanonicalMesh, overlay: Overlay, intensity: float = 1.0) -> None:
+        self.mesh = mesh
+        self.overlay = overlay
+        self.intensity = intensity
+        triangles = mesh.skin_triangles
+        self._triangles = triangles
+        self._front_sign = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
+        self._touched = overlay.touched_triangles(mesh.uvs, triangles)
+        shaders = [get_shader(layer.shader) for layer in overlay.layers]
+        self._blends = [shader.bind(layer.params) for shader, layer in zip(shaders, overlay.layers)]
+        self._uses_skin = [shader.uses_skin for shader in shaders]
+        self._needs_skin = any(self._uses_skin)  # sample the face's skin tone once per face, if at all
+        self._levels = [self._masked_levels(layer) for layer in overlay.layers]
+        # Texture coordinates of each vertex at each mip level.
+        size = overlay.texture_size
+        self._targets = [uv_to_texel(mesh.uvs, size, level) for level in range(len(overlay.layers[0].levels))]
+        # Width of the face in level-0 texels, to pick a mip level per face.
+        self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
+
+    def _masked_levels(self, layer: Layer) -> tuple[np.ndarray, ...]:
+        """The layer's mip levels with its excluded regions cut out (once, not per frame).
+
+        Scaling premultiplied BGRA by a mask keeps it premultiplied.
+        """
+        if not layer.exclude:
+            return layer.levels
+        keep = keep_mask(self.mesh, layer.exclude, layer.size)
+        masked = []
+        for level in layer.levels:
+            side = level.shape[0]
+            scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
+            masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
+        return tuple(masked)
+
+    def _level_for(self, screen_width: float) -> int:
+        """The mip level whose texels are about one screen pixel on this face."""
+        if screen_width < 1.0:
+            return 0
+        ratio = self._face_texels / screen_width
+        level = int(math.floor(math.log2(ratio))) if ratio > 1.0 else 0
+        return min(max(level, 0), len(self._targets) - 1)
+
+    def face_roi(self, face: Face, frame_size: tuple[int, int]) -> tuple[Roi, np.ndarray]:
+        """Where the overlay lands on this face, and the visible triangles, far to near."""
+        points = face.landmarks[:MESH_VERTICES, :2]
+        depth = face.landmarks[:MESH_VERTICES, 2]
+        visible = visible_triangles(points, depth, self._triangles, self._front_sign)
+        touched = visible[self._touched[visible]]
+        roi = triangles_roi(points, self._triangles[touched], *frame_size)
+        return roi, visible
+
+    def draw_face(self, image: np.ndarray, face: Face) -> Roi:
+        """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
+        height, width = image.shape[:2]
+        roi, visible = self.face_roi(face, (width, height))
+        if roi.empty or face.opacity <= 0.0 or self.intensity <= 0.0:
+            return roi
+        points = face.landmarks[:MESH_VERTICES, :2]
+        face_width = float(np.ptp(points[:, 0]))
+        level = self._level_for(face_width)
+        map_x, map_y, coverage = sample_map(
+            points, self._triangles[visible], self._targets[level], roi, raster_step(face_width))
+        coverage4 = cv2.merge([coverage] * 4)
+        region = image[roi.slices]
+        out = region
+        skin = face_skin_luma(image, points) if self._needs_skin else None
+        for layer, levels, blend, uses_skin in zip(self.overlay.layers, self._levels, self._blends, self._uses_skin):
+            warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
+            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity * self.intensity / 255.0)
+            color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
+            alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
+            out = blend(out, color, alpha, skin=skin) if uses_skin else blend(out, color, alpha)
+        region[...] = out
+        return roi
+
+    def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        """Draw on ``image`` itself and return it: for frames the caller owns (saves a
+        full-frame copy, 0.5 ms at 1080p)."""
+        for face in faces:
+            self.draw_face(image, face)
+        return image
+
+    def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
+        """A copy of ``image`` with the overlay on every face (input is not modified)."""
+        return self.paint(image.copy(), faces)

@@ -1,0 +1,1 @@
+"""The frame loop, its stages' protocols, the operator's live controls and the presenter."""

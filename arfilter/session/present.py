@@ -1,0 +1,91 @@
+"""The last step before the sink: privacy curtain, kiosk screen, campaign layer, readout.
+
+``present(output, faces, figures)`` runs once per frame on the finished,
+mirrored picture, so text reads the right way round. Order matters: the
+curtain replaces everything (nothing of the person gets through, not even
+under a caption); the kiosk's attract screen replaces the picture when nobody
+is in front; the campaign layer and the readout go on top.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from arfilter.session.controls import Controls, LiveFigures
+from arfilter.core.types import Face
+
+CURTAIN_BGR = (32, 32, 32)
+
+
+class Layer(Protocol):
+    def draw(self, image: np.ndarray) -> np.ndarray: ...
+
+
+class Screen(Protocol):
+    """Decides what is shown instead of the camera's picture (the kiosk's attract screen)."""
+
+    def __call__(self, output: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray: ...
+
+
+def blank(shape: tuple[int, ...]) -> np.ndarray:
+    """The privacy curtain: one flat colour, nothing of the picture."""
+    return np.full((shape[0], shape[1], 3), CURTAIN_BGR, np.uint8)
+
+
+def draw_readout(image: np.ndarray, figures: LiveFigures) -> np.ndarray:
+    """fps / latency / faces / dropped in a small box, top left (a new image)."""
+    lines = [f"{figures.fps:4.1f} fps", f"{figures.latency_ms:4.0f} ms latency",
+             f"{figures.faces} face{'s' if figures.faces != 1 else ''}", f"{figures.dropped} dropped"]
+    scale = max(image.shape[0] / 720.0, 0.4)
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, max(1, round(1.5 * scale))
+    size = 0.6 * scale
+    line_h = int(26 * scale)
+    width = max(cv2.getTextSize(line, font, size, thickness)[0][0] for line in lines) + int(20 * scale)
+    height = line_h * len(lines) + int(12 * scale)
+    out = image.copy()
+    x0, y0 = int(12 * scale), int(12 * scale)
+    box = out[y0:y0 + height, x0:x0 + width]
+    box[:] = (box.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken: readable on any picture
+    for number, line in enumerate(lines):
+        baseline = y0 + int(6 * scale) + line_h * (number + 1) - int(7 * scale)
+        cv2.putText(out, line, (x0 + int(10 * scale), baseline), font, size, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+class Presenter:
+    """Curtain, kiosk screen, captions and readout, as the operator has set them."""
+
+    def __init__(self, controls: Controls, campaign: Layer | None = None, screen: Screen | None = None,
+                 rotate_every: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.controls = controls
+        self.campaign = campaign
+        self.screen = screen
+        self.rotate_every = rotate_every
+        self.clock = clock
+        self._last_rotation = clock()
+
+    def __call__(self, output: np.ndarray, faces: tuple[Face, ...], figures: LiveFigures) -> np.ndarray:
+        controls = self.controls
+        self._rotate()
+        if controls.curtain:
+            return blank(output.shape)
+        if self.screen is not None:
+            output = self.screen(output, faces)
+        if self.campaign is not None and controls.captions:
+            output = self.campaign.draw(output)
+        if controls.stats_visible:
+            output = draw_readout(output, figures)
+        return output
+
+    def _rotate(self) -> None:
+        """Looks change on their own every ``rotate_every`` seconds (0: never)."""
+        if self.rotate_every <= 0 or self.controls.looks is None:
+            return
+        now = self.clock()
+        if now - self._last_rotation >= self.rotate_every:
+            self._last_rotation = now
+            self.controls.request("next")

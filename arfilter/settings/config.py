@@ -1,0 +1,276 @@
+"""Event configuration: every option of a live session in one TOML file.
+
+``arfilter run --config event.toml`` and ``arfilter kiosk --config event.toml``
+read it; ``arfilter config --example`` prints a commented example and
+``arfilter config event.toml`` checks one. Like overlay manifests, a file is
+checked as a whole and every problem is listed as ``file: key: reason``;
+flags given on the command line win over the file.
+
+``EventConfig`` is the one value a live session is built from (``live.py``):
+the command line and the file both become one.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from arfilter.operator.campaign import CampaignOptions, check_campaign
+from arfilter.core.checks import Check, boolean as _bool, key_name, choice as _choice, number as _number
+from arfilter.core.checks import optional_string as _optional_string, string as _string, toml_loads
+from arfilter.core.errors import first_of
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MAX_CONFIG_BYTES = 256 * 1024
+DEFAULT_OVERLAY = "black_eye_left"
+SINKS = ("virtualcam", "window", "null")
+
+
+@dataclass(frozen=True)
+class LooksConfig:
+    """Which looks, in what order, how strong, and whether they rotate on their own."""
+
+    start: str = DEFAULT_OVERLAY
+    rotation: tuple[str, ...] = ()  # the looks n/p and the timer go through; empty: every installed look
+    rotate_every: float = 0.0  # seconds; 0: only on a key or from the control panel
+    intensity: float = 1.0
+
+
+@dataclass(frozen=True)
+class ControlsConfig:
+    """Operator controls: the local web panel and the on-screen readout."""
+
+    web: str = ""  # "127.0.0.1:8765" starts the control panel; empty: none
+    token: str = ""  # needed when web binds beyond this computer
+    stats: bool = False  # fps/latency/faces readout on the output from the start
+    captions: bool = True  # campaign captions shown from the start
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """The exhibition screen: attract screen, clearing, quitting."""
+
+    clear_after: float = 0.5  # seconds after the last face leaves before the attract screen replaces the picture
+    title: str = "Step in front of the camera"
+    message: str = "See what the campaign is about"
+    quit_hold: float = 3.0  # seconds Esc must be held to quit (0: a single press)
+    quit_pin: str = ""  # digits typed then Enter quit instead; empty: hold Esc
+    fullscreen: bool = True
+    hide_cursor: bool = True
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """Everything a live session needs; defaults are those of ``arfilter run``."""
+
+    source: str = "0"
+    sink: str = "virtualcam"
+    size: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    mirror: bool = False
+    device: str | None = None
+    backend: str | None = None
+    fallback: str = "none"
+    max_faces: int = 2
+    model: str | None = None
+    looks: LooksConfig = field(default_factory=LooksConfig)
+    campaign: CampaignOptions = field(default_factory=CampaignOptions)
+    controls: ControlsConfig = field(default_factory=ControlsConfig)
+    kiosk: KioskConfig = field(default_factory=KioskConfig)
+    path: Path | None = None  # the file it came from, for messages
+
+
+# --- checking ---------------------------------------------------------------------
+
+def _size(value: Any) -> tuple[Any, str | None]:
+    try:
+        width, height = (int(part) for part in str(value).lower().split("x"))
+    except ValueError:
+        return None, f"{value!r} is not a size; write it like \"1280x720\""
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        return None, f"{value!r} is out of range; use 16x16 to 7680x4320"
+    return (width, height), None
+
+
+def _source(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value), None
+    return _string(value)
+
+
+def _looks_list(value: Any) -> tuple[Any, str | None]:
+    if not (isinstance(value, list) and all(isinstance(item, str) and item for item in value)):
+        return None, "must be a list of look names in quotes, like [\"black_eye_left\", \"cheek_bruise\"]"
+    return tuple(value), None
+
+
+def _pin(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str) or (value and not (value.isdigit() and 4 <= len(value) <= 12)):
+        return None, "must be 4 to 12 digits in quotes (or \"\" for none)"
+    return value, None
+
+
+_TOP: dict[str, Check] = {
+    "source": _source, "sink": _string, "size": _size, "fps": _number(1, 240), "mirror": _bool,
+    "device": _optional_string, "backend": _optional_string, "fallback": _choice("none", "preview"),
+    "max_faces": _number(1, 16, whole=True), "model": _optional_string,
+}
+_SECTIONS: dict[str, tuple[type, dict[str, Check]]] = {
+    "looks": (LooksConfig, {"start": _string, "rotation": _looks_list, "rotate_every": _number(0, 86400),
+                            "intensity": _number(0, 2)}),
+    "controls": (ControlsConfig, {"web": _string, "token": _string, "stats": _bool, "captions": _bool}),
+    "kiosk": (KioskConfig, {"clear_after": _number(0, 1),
+                            "title": _string, "message": _string, "quit_hold": _number(0, 30), "quit_pin": _pin,
+                            "fullscreen": _bool, "hide_cursor": _bool}),
+}
+
+
+def _check_table(table: dict, checks: dict[str, Check], where: str, prefix: str,
+                 problems: list[str]) -> dict[str, Any]:
+    values = {}
+    for key in sorted(set(table) - set(checks)):
+        if prefix or not (isinstance(table[key], dict) or key in _SECTIONS or key == "campaign"):
+            problems.append(f"{where}: {prefix}{key_name(key)}: unknown key; valid keys: {', '.join(sorted(checks))}")
+    for key, check in checks.items():
+        if key in table:
+            value, why = check(table[key])
+            if why:
+                problems.append(f"{where}: {prefix}{key}: {why}")
+            else:
+                values[key] = value
+    return values
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for names the system cannot even look up (too long, a NUL byte)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def check_config(table: dict, where: str, base: Path | None = None) -> tuple[EventConfig | None, list[str]]:
+    """An ``EventConfig`` from a parsed TOML table, or None and every problem found.
+
+    ``base``: the folder relative paths (a logo, a video source, the model) are read from.
+    """
+    problems: list[str] = []
+    values = _check_table(table, _TOP, where, "", problems)
+    for key in sorted(k for k, v in table.items() if isinstance(v, dict) and k not in _SECTIONS and k != "campaign"):
+        problems.append(f"{where}: [{key_name(key)}]: unknown section; valid sections: campaign, {', '.join(_SECTIONS)}")
+    sections: dict[str, Any] = {}
+    for name, (kind, checks) in _SECTIONS.items():
+        section = table.get(name, {})
+        if not isinstance(section, dict):
+            problems.append(f"{where}: {name}: must be a [{name}] section")
+            continue
+        sections[name] = kind(**_check_table(section, checks, where, f"{name}.", problems))
+    campaign_table = table.get("campaign", {})
+    if not isinstance(campaign_table, dict):
+        problems.append(f"{where}: campaign: must be a [campaign] section")
+        campaign = None
+    else:
+        if base is not None and isinstance(campaign_table.get("logo"), str):
+            campaign_table = {**campaign_table, "logo": str(base / campaign_table["logo"])}
+        campaign, campaign_problems = check_campaign(campaign_table, where)
+        problems.extend(campaign_problems)
+    for key in ("source", "model"):  # a file named in the event file is found next to it
+        value = values.get(key)
+        if isinstance(value, str) and base is not None and not value.isdigit() and not Path(value).is_absolute() \
+                and _exists(base / value):
+            values[key] = str(base / value)
+    if isinstance(values.get("sink"), str):
+        sink = values["sink"]
+        if sink not in SINKS and not Path(sink).suffix:
+            problems.append(f"{where}: sink: {sink!r} is not one of {', '.join(SINKS)} or a file name (.mp4, .png, ...)")
+    if problems:
+        return None, problems
+    return EventConfig(**values, **sections, campaign=campaign, path=Path(where)), []
+
+
+def load_config(path: str | Path) -> EventConfig:
+    """Read and check an event file; any problem is one ArfilterError line (the first, and how many more)."""
+    config, problems = check_config_file(path)
+    if config is None:
+        raise first_of(problems, f"arfilter config {path}")
+    return config
+
+
+def check_config_file(path: str | Path) -> tuple[EventConfig | None, list[str]]:
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return None, [f"{path}: is larger than {MAX_CONFIG_BYTES // 1024} KB; an event file is a short text file"]
+        table = toml_loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [f"{path}: no such file; write one with: arfilter config --example > {path.name}"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return None, [f"{path}: cannot be read ({exc})"]
+    return check_config(table, str(path), base=path.parent)
+
+
+def override(config: EventConfig, **changes: Any) -> EventConfig:
+    """The config with top-level options or ``section__key`` options replaced (command-line flags)."""
+    top = {key: value for key, value in changes.items() if "__" not in key}
+    for section in {key.split("__")[0] for key in changes if "__" in key}:
+        own = {key.split("__", 1)[1]: value for key, value in changes.items() if key.startswith(section + "__")}
+        top[section] = replace(getattr(config, section), **own)
+    return replace(config, **top)
+
+
+EXAMPLE = '''\
+# arfilter event configuration. Use it with:
+#   arfilter run --config event.toml      (virtual camera for OBS, Zoom, Meet...)
+#   arfilter kiosk --config event.toml    (full-screen exhibition screen)
+# Check it with: arfilter config event.toml
+# Flags on the command line win over this file. Every key is optional.
+
+source = 0                 # camera number, a device (/dev/video2), or a video/image file
+sink = "virtualcam"        # virtualcam | window | null | a file (.mp4, .png, ...)
+size = "1280x720"          # camera and output size
+fps = 30
+mirror = false             # flip left-right like a mirror (the kiosk always mirrors)
+fallback = "preview"       # if the virtual camera cannot start: "preview" shows a window, "none" stops
+max_faces = 2
+# device = "/dev/video10"  # which virtual camera (default: the first one)
+# model = "face_landmarker.task"   # default: downloaded once to the user cache
+
+[looks]
+start = "black_eye_left"   # see: arfilter overlays
+rotation = ["black_eye_left", "cheek_bruise", "split_lip", "no_more_silence"]   # default: all
+rotate_every = 0           # seconds between looks on their own; 0: only by key or control panel
+intensity = 1.0            # 0 to 2
+
+[campaign]
+caption = "#NoMoreSilence: violence at home is never private"
+caption_position = "bottom"    # bottom | top
+caption_color = "#FFFFFF"
+bar_color = "#5B2A86"          # campaign purple
+bar_opacity = 0.8
+# font = "Noto Sans"           # a family name or a .ttf/.otf/.ttc file; default: one that covers the text
+helpline = "Helpline 0800 123 456 (free, 24/7)"
+qr_url = "https://example.org/help"
+panel_position = "top-right"   # top-right | top-left | bottom-right | bottom-left
+# logo = "logo.png"            # RGBA PNG, relative to this file
+
+[controls]
+web = "127.0.0.1:8765"     # local control panel in a browser; "" for none
+# token = "a-long-secret"  # required if web binds beyond this computer (e.g. 0.0.0.0:8765)
+stats = false              # fps/latency/faces readout on the output (key: s)
+captions = true            # campaign captions on at start (key: c)
+
+[kiosk]
+clear_after = 0.5          # seconds after a visitor leaves before the attract screen replaces them (at most 1)
+title = "Step in front of the camera"
+message = "See what the No More Silence campaign is about"
+quit_hold = 3.0            # hold Esc this many seconds to quit
+# quit_pin = "2468"        # or: type these digits and Enter to quit
+fullscreen = true
+hide_cursor = true
+'''
