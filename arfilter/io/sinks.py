@@ -20,7 +20,7 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 
-from arfilter.core.errors import ArfilterError
+from arfilter.core.errors import ArfilterError, DeviceUnavailable
 from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox, mirror
 from arfilter.io.sources import _Closing
 
@@ -187,7 +187,7 @@ class WindowSink(_Closing):
                  on_key: Callable[[int], object] | None = None) -> None:
         problem = display_problem()
         if problem:
-            raise ArfilterError(
+            raise DeviceUnavailable(
                 f"preview window: no display found ({problem}); run it on a desktop, "
                 "or write to a file with --sink out.mp4")
         _point_qt_at_system_fonts()
@@ -241,7 +241,7 @@ class WindowSink(_Closing):
         try:
             cv2.imshow(self.title, mirror(image) if self.mirror else image)
         except cv2.error as exc:
-            raise ArfilterError(
+            raise DeviceUnavailable(
                 "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"
             ) from exc
         self._shown = True
@@ -339,7 +339,7 @@ class VirtualCameraSink(_Closing):
         try:
             self._camera = self._open_camera()
         except Exception as exc:  # pyvirtualcam raises RuntimeError (and ValueError for bad args)
-            raise ArfilterError(virtual_camera_help(sys.platform, _detail(exc))) from exc
+            raise DeviceUnavailable(virtual_camera_help(sys.platform, _detail(exc))) from exc
         self.name = f"virtual camera {getattr(self._camera, 'device', '') or ''}".strip()
         from arfilter.draw.cards import camera_unavailable_card, starting_card
 

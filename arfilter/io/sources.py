@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Protocol
 import cv2
 import numpy as np
 
-from arfilter.core.errors import ArfilterError
+from arfilter.core.errors import ArfilterError, DeviceUnavailable
 from arfilter.core.framing import IMAGE_EXTENSIONS
 from arfilter.core.imageutil import to_bgr
 from arfilter.core.types import Frame
@@ -249,7 +249,7 @@ class CameraSource(_Closing):
         self._lost_since: float | None = None
         capture = self._open(device)
         if capture is None:
-            raise ArfilterError(f"{self.name}: {_open_problem(device)}")
+            raise DeviceUnavailable(f"{self.name}: {_open_problem(device)}")
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or size[0])
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or size[1])
         self.fps = float(capture.get(cv2.CAP_PROP_FPS) or fps)
@@ -333,7 +333,7 @@ class CameraSource(_Closing):
         if item is None:
             if self._stop.is_set():
                 return
-            raise ArfilterError(
+            raise DeviceUnavailable(
                 f"{self.name}: no frame for {self._open_seconds:g} s; check that the camera works in another app")
         while True:
             if item is not None:
@@ -630,7 +630,7 @@ def open_source(
     path = Path(spec)
     if spec.startswith("/dev/"):
         if not path.exists():
-            raise ArfilterError(f"camera {spec}: no such device; list cameras with 'ls /dev/video*' or use --source 0")
+            raise DeviceUnavailable(f"camera {spec}: no such device; list cameras with 'ls /dev/video*' or use --source 0")
         return CameraSource(spec, size=size, fps=fps)
     if path.is_dir():
         return ImageFolderSource(path, fps=fps)
