@@ -228,11 +228,11 @@ def test_a_slow_camera_open_is_waited_for_without_alarm():
 
 
 def test_a_camera_without_permission_says_how_to_get_it(monkeypatch, tmp_path):
-    import arfilter.io.sources as sources
+    import arfilter.io.camera as camera
 
     node = tmp_path / "video7"
     node.write_text("")
-    monkeypatch.setattr(sources.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(camera.os, "access", lambda path, mode: False)
     with pytest.raises(ArfilterError, match=f"camera {node}: no permission to use {node}; .*sudo usermod -aG video"):
         CameraSource(str(node), capture_factory=lambda d: FakeCapture(d, opened=False))
 
