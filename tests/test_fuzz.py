@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
-import arfilter.render.packs as overlay_module
+import arfilter.core.images as images_module
 from arfilter.operator.campaign import CAPTION_POSITIONS, PANEL_POSITIONS, check_campaign
 from arfilter.settings.config import check_config, check_config_file
 from arfilter.core.errors import ArfilterError
@@ -327,7 +327,7 @@ def test_raw_manifest_text_only_gives_problems(tmp_path, text):
 
 
 class _GuardedCv2:
-    """``cv2`` for overlay.py whose ``imdecode`` first checks that the header was checked."""
+    """``cv2`` for core/images.py (the one PNG reader) whose ``imdecode`` first checks that the header was checked."""
 
     def __init__(self) -> None:
         self.decoded = 0
@@ -336,7 +336,7 @@ class _GuardedCv2:
         return getattr(cv2, name)
 
     def imdecode(self, buffer, flags):
-        header = overlay_module._png_header(bytes(buffer[:32]))
+        header = images_module.png_header(bytes(buffer[:32]))
         assert header is not None, "decoding bytes that have no PNG header"
         assert header[0] <= MAX_TEXTURE_SIDE and header[1] <= MAX_TEXTURE_SIDE, f"decoding a {header[:2]} image"
         self.decoded += 1
@@ -349,7 +349,7 @@ def test_textures_are_refused_clearly_and_never_decoded_before_the_header_is_che
     folder = _pack(tmp_path)
     (folder / "overlay.toml").write_text('name = "x"\n[[layers]]\ntexture = "bad.png"\n')
     (folder / "bad.png").write_bytes(data)
-    with mock.patch.object(overlay_module, "cv2", _GuardedCv2()), no_hang():
+    with mock.patch.object(images_module, "cv2", _GuardedCv2()), no_hang():
         image, why = read_texture(folder / "bad.png")
         if image is None:
             assert isinstance(why, str) and why and "\n" not in why
@@ -365,7 +365,7 @@ def test_a_header_claiming_100000x100000_is_never_decoded(tmp_path):
     struct.pack_into(">I", data, 29, zlib.crc32(bytes(data[12:29])))
     (tmp_path / "big.png").write_bytes(bytes(data))
     guard = _GuardedCv2()
-    with mock.patch.object(overlay_module, "cv2", guard):
+    with mock.patch.object(images_module, "cv2", guard):
         assert read_texture(tmp_path / "big.png") == (None, "100000x100000 is too large; use at most 4096x4096")
     assert guard.decoded == 0
 

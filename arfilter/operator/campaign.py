@@ -24,7 +24,8 @@ import numpy as np
 
 from arfilter.core.checks import Check, choice as _choice, key_name, number as _number, optional_string as _optional_string
 from arfilter.core.errors import ArfilterError
-from arfilter.render.packs import _PNG_SIGNATURE, MAX_TEXTURE_BYTES, MAX_TEXTURE_SIDE, _png_header
+from arfilter.core.images import PngUnusable, read_png
+from arfilter.render.packs import MAX_TEXTURE_BYTES, MAX_TEXTURE_SIDE
 from arfilter.draw.text import check_font, find_font, line_height, paragraph_direction, render_text
 
 CAPTION_POSITIONS = ("bottom", "top")
@@ -122,6 +123,15 @@ _CHECKS: dict[str, Check] = {
 }
 
 
+_LOGO_PROBLEMS = {  # core.images.PngUnusable.reason -> what to tell the event's organiser
+    "missing": "logo file not found ({path}); check the path (relative to the event file)",
+    "too_big": "file is {detail} MB; a logo must be under {limit} MB",
+    "unreadable": "logo file {path} cannot be read ({detail}); check the path",
+    "not_png": "not a PNG file; export the logo as PNG with transparency",
+    "no_header": "PNG cannot be decoded (no image header); re-export it",
+}
+
+
 def read_logo(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     """A logo PNG as straight BGRA uint8 (opaque if it has no alpha), or why it cannot be one.
 
@@ -129,27 +139,16 @@ def read_logo(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     """
     path = Path(path)
     try:
-        if not path.is_file():
-            return None, f"logo file not found ({path}); check the path (relative to the event file)"
-        size = path.stat().st_size
-        if size >= MAX_TEXTURE_BYTES:
-            return None, f"file is {size // (1024 * 1024)} MB; a logo must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
-        data = path.read_bytes()
-    except (OSError, ValueError) as exc:  # a name too long for the system, no permission
-        return None, f"logo file {path} cannot be read ({getattr(exc, 'strerror', None) or exc}); check the path"
-    if data[:8] != _PNG_SIGNATURE:
-        return None, "not a PNG file; export the logo as PNG with transparency"
-    header = _png_header(data)
-    if header is None:
-        return None, "PNG cannot be decoded (no image header); re-export it"
-    width, height = header[:2]
+        png = read_png(path, MAX_TEXTURE_BYTES)
+    except PngUnusable as exc:
+        return None, _LOGO_PROBLEMS[exc.reason].format(path=path, detail=exc.detail,
+                                                       limit=MAX_TEXTURE_BYTES // (1024 * 1024))
+    width, height = png.width, png.height
     if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
         return None, f"{width}x{height} is too large; use at most {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE}"
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    image = png.decode()
     if image is None or image.shape[:2] != (height, width) or width == 0 or height == 0:
         return None, "PNG cannot be decoded; re-export it"
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGRA)
     elif image.shape[2] == 3:

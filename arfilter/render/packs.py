@@ -22,6 +22,7 @@ import numpy as np
 from arfilter.core.checks import key_name, toml_loads
 from arfilter.core.paths import user_overlays_dir
 from arfilter.core.errors import ArfilterError, first_of
+from arfilter.core.images import PngUnusable, read_png
 from arfilter.render.regions import REGIONS
 from arfilter.shaders import SHADERS
 
@@ -39,8 +40,6 @@ MAX_MANIFEST_BYTES = 256 * 1024
 _TEXT_KEYS = ("name", "title", "description", "credits", "license")
 _TOP_KEYS = {*_TEXT_KEYS, "layers"}
 _LAYER_KEYS = {"texture", "shader", "opacity", "params", "exclude"}
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_COLOR_TYPES = {0: "grey", 2: "RGB", 3: "paletted", 4: "grey with alpha", 6: "RGBA"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,11 +153,13 @@ class _Problems(list):
         self.append(f"{where}: {message}")
 
 
-def _png_header(data: bytes) -> tuple[int, int, int, int] | None:
-    """(width, height, bit depth, colour type) from the IHDR chunk, or None."""
-    if len(data) < 26 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
-        return None
-    return (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25])
+_TEXTURE_PROBLEMS = {  # core.images.PngUnusable.reason -> what to tell the pack's author
+    "missing": "texture file not found; check the name in overlay.toml",
+    "too_big": "file is {detail} MB; textures must be under {limit} MB",
+    "unreadable": "cannot be read ({detail}); check the name in overlay.toml",
+    "not_png": "not a PNG file; export the texture as PNG with transparency",
+    "no_header": "PNG cannot be decoded (no image header); re-export it",
+}
 
 
 def read_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
@@ -169,35 +170,22 @@ def read_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
     too large (checked from the header, before decoding: decompression bombs).
     """
     try:
-        if not path.is_file():
-            return None, "texture file not found; check the name in overlay.toml"
-        size = path.stat().st_size
-        if size >= MAX_TEXTURE_BYTES:
-            return None, f"file is {size // (1024 * 1024)} MB; textures must be under {MAX_TEXTURE_BYTES // (1024 * 1024)} MB"
-        data = path.read_bytes()
-    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL byte, no permission
-        return None, f"cannot be read ({getattr(exc, 'strerror', None) or exc}); check the name in overlay.toml"
-    header = _png_header(data)
-    if data[:8] != _PNG_SIGNATURE:
-        return None, "not a PNG file; export the texture as PNG with transparency"
-    if header is None:
-        return None, "PNG cannot be decoded (no image header); re-export it"
-    width, height, _depth, color_type = header
+        png = read_png(path, MAX_TEXTURE_BYTES)
+    except PngUnusable as exc:
+        return None, _TEXTURE_PROBLEMS[exc.reason].format(detail=exc.detail, limit=MAX_TEXTURE_BYTES // (1024 * 1024))
+    width, height = png.width, png.height
     if width > MAX_TEXTURE_SIDE or height > MAX_TEXTURE_SIDE:
         return None, f"{width}x{height} is too large; use at most {MAX_TEXTURE_SIDE}x{MAX_TEXTURE_SIDE}"
     if width != height:
         return None, f"is {width}x{height}; face textures must be square (the UV space is square)"
     if width < MIN_TEXTURE_SIDE:
         return None, f"is {width}x{height}; use at least {MIN_TEXTURE_SIDE}x{MIN_TEXTURE_SIDE}"
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    image = png.decode()
     if image is None:
         return None, "PNG cannot be decoded; re-export it"
     if image.ndim != 3 or image.shape[2] != 4:
-        kind = _PNG_COLOR_TYPES.get(color_type, "unknown colour type")
-        return None, (f"is {kind} with no transparency; export it as RGBA so the face shows "
+        return None, (f"is {png.colour_kind} with no transparency; export it as RGBA so the face shows "
                       "where the overlay is empty")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
     if image.shape[:2] != (height, width):
         return None, "PNG cannot be decoded; re-export it"
     return image, None
