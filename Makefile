@@ -15,7 +15,9 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed  ## install, then paint the sample face and write arfilter-demo.mp4
 	$(BIN)/arfilter demo
 
-test: $(BIN)/.installed  ## install, then run the test suite
+test: $(BIN)/.installed  ## install (system packages too: tests/system_deps.sh), fetch the test media once, run the tests
+	sh tests/system_deps.sh
+	$(BIN)/python tests/media.py
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed  ## per-stage timings at 720p and 1080p (see benchmarks/README.md)

@@ -1,7 +1,7 @@
-"""Shared fixtures: the real model and media from ../shared, found relative to the repo.
+"""Shared fixtures: the real model and media (found by tests/media.py), Xvfb and xdotool.
 
-CI runs beside ../shared, so these are never skipped: a missing file is a
-failure with a clear message, not a silent skip.
+Nothing here skips: a missing file or program is a failure with one line
+saying what to install or where to put it (``make test`` installs them all).
 """
 
 from __future__ import annotations
@@ -14,25 +14,34 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.fail(f"{path} is missing: tests need the shared media and model beside the checkout (../shared)")
-    return path
 
 
 @pytest.fixture(scope="session")
-def shared_media() -> Path:
+def media_folder() -> Path:
+    """$ARFILTER_TEST_MEDIA, else ../shared, else a cache filled once from the pinned public sources."""
+    import media
+
+    try:
+        return media.media_root()
+    except media.MediaError as exc:
+        pytest.fail(f"test media: {exc}")
+
+
+@pytest.fixture(scope="session")
+def shared_media(media_folder) -> Path:
     """Folder of real face videos and photos."""
-    return _require(SHARED / "media")
+    return media_folder / "media"
 
 
 @pytest.fixture(scope="session")
-def model_path() -> Path:
-    """The face landmarker bundle: $ARFILTER_MODEL (as CI sets it), else ../shared's copy."""
-    return _require(Path(os.environ.get("ARFILTER_MODEL") or SHARED / "models" / "face_landmarker.task"))
+def model_path(request) -> Path:
+    """The face landmarker bundle: $ARFILTER_MODEL if set, else the test media's copy."""
+    named = os.environ.get("ARFILTER_MODEL")
+    if named:
+        if not Path(named).is_file():
+            pytest.fail(f"ARFILTER_MODEL={named}: no such file; unset it to use the test media's copy")
+        return Path(named)
+    return request.getfixturevalue("media_folder") / "models" / "face_landmarker.task"
 
 
 @pytest.fixture(scope="session")
@@ -60,15 +69,12 @@ def portrait_landmarks(model_path, portrait) -> np.ndarray:
 
 
 def system_tool(binary: str, package: str, needed_for: str) -> str:
-    """Path of a system program some tests need; CI installs them all (.ci/run), so never skip there."""
+    """Path of a system program some tests need; ``make test`` installs them all (tests/system_deps.sh)."""
     import shutil
 
     path = shutil.which(binary)
     if path is None:
-        message = f"{binary} is not installed (Debian/Ubuntu: sudo apt install {package}); {needed_for} need it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(f"{binary} is not installed (Debian/Ubuntu: sudo apt install {package}); {needed_for} need it")
     return path
 
 

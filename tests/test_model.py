@@ -1,7 +1,8 @@
 """Tests for finding, verifying and downloading the face model.
 
 There is no internet here, so downloads come from a real HTTP server on
-127.0.0.1 that serves the copy of Google's file in ``../shared/models``. Every
+127.0.0.1 that serves the copy of Google's file among the test media
+(tests/media.py finds it, as every test's ``model_path``). Every
 test uses its own ``tmp_path`` cache and never touches the user's ``~/.cache``.
 """
 
@@ -31,20 +32,13 @@ from arfilter.tracking.model import (
     user_cache_dir,
 )
 
-SHARED_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "models" / MODEL_FILENAME
-
-pytestmark = pytest.mark.skipif(
-    not SHARED_MODEL.is_file(), reason=f"shared model copy missing at {SHARED_MODEL}"
-)
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def model_bytes() -> bytes:
+def model_bytes(model_path: Path) -> bytes:
     """The genuine model, read once per module (3.7 MB)."""
-    return SHARED_MODEL.read_bytes()
+    return model_path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +174,9 @@ def test_user_cache_dir_defaults_to_running_system(monkeypatch: pytest.MonkeyPat
 # --------------------------------------------------------------------------- sha256_of
 
 
-def test_sha256_of_matches_published_digest_and_hashlib(tmp_path: Path) -> None:
+def test_sha256_of_matches_published_digest_and_hashlib(tmp_path: Path, model_path: Path) -> None:
     """The streamed hash equals a one-shot hash, on the real model and a small file."""
-    assert sha256_of(SHARED_MODEL) == MODEL_SHA256
+    assert sha256_of(model_path) == MODEL_SHA256
     small = tmp_path / "small.bin"
     small.write_bytes(b"arfilter" * 1000)
     assert sha256_of(small) == hashlib.sha256(b"arfilter" * 1000).hexdigest()
@@ -438,8 +432,8 @@ def test_repeated_resolve_hashes_once(
     assert len(calls) == 2
 
 
-def test_copy_of_shared_model_is_accepted_as_explicit(tmp_path: Path) -> None:
+def test_copy_of_shared_model_is_accepted_as_explicit(tmp_path: Path, model_path: Path) -> None:
     """The shared copy itself is what CI points --model at; it must pass as-is."""
     copy = tmp_path / "copy.task"
-    shutil.copyfile(SHARED_MODEL, copy)
+    shutil.copyfile(model_path, copy)
     assert resolve_model(copy, env={}, cache_dir=tmp_path / "c", opener=_no_network, progress=None) == copy
