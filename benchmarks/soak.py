@@ -236,7 +236,6 @@ def run(args: argparse.Namespace) -> dict:
 
     import arfilter.io.sources
     from arfilter.operator.campaign import CampaignOptions
-    from arfilter.cli.main import make_stabilizer
     from arfilter.settings.config import ControlsConfig, EventConfig, LooksConfig
     from arfilter.app.live import run_session
     from arfilter.tracking.model import resolve_model
@@ -254,7 +253,6 @@ def run(args: argparse.Namespace) -> dict:
         campaign=CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0800 123 456",
                                  qr_url="https://example.org/help"),
         controls=ControlsConfig(web=f"127.0.0.1:{port}", stats=True, captions=True))
-    smoother = make_stabilizer(Namespace(smoothing="on", smooth_min_cutoff=None, smooth_beta=None, max_faces=2))
 
     opened: list = []
 
@@ -303,7 +301,7 @@ def run(args: argparse.Namespace) -> dict:
     sampling.start()
     with _patched(arfilter.io.sources, "open_source", open_camera), _patched(pyvirtualcam, "Camera", StandInCamera):
         try:
-            run_session(config, smoother=smoother, stats=stats)
+            run_session(config, stats=stats)
             if not stop.is_set():
                 failure.append(f"the session ended on its own after {time.monotonic() - start:.0f} s")
         except BaseException as exc:  # noqa: BLE001 - reported, then the exit code says so

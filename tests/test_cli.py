@@ -108,26 +108,28 @@ def test_run_from_a_file_to_a_file(shared_media, tmp_path, user_env):
     assert stats["frames"] == 78 and stats["frames_with_face"] >= 70
 
 
-@pytest.mark.parametrize("args, needles", [
-    (["apply", "{tmp}/missing.mp4", "-o", "{tmp}/out.mp4"], ["{tmp}/missing.mp4", "no such file"]),
-    (["apply", "{tmp}/not_a_video.mp4", "-o", "{tmp}/out.mp4"], ["not_a_video.mp4"]),
-    (["apply", "{tmp}/not_an_image.jpg", "-o", "{tmp}/out.png"], ["not_an_image.jpg"]),
-    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--overlay", "nope"], ["overlay nope", "black_eye_left"]),
-    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.mp4"], ["out.mp4", "image"]),
-    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--model", "{tmp}/bad.task"], ["bad.task", "checksum"]),
-    (["run", "--source", "{tmp}/nothing_here", "--sink", "null"], ["nothing_here"]),
-    (["run", "--source", "{media}/portrait_720p.jpg", "--sink", "{tmp}/x.xyz"], ["x.xyz", "virtualcam"]),
-    (["run", "--source", "7", "--sink", "null"], ["camera 7"]),
-    (["run", "--source", "{media}/portrait_720p.jpg", "--sink", "virtualcam"], ["v4l2loopback", "--fallback preview"]),
-    (["demo", "--face", "{tmp}/not_an_image.jpg", "-o", "{tmp}/d.mp4"], ["not_an_image.jpg"]),
+@pytest.mark.parametrize("args, needles, code", [
+    (["apply", "{tmp}/missing.mp4", "-o", "{tmp}/out.mp4"], ["{tmp}/missing.mp4", "no such file"], 2),
+    (["apply", "{tmp}/not_a_video.mp4", "-o", "{tmp}/out.mp4"], ["not_a_video.mp4"], 2),
+    (["apply", "{tmp}/not_an_image.jpg", "-o", "{tmp}/out.png"], ["not_an_image.jpg"], 2),
+    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--overlay", "nope"], ["overlay nope", "black_eye_left"], 2),
+    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.mp4"], ["out.mp4", "image"], 2),
+    (["apply", "{media}/portrait_720p.jpg", "-o", "{tmp}/out.png", "--model", "{tmp}/bad.task"], ["bad.task", "checksum"], 2),
+    (["run", "--source", "{tmp}/nothing_here", "--sink", "null"], ["nothing_here"], 2),
+    (["run", "--source", "{media}/portrait_720p.jpg", "--sink", "{tmp}/x.xyz"], ["x.xyz", "virtualcam"], 2),
+    (["run", "--source", "7", "--sink", "null"], ["camera 7"], 3),
+    (["run", "--source", "{media}/portrait_720p.jpg", "--sink", "virtualcam"], ["v4l2loopback", "--fallback preview"], 3),
+    (["demo", "--face", "{tmp}/not_an_image.jpg", "-o", "{tmp}/d.mp4"], ["not_an_image.jpg"], 2),
 ])
-def test_bad_input_gets_one_clear_line(args, needles, shared_media, tmp_path, user_env):
+def test_bad_input_gets_one_clear_line(args, needles, code, shared_media, tmp_path, user_env):
+    """One line naming the input, and the exit code of the contract: 2 bad input, 3 a device unavailable."""
     (tmp_path / "not_a_video.mp4").write_bytes(os.urandom(4096))
     (tmp_path / "not_an_image.jpg").write_text("hello")
     (tmp_path / "bad.task").write_bytes(b"PK\x03\x04 not the model")
     fill = {"tmp": str(tmp_path), "media": str(shared_media)}
     result = arfilter(*[a.format(**fill) for a in args], env=user_env, timeout=120)
     assert_one_line_error(result, *[n.format(**fill) for n in needles])
+    assert result.returncode == code, result.stderr
 
 
 def test_offline_without_a_model_names_the_url_and_the_cache(tmp_path, user_env, shared_media):
@@ -241,7 +243,8 @@ def test_validate_lists_every_problem_of_a_broken_pack(tmp_path, user_env):
                    "layer 2 params: age must be from 0 to 14, not 99", "layer 2 texture 'gone.png': texture file not found"):
         assert needle in result.stdout, result.stdout
     assert "ok      black_eye_left" in result.stdout
-    assert_one_line_error(result, "1 of 2 pack(s) have problems")
+    assert result.returncode == 1  # the contract: a check found problems
+    assert "1 of 2 pack(s) have problems" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_gallery_shows_every_look_on_every_face(shared_media, tmp_path, user_env):

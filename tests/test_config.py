@@ -41,14 +41,17 @@ def test_an_empty_file_means_the_defaults_of_arfilter_run():
 @pytest.mark.parametrize("table, message", [
     ({"fps": 500}, "e.toml: fps: 500 is out of range; use 1 to 240"),
     ({"fps": "30"}, "e.toml: fps: must be a number from 1 to 240"),
-    ({"size": "1280*720"}, "e.toml: size: '1280*720' is not a size; write it like \"1280x720\""),
+    ({"size": "1280*720"}, "e.toml: size: '1280*720' is not a size; write it like 1280x720"),
     ({"size": "8x8"}, "e.toml: size: '8x8' is out of range; use 16x16 to 7680x4320"),
     ({"mirror": "yes"}, "e.toml: mirror: must be true or false"),
     ({"max_faces": 2.5}, "e.toml: max_faces: must be a whole number from 1 to 16"),
     ({"fallback": "window"}, "e.toml: fallback: 'window' is not one of none, preview"),
-    ({"sink": "zoom"}, "e.toml: sink: 'zoom' is not one of virtualcam, window, null or a file name (.mp4, .png, ...)"),
-    ({"colour": 1}, "e.toml: colour: unknown key; valid keys: backend, device, fallback, fps, max_faces, mirror, model, sink, size, source"),
-    ({"extras": {"a": 1}}, "e.toml: [extras]: unknown section; valid sections: campaign, looks, controls, kiosk"),
+    ({"sink": "zoom"}, "e.toml: sink: 'zoom' is not one of virtualcam, window, null or a file name ending in "
+                       ".mp4, .avi, .mkv, .mov, .png, .jpg, .jpeg, .bmp, .webp"),
+    ({"colour": 1}, "e.toml: colour: unknown key; valid keys: backend, device, fallback, fps, landmarks_out, max_faces, mirror, model, sink, size, source, "
+                       "stats_json, supervise"),
+    ({"extras": {"a": 1}}, "e.toml: [extras]: unknown section; valid sections: campaign, looks, tracking, controls, kiosk"),
+    ({"tracking": {"smooth_beta": -1}}, "e.toml: tracking.smooth_beta: -1 is out of range; use 0 to 10000"),
     ({"looks": {"rotation": "black_eye_left"}},
      "e.toml: looks.rotation: must be a list of look names in quotes, like [\"black_eye_left\", \"cheek_bruise\"]"),
     ({"looks": {"intensity": 3}}, "e.toml: looks.intensity: 3 is out of range; use 0 to 2"),

@@ -48,11 +48,11 @@ def test_changes_wait_for_the_loop_but_the_curtain_does_not(controls, looks):
 
 
 @pytest.mark.parametrize("action, value, message", [
-    ("jump", None, "unknown action 'jump'; use one of next, previous, look, intensity, stronger, weaker, curtain, captions, stats"),
+    ("jump", None, "unknown action 'jump'; use one of next, previous, look, intensity, stronger, weaker, curtain, captions, stats, mirror"),
     ("look", "zebra", "unknown look 'zebra'; use one of black_eye_left, cheek_bruise, no_more_silence"),
     ("look", 7, "unknown look 7; use one of black_eye_left, cheek_bruise, no_more_silence"),
     ("intensity", "lots", "intensity 'lots' is not a number; give 0 to 2"),
-    ("intensity", 2.5, "intensity 2.5 is out of range; give 0 to 2"),
+    ("intensity", 2.5, "intensity 2.5 is out of range; use 0 to 2"),
     ("curtain", "yes", "curtain must be true, false or null (toggle), not 'yes'"),
 ])
 def test_bad_requests_say_what_is_valid(controls, action, value, message):
@@ -70,6 +70,7 @@ def test_bad_requests_say_what_is_valid(controls, action, value, message):
     ("b", lambda c: c.curtain),
     ("c", lambda c: not c.captions),
     ("s", lambda c: c.stats_visible),
+    ("m", lambda c: c.mirror),
 ])
 def test_window_keys(controls, key, check):
     assert controls.handle_key(ord(key))
@@ -117,6 +118,24 @@ def test_presenter_curtain_blanks_everything_and_captions_and_readout_follow_the
     blanked = present(frame, (), figures)
     assert (blanked == CURTAIN_BGR).all(), "nothing of the person, not even under the caption"
     assert np.array_equal(frame, portrait), "the input is never changed"
+
+
+def test_m_mirrors_the_picture_before_the_captions_so_they_read_the_right_way(controls, portrait):
+    """One owner of the mirror (the presenter), before any text: a real caption bar, not a flipped one."""
+    from arfilter.core.framing import mirror
+    from arfilter.operator.campaign import CampaignLayer, CampaignOptions
+
+    campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence 2468"))
+    present = Presenter(controls, campaign=campaign)
+    frame = cv2.resize(portrait, (640, 360))
+    assert np.array_equal(present(frame, (), LiveFigures()), campaign.draw(frame))
+    assert controls.handle_key(ord("m")) and controls.mirror
+    shown = present(frame, (), LiveFigures())
+    assert np.array_equal(shown, campaign.draw(mirror(frame))), "mirrored picture, caption drawn on top"
+    bar = campaign.draw(frame) != frame
+    rows = np.flatnonzero(bar.any(axis=(1, 2)))
+    flipped_text = mirror(campaign.draw(frame))
+    assert (shown[rows] != flipped_text[rows]).any(axis=2).sum() > 500, "the caption must not read backwards"
 
 
 def test_readout_text_is_legible(portrait):

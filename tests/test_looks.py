@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from arfilter.core.errors import ArfilterError
+from arfilter.session.controls import Controls
 from arfilter.render.looks import LookSwitcher
 from arfilter.tracking.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 from arfilter.render.packs import builtin_overlays_dir, list_overlays, load_overlay
@@ -192,8 +193,9 @@ def test_intensity_keys_are_clamped_and_carried_across_switches(mesh):
     ("+", 0, 1.1), ("=", 0, 1.1), ("-", 0, 0.9), ("_", 0, 0.9), ("x", 0, 1.0),
 ])
 def test_keys(mesh, key, index, intensity):
+    """The window keys reach the look through the one key map (core.limits.KEYS) and Controls."""
     switcher = LookSwitcher(mesh, ["black_eye_left", "cheek_bruise", "jaw_bruise"], report=lambda _: None)
-    used = switcher.handle_key(ord(key))
+    used = Controls(switcher).handle_key(ord(key))
     assert used == (key != "x") and switcher.index == index and switcher.intensity == pytest.approx(intensity)
 
 

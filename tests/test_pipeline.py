@@ -63,10 +63,35 @@ def test_every_stage_is_timed_and_reported():
 
 
 def test_mirror_flips_the_output_left_right():
+    """Mirroring has one owner, the presenter (``--mirror``, the kiosk and the m key all set it)."""
+    from arfilter.session.controls import Controls
+    from arfilter.session.present import Presenter
+
     sink = RecordingSink()
+    present = Presenter(Controls(mirror=True))
     run_pipeline(frames(1), lambda f: (Face(np.zeros((478, 3), np.float32)),), paint_white_left_column, sink,
-                 mirror=True)
+                 present=present)
     assert sink.images[0][0, -1, 0] == 255 and sink.images[0][0, 0, 0] == 0
+
+
+def test_the_privacy_curtain_also_covers_the_camera_unavailable_card():
+    """A lost camera's card goes out as it is, never tracked; with the curtain down, blank instead."""
+    from arfilter.draw.cards import camera_unavailable_card
+    from arfilter.session.controls import Controls
+    from arfilter.session.present import CURTAIN_BGR, Presenter
+
+    card = camera_unavailable_card((160, 120))
+    tracked: list = []
+    controls = Controls()
+    present = Presenter(controls)
+    placeholders = [Frame(card, timestamp=i / 30, index=i, placeholder=True) for i in range(4)]
+    sink = RecordingSink()
+    stats = run_pipeline(placeholders[:2], tracked.append, paint_white_left_column, sink, controls=controls,
+                         present=present)
+    assert np.array_equal(sink.images[0], card) and not tracked and stats.placeholders == 2
+    controls.request("curtain", True)
+    run_pipeline(placeholders[2:], tracked.append, paint_white_left_column, sink, controls=controls, present=present)
+    assert (sink.images[-1] == CURTAIN_BGR).all() and (sink.images[-2] == CURTAIN_BGR).all()
 
 
 def test_the_loop_stops_when_the_sink_says_so():
@@ -116,7 +141,7 @@ def test_our_filter_is_used_only_where_mediapipe_does_not_smooth(max_faces, smoo
     """MediaPipe smooths one face itself; two filters in a row would only add lag."""
     import argparse
 
-    from arfilter.cli.main import make_stabilizer
+    from arfilter.cli.commands import make_stabilizer
 
     args = argparse.Namespace(max_faces=max_faces, smoothing=smoothing, smooth_min_cutoff=0.5, smooth_beta=None)
     options = make_stabilizer(args).options.smoothing

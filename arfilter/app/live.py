@@ -1,13 +1,16 @@
-"""A live session, built from one ``EventConfig``: ``arfilter run`` and ``arfilter kiosk``.
+"""The composition root: one ``EventConfig`` in, one running live session out.
 
-    source -> tracker -> stabiliser -> look -> (mirror) -> presenter -> sink
-                                         ^                    ^
-                                     controls  <-  keys, control panel, rotation timer
+    source -> track -> stabilise -> render (the look) -> present -> sink
+                                        ^                   ^
+                                    controls  <-  keys, control panel, rotation timer
 
-Only the source, tracker, sink and control server touch devices or sockets;
-everything between is pure per-frame work. The session ends when the source
-ends or the sink is closed (q in the preview; the kiosk only on Esc held or
-its PIN) or on Ctrl+C / SIGTERM; everything opened is closed in reverse order.
+``build_session`` is the one place that turns settings into stages (the
+stabiliser too, also for ``apply`` and ``demo`` through ``build_stabiliser``);
+``run_session`` runs them with ``session.loop.run_pipeline``. Only the
+source, tracker, sink and control server touch devices or sockets; the
+session ends when the source ends or the sink is closed (q in the preview;
+the kiosk only on Esc held or its PIN) or on Ctrl+C / SIGTERM, and everything
+opened is closed in reverse order.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from arfilter.settings.config import EventConfig, LooksConfig
-from arfilter.session.controls import Controls
 from arfilter.core.errors import ArfilterError
-from arfilter.session.stats import RunStats
+from arfilter.core.limits import KEY_HINT
 from arfilter.core.types import Frame
+from arfilter.session.controls import Controls
+from arfilter.session.stats import RunStats
+from arfilter.settings.config import EventConfig, LooksConfig, TrackingConfig
 
 
 def _say(line: str) -> None:
@@ -39,11 +44,34 @@ def realtime(frames: Iterable[Frame]) -> Iterator[Frame]:
         yield frame
 
 
+def build_stabiliser(tracking: TrackingConfig, max_faces: int):
+    """Identity, dropouts and fades always; our smoothing unless switched off.
+
+    With one face MediaPipe already smooths its landmarks (a One Euro filter
+    in its graph); with two or more it does not, so ours takes over there.
+    """
+    from arfilter.tracking.smoothing import SmoothingOptions
+    from arfilter.tracking.stabilize import FaceStabilizer, StabilizerOptions
+
+    smoothing = SmoothingOptions(enabled=tracking.smoothing and max_faces > 1)
+    smoothing = replace(smoothing, min_cutoff=tracking.smooth_min_cutoff, beta=tracking.smooth_beta)
+    return FaceStabilizer(StabilizerOptions(smoothing=smoothing))
+
+
+def open_recorder(path: str | None, stack: ExitStack):
+    """The landmarks recorder (closed, so saved, when ``stack`` ends), or None."""
+    if not path:
+        return None
+    from arfilter.io.recording import LandmarkRecorder
+
+    return stack.enter_context(LandmarkRecorder(path))
+
+
 def make_switcher(model_path: Path, looks: LooksConfig, report: Callable[[str], None] = _say):
     """The looks to go through (the rotation, else every installed one), starting at ``looks.start``."""
     from arfilter.render.looks import LookSwitcher
-    from arfilter.tracking.mesh import load_canonical_mesh
     from arfilter.render.packs import list_overlays, resolve_overlay
+    from arfilter.tracking.mesh import load_canonical_mesh
 
     folder = resolve_overlay(looks.start)
     folders = [resolve_overlay(name) for name in looks.rotation] or list(list_overlays().values())
@@ -84,57 +112,93 @@ def _open_sink(config: EventConfig, kiosk: bool, controls: Controls):
         return open_sink("window", on_key=controls.handle_key)
 
 
-def run_session(config: EventConfig, *, kiosk: bool = False, smoother=None,
-                on_frame: Callable | None = None, stats: RunStats | None = None) -> RunStats:
-    """Run a live session until it is stopped; returns its stats."""
-    from arfilter.tracking.model import resolve_model
-    from arfilter.session.loop import run_pipeline
-    from arfilter.session.present import Presenter
-    from arfilter.io.sinks import WindowSink
+@dataclass
+class LiveSession:
+    """Every stage of one live session, built and opened; closed with ``stack``."""
+
+    config: EventConfig
+    kiosk: bool
+    source: object
+    tracker: object
+    stabiliser: object
+    looks: object
+    controls: Controls
+    presenter: object
+    sink: object
+    on_frame: Callable | None
+    beat: Callable[[], None]
+    stack: ExitStack
+
+    @property
+    def frames(self) -> Iterable[Frame]:
+        """Files play at their own rate when someone watches; cameras hand over the newest frame."""
+        live_sink = self.kiosk or self.config.sink in ("virtualcam", "window")
+        return realtime(self.source) if not self.source.live and live_sink else self.source
+
+
+def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
+                  on_frame: Callable | None = None) -> LiveSession:
+    """Open every stage of a live session described by ``config`` (closed when ``stack`` ends)."""
     from arfilter.io.sources import open_source
+    from arfilter.ops.supervisor import Heartbeat
+    from arfilter.session.present import Presenter
+    from arfilter.tracking.model import resolve_model
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
+    heartbeat = Heartbeat.from_env()  # a no-op unless supervised: every frame sent beats
+    recorder = open_recorder(config.landmarks_out, stack)
+    on_frame = heartbeat.chain(_both(recorder, on_frame))
+    model_path = resolve_model(config.model, progress=sys.stderr)
+    tracker = stack.enter_context(FaceTracker(TrackerOptions(model_path=model_path, max_faces=config.max_faces)))
+    looks = stack.enter_context(make_switcher(model_path, config.looks))
+    controls = Controls(looks, captions=config.controls.captions, stats=config.controls.stats,
+                        mirror=config.mirror or kiosk)
+    screen = None
+    if kiosk:
+        from arfilter.operator.kiosk import KioskScreen, hex_to_bgr
+
+        screen = KioskScreen(config.kiosk, hex_to_bgr(config.campaign.bar_color), font=config.campaign.font)
+    presenter = Presenter(controls, _campaign_layer(config), screen, rotate_every=config.looks.rotate_every)
+    source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
+    sink = stack.enter_context(_open_sink(config, kiosk, controls))
+    if config.controls.web:
+        from arfilter.operator.webcontrol import ControlServer, parse_control_address
+
+        host, port = parse_control_address(config.controls.web)
+        server = stack.enter_context(ControlServer(controls, host=host, port=port,
+                                                   token=config.controls.token or None))
+        _say(f"control panel: {server.link}")
+    return LiveSession(config, kiosk, source, tracker, build_stabiliser(config.tracking, config.max_faces), looks,
+                       controls, presenter, sink, on_frame, heartbeat.beat, stack)
+
+
+def _both(first: Callable | None, second: Callable | None) -> Callable | None:
+    if first is None or second is None:
+        return first or second
+    return lambda *args: (first(*args), second(*args))
+
+
+def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable | None = None,
+                stats: RunStats | None = None) -> RunStats:
+    """Run a live session until it is stopped; returns its stats."""
+    from arfilter.io.sinks import WindowSink
+    from arfilter.session.loop import run_pipeline
+
     stats = stats or RunStats()
-    # --- heartbeat for arfilter.ops.supervisor (a no-op unless supervised): every frame sent beats ---
-    from arfilter.ops.supervisor import Heartbeat
-
-    heartbeat = Heartbeat.from_env()
-    on_frame = heartbeat.chain(on_frame)
-    # --- end heartbeat ---
     with ExitStack() as stack:
-        model_path = resolve_model(config.model, progress=sys.stderr)
-        tracker = stack.enter_context(FaceTracker(TrackerOptions(model_path=model_path, max_faces=config.max_faces)))
-        looks = stack.enter_context(make_switcher(model_path, config.looks))
-        controls = Controls(looks, captions=config.controls.captions, stats=config.controls.stats)
-        screen = None
-        if kiosk:
-            from arfilter.operator.kiosk import KioskScreen, hex_to_bgr
-
-            screen = KioskScreen(config.kiosk, hex_to_bgr(config.campaign.bar_color), font=config.campaign.font)
-        presenter = Presenter(controls, _campaign_layer(config), screen, rotate_every=config.looks.rotate_every)
-        source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
-        sink = stack.enter_context(_open_sink(config, kiosk, controls))
-        if config.controls.web:
-            from arfilter.operator.webcontrol import ControlServer, parse_control_address
-
-            host, port = parse_control_address(config.controls.web)
-            server = stack.enter_context(ControlServer(controls, host=host, port=port,
-                                                       token=config.controls.token or None))
-            _say(f"control panel: {server.link}")
-        frames: Iterable[Frame] = source
-        if not source.live and (kiosk or config.sink in ("virtualcam", "window")):
-            frames = realtime(source)
+        session = build_session(config, stack, kiosk=kiosk, on_frame=on_frame)
+        source, sink, looks = session.source, session.sink, session.looks
         _say(f"{source.name} -> {sink.name}, look: {looks.title}; press Ctrl+C to stop")
         if getattr(sink, "crash_safe", True) is False and source.live:
             _say(f"{sink.name} is finished when arfilter stops; a crash or power cut would lose it "
                  "(record to .avi to keep everything up to the last second)")
         if isinstance(sink, WindowSink) and not kiosk:
-            _say("keys: n/p look, +/- intensity, b privacy curtain, c captions, s stats, m mirror, q quit")
+            _say(f"keys: {KEY_HINT}")
         render = looks.paint if source.fresh_frames else looks
         lost: ArfilterError | None = None
         try:
-            run_pipeline(frames, tracker, render, sink, mirror=config.mirror or kiosk, stats=stats,
-                         smoother=smoother, on_frame=on_frame, controls=controls, present=presenter)
+            run_pipeline(session.frames, session.tracker, render, sink, stats=stats, smoother=session.stabiliser,
+                         on_frame=session.on_frame, controls=session.controls, present=session.presenter)
         except KeyboardInterrupt:
             pass
         except ArfilterError as exc:
@@ -145,7 +209,7 @@ def run_session(config: EventConfig, *, kiosk: bool = False, smoother=None,
         if source.live:
             stats.dropped_frames = int(getattr(source, "dropped", 0))
         if kiosk and not sink.stopped:
-            _hold_card(sink, config, lost, heartbeat.beat)
+            _hold_card(sink, config, lost, session.beat)
     return stats
 
 

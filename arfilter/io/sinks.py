@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from arfilter.core.errors import ArfilterError, DeviceUnavailable
-from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox, mirror
+from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, letterbox
+from arfilter.core.limits import FPS, QUIT_KEYS, SINKS, SIZE
 from arfilter.io.sources import _Closing
 
 SINK_NAMES = ("virtualcam", "window", "null")
@@ -178,13 +179,14 @@ def _point_qt_at_system_fonts() -> None:
 
 
 class WindowSink(_Closing):
-    """A preview window: q or Esc quits, m mirrors; closing the window also quits.
+    """A preview window: q or Esc quits; closing the window also quits.
 
-    Other keys go to ``on_key`` (the live look controls), if given.
+    Other keys (looks, curtain, captions, m for mirror) go to ``on_key``, the
+    operator's controls: the window shows the picture exactly as sent, so the
+    mirror is the presenter's alone and captions always read the right way.
     """
 
-    def __init__(self, title: str = "arfilter", mirror: bool = False,
-                 on_key: Callable[[int], object] | None = None) -> None:
+    def __init__(self, title: str = "arfilter", on_key: Callable[[int], object] | None = None) -> None:
         problem = display_problem()
         if problem:
             raise DeviceUnavailable(
@@ -193,7 +195,6 @@ class WindowSink(_Closing):
         _point_qt_at_system_fonts()
         self.title = title
         self.name = "preview window"
-        self.mirror = mirror
         self.stopped = False
         self.last_key: int | None = None
         self.on_key = on_key
@@ -212,13 +213,10 @@ class WindowSink(_Closing):
 
     def _quit_key(self, key: int) -> bool:
         """Whether this key ends the session: q or Esc."""
-        return key in (ord("q"), ord("Q"), 27)
+        return chr(key) in QUIT_KEYS
 
     def _own_key(self, key: int) -> bool:
-        """Handle a key of the window's own (m: mirror); False passes it on to ``on_key``."""
-        if key in (ord("m"), ord("M")):
-            self.mirror = not self.mirror
-            return True
+        """Handle a key of the window's own (the kiosk's PIN); False passes it on to ``on_key``."""
         return False
 
     def _window_open(self) -> bool:
@@ -239,7 +237,7 @@ class WindowSink(_Closing):
             self.stopped = True  # the user closed the window: don't open a new one
             return
         try:
-            cv2.imshow(self.title, mirror(image) if self.mirror else image)
+            cv2.imshow(self.title, image)
         except cv2.error as exc:
             raise DeviceUnavailable(
                 "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"
@@ -441,14 +439,14 @@ class VirtualCameraSink(_Closing):
 
 
 def open_sink(
-    spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 30.0, mirror: bool = False,
+    spec: str, *, size: tuple[int, int] = SIZE.default, fps: float = FPS.default,
     device: str | None = None, backend: str | None = None, on_key: Callable[[int], object] | None = None,
 ) -> Sink:
     """A sink from what the user typed: virtualcam, window, null, or a file name."""
     if spec == "virtualcam":
         return VirtualCameraSink(size=size, fps=fps, device=device, backend=backend)
     if spec == "window":
-        return WindowSink(mirror=mirror, on_key=on_key)
+        return WindowSink(on_key=on_key)
     if spec == "null":
         return NullSink()
     suffix = Path(spec).suffix.lower()
@@ -457,5 +455,5 @@ def open_sink(
     if suffix in IMAGE_EXTENSIONS:
         return ImageFileSink(spec)
     raise ArfilterError(
-        f"sink {spec}: unknown; use virtualcam, window, null, or a file ending in "
+        f"sink {spec}: unknown; use {', '.join(SINKS)}, or a file ending in "
         f"{'/'.join(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)}")

@@ -16,18 +16,32 @@ import ctypes
 import ctypes.util
 import sys
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from arfilter.operator.campaign import hex_rgb
 from arfilter.draw.cards import card
-from arfilter.settings.config import KioskConfig
+from arfilter.core.limits import CLEAR_AFTER, QUIT_HOLD
 from arfilter.io.sinks import WindowSink
 from arfilter.core.types import Face
 
 ESC, ENTER, RETURN, BACKSPACE = 27, 13, 10, 8
 REPEAT_GAP_S = 0.8  # a held key repeats every ~40 ms after a ~0.6 s delay; a longer gap is a release
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """The exhibition screen: attract screen, clearing, quitting."""
+
+    clear_after: float = CLEAR_AFTER.default  # seconds after the last face leaves before the attract screen replaces the picture
+    title: str = "Step in front of the camera"
+    message: str = "See what the campaign is about"
+    quit_hold: float = QUIT_HOLD.default  # seconds Esc must be held to quit (0: a single press)
+    quit_pin: str = ""  # digits typed then Enter quit instead; empty: hold Esc
+    fullscreen: bool = True
+    hide_cursor: bool = True
 
 
 def hex_to_bgr(colour: str) -> tuple[int, int, int]:

@@ -17,12 +17,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from arfilter.core.errors import ArfilterError
+from arfilter.core.limits import INTENSITY, INTENSITY_STEP
 from arfilter.tracking.mesh import CanonicalMesh
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import Renderer
 from arfilter.core.types import Face
 
-MIN_INTENSITY, MAX_INTENSITY, INTENSITY_STEP = 0.0, 2.0, 0.1
 
 
 def _say(message: str) -> None:
@@ -33,7 +33,7 @@ class LookSwitcher:
     """Draws the current look; ``next``/``previous``/``stronger``/``weaker`` change it between frames."""
 
     def __init__(self, mesh: CanonicalMesh, looks: Sequence[str | Path], start: int = 0,
-                 intensity: float = 1.0, report: Callable[[str], None] = _say, preload: bool = True) -> None:
+                 intensity: float = INTENSITY.default, report: Callable[[str], None] = _say, preload: bool = True) -> None:
         if not looks:
             raise ArfilterError("no looks to show; install an overlay pack or pass --overlay PATH")
         self.mesh = mesh
@@ -67,7 +67,7 @@ class LookSwitcher:
 
     @intensity.setter
     def intensity(self, value: float) -> None:
-        self._intensity = float(np.clip(round(value, 2), MIN_INTENSITY, MAX_INTENSITY))
+        self._intensity = float(np.clip(round(value, 2), INTENSITY.low, INTENSITY.high))
         self.renderer.intensity = self._intensity
 
     @property
@@ -136,16 +136,6 @@ class LookSwitcher:
     def weaker(self) -> None:
         self.intensity = self.intensity - INTENSITY_STEP
         self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
-
-    def handle_key(self, key: int) -> bool:
-        """n/p or ]/[ switch looks, +/- change intensity; returns whether the key was used."""
-        actions = {ord("n"): self.next, ord("]"): self.next, ord("p"): self.previous, ord("["): self.previous,
-                   ord("+"): self.stronger, ord("="): self.stronger, ord("-"): self.weaker, ord("_"): self.weaker}
-        action = actions.get(key)
-        if action is None:
-            return False
-        action()
-        return True
 
     def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
         return self.renderer.paint(image, faces)

@@ -19,40 +19,34 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass
-from typing import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
 
-from arfilter.render.looks import LookSwitcher
+from arfilter.core.limits import INTENSITY, KEYS
+from arfilter.session.figures import LiveFigures
 
-ACTIONS = ("next", "previous", "look", "intensity", "stronger", "weaker", "curtain", "captions", "stats")
+if TYPE_CHECKING:  # the looks are handed in; importing them would load every shader
+    from arfilter.render.looks import LookSwitcher
 
-
-@dataclass(frozen=True)
-class LiveFigures:
-    """The loop's figures for the operator: a snapshot, updated every frame."""
-
-    fps: float = 0.0  # frames sent per second, over the last second or so
-    latency_ms: float = 0.0  # frame read -> frame sent, median of the last second
-    faces: int = 0  # faces drawn in the last frame
-    frames: int = 0  # frames sent since start
-    dropped: int = 0  # camera frames skipped because a newer one was ready
-    bad_frames: int = 0  # frames passed through unpainted because something failed
-    uptime_s: float = 0.0
+ACTIONS = ("next", "previous", "look", "intensity", "stronger", "weaker", "curtain", "captions", "stats", "mirror")
+TOGGLES = ("curtain", "captions", "stats", "mirror")  # True, False or None (flip)
+LOOK_ACTIONS = ("next", "previous", "stronger", "weaker")
 
 
 class Controls:
     """The live settings, shared by the keyboard, the web panel and the kiosk timer."""
 
     def __init__(self, looks: LookSwitcher | None = None, *, captions: bool = True, curtain: bool = False,
-                 stats: bool = False, preview_fps: float = 10.0,
+                 stats: bool = False, mirror: bool = False, preview_fps: float = 10.0,
                  report: Callable[[str], None] | None = None) -> None:
         self.looks = looks
         self.captions = captions
         self.curtain = curtain
         self.stats_visible = stats
+        self.mirror = mirror  # the presenter flips the picture before captions and readouts
         self.preview_fps = preview_fps
         self.report = report or (looks.report if looks is not None else (lambda line: None))
         self._pending: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
@@ -67,7 +61,7 @@ class Controls:
 
     def request(self, action: str, value: object = None) -> None:
         """Queue a change: ``next``, ``previous``, ``look`` (a name or index), ``intensity`` (0-2),
-        ``stronger``, ``weaker``, ``curtain``/``captions``/``stats`` (True, False or None to toggle).
+        ``stronger``, ``weaker``, ``curtain``/``captions``/``stats``/``mirror`` (True, False or None to toggle).
 
         Raises ValueError for an unknown action or a bad value, naming the valid ones.
         """
@@ -79,10 +73,11 @@ class Controls:
             try:
                 value = float(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                raise ValueError(f"intensity {value!r} is not a number; give 0 to 2") from None
-            if not 0.0 <= value <= 2.0:
-                raise ValueError(f"intensity {value} is out of range; give 0 to 2")
-        elif action in ("curtain", "captions", "stats") and value is not None and not isinstance(value, bool):
+                raise ValueError(f"intensity {value!r} is not a number; give {INTENSITY.span}") from None
+            why = INTENSITY.why_not(value)
+            if why:
+                raise ValueError(f"intensity {why}")
+        elif action in TOGGLES and value is not None and not isinstance(value, bool):
             raise ValueError(f"{action} must be true, false or null (toggle), not {value!r}")
         if action == "curtain":  # privacy first: blank the very next frame, not after a queue
             self.curtain = (not self.curtain) if value is None else bool(value)
@@ -103,16 +98,12 @@ class Controls:
 
     def handle_key(self, key: int) -> bool:
         """Keys of the preview and kiosk windows: n/p look, +/- intensity, b curtain,
-        c captions, s stats. Returns whether the key was used."""
-        keys = {ord("n"): ("next", None), ord("]"): ("next", None), ord("p"): ("previous", None),
-                ord("["): ("previous", None), ord("+"): ("stronger", None), ord("="): ("stronger", None),
-                ord("-"): ("weaker", None), ord("_"): ("weaker", None), ord("b"): ("curtain", None),
-                ord("c"): ("captions", None), ord("s"): ("stats", None)}
-        action = keys.get(key)
-        if action is None or (self.looks is None and action[0] in ("next", "previous", "stronger", "weaker")):
+        c captions, s stats, m mirror (the one map: ``core.limits.KEYS``). Returns whether the key was used."""
+        action = KEYS.get(chr(key)) if 0 <= key < 0x110000 else None
+        if action is None or (self.looks is None and action in LOOK_ACTIONS):
             return False
-        self.request(*action)
-        if action[0] != "curtain":
+        self.request(action)
+        if action != "curtain":
             self.apply()  # keys arrive on the loop's thread, between frames: apply now
         return True
 
@@ -130,8 +121,8 @@ class Controls:
 
     def _apply_one(self, action: str, value: object) -> None:
         looks = self.looks
-        if action in ("captions", "stats"):
-            attribute = "captions" if action == "captions" else "stats_visible"
+        if action in ("captions", "stats", "mirror"):
+            attribute = "stats_visible" if action == "stats" else action
             setattr(self, attribute, (not getattr(self, attribute)) if value is None else bool(value))
             self.report(f"{action} {'on' if getattr(self, attribute) else 'off'}")
         elif looks is None:
@@ -195,6 +186,7 @@ class Controls:
             "curtain": self.curtain,
             "captions": self.captions,
             "stats_visible": self.stats_visible,
+            "mirror": self.mirror,
             "live": asdict(self.figures),
             "changes": self.changes,
         }

@@ -1,10 +1,14 @@
-"""The last step before the sink: privacy curtain, kiosk screen, campaign layer, readout.
+"""The last step before the sink: privacy curtain, mirror, kiosk screen, campaign layer, readout.
 
-``present(output, faces, figures)`` runs once per frame on the finished,
-mirrored picture, so text reads the right way round. Order matters: the
-curtain replaces everything (nothing of the person gets through, not even
-under a caption); the kiosk's attract screen replaces the picture when nobody
-is in front; the campaign layer and the readout go on top.
+``present(output, faces, figures)`` runs once per frame on the finished
+picture. Order matters: the curtain replaces everything (nothing of the
+person gets through, not even under a caption); the picture is mirrored here
+and only here (``--mirror``, the kiosk, the m key), before anything with text
+is drawn, so captions and readouts always read the right way round; the
+kiosk's attract screen replaces the picture when nobody is in front; the
+campaign layer and the readout go on top. ``card(image)`` is the same step
+for a source's "camera unavailable" card: the curtain still wins, and the
+card is never mirrored.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from arfilter.session.controls import Controls, LiveFigures
+from arfilter.core.framing import mirror
+from arfilter.session.controls import Controls
+from arfilter.session.figures import LiveFigures
 from arfilter.core.types import Face
 
 CURTAIN_BGR = (32, 32, 32)
@@ -73,6 +79,8 @@ class Presenter:
         self._rotate()
         if controls.curtain:
             return blank(output.shape)
+        if controls.mirror:
+            output = mirror(output)
         if self.screen is not None:
             output = self.screen(output, faces)
         if self.campaign is not None and controls.captions:
@@ -80,6 +88,10 @@ class Presenter:
         if controls.stats_visible:
             output = draw_readout(output, figures)
         return output
+
+    def card(self, image: np.ndarray) -> np.ndarray:
+        """A source's placeholder card, shown as it is unless the curtain is down."""
+        return blank(image.shape) if self.controls.curtain else image
 
     def _rotate(self) -> None:
         """Looks change on their own every ``rotate_every`` seconds (0: never)."""

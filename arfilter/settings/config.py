@@ -17,10 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from arfilter.operator.campaign import CampaignOptions, check_campaign
+from arfilter.core import limits
 from arfilter.core.checks import Check, boolean as _bool, key_name, choice as _choice, number as _number
 from arfilter.core.checks import optional_string as _optional_string, string as _string, toml_loads
 from arfilter.core.errors import first_of
+from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from arfilter.operator.campaign import CampaignOptions, check_campaign
+from arfilter.operator.kiosk import KioskConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,8 +31,21 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 MAX_CONFIG_BYTES = 256 * 1024
-DEFAULT_OVERLAY = "black_eye_left"
-SINKS = ("virtualcam", "window", "null")
+DEFAULT_OVERLAY = limits.DEFAULT_OVERLAY
+SINKS = limits.SINKS
+
+
+def _in(span: limits.Range) -> Check:
+    """The TOML check for a range declared in ``core.limits``."""
+    return _number(span.low, span.high, whole=span.whole)
+
+
+def sink_problem(sink: str) -> str | None:
+    """Why ``sink`` is not a sink name or an output file name, or None (the CLI and the file share it)."""
+    if sink in SINKS or Path(sink).suffix.lower() in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS:
+        return None
+    return (f"{sink!r} is not one of {', '.join(SINKS)} or a file name ending in "
+            f"{', '.join(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS)}")
 
 
 @dataclass(frozen=True)
@@ -38,8 +54,17 @@ class LooksConfig:
 
     start: str = DEFAULT_OVERLAY
     rotation: tuple[str, ...] = ()  # the looks n/p and the timer go through; empty: every installed look
-    rotate_every: float = 0.0  # seconds; 0: only on a key or from the control panel
-    intensity: float = 1.0
+    rotate_every: float = limits.ROTATE_EVERY.default  # seconds; 0: only on a key or from the control panel
+    intensity: float = limits.INTENSITY.default
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """The stabiliser: One Euro smoothing over the head's motion (see tracking/smoothing.py)."""
+
+    smoothing: bool = True
+    smooth_min_cutoff: float = limits.SMOOTH_MIN_CUTOFF.default  # Hz: lower is steadier when still
+    smooth_beta: float = limits.SMOOTH_BETA.default  # higher follows fast moves more tightly
 
 
 @dataclass(frozen=True)
@@ -53,33 +78,24 @@ class ControlsConfig:
 
 
 @dataclass(frozen=True)
-class KioskConfig:
-    """The exhibition screen: attract screen, clearing, quitting."""
-
-    clear_after: float = 0.5  # seconds after the last face leaves before the attract screen replaces the picture
-    title: str = "Step in front of the camera"
-    message: str = "See what the campaign is about"
-    quit_hold: float = 3.0  # seconds Esc must be held to quit (0: a single press)
-    quit_pin: str = ""  # digits typed then Enter quit instead; empty: hold Esc
-    fullscreen: bool = True
-    hide_cursor: bool = True
-
-
-@dataclass(frozen=True)
 class EventConfig:
     """Everything a live session needs; defaults are those of ``arfilter run``."""
 
-    source: str = "0"
-    sink: str = "virtualcam"
-    size: tuple[int, int] = (1280, 720)
-    fps: float = 30.0
+    source: str = limits.DEFAULT_SOURCE
+    sink: str = limits.SINKS[0]
+    size: tuple[int, int] = limits.SIZE.default
+    fps: float = limits.FPS.default
     mirror: bool = False
     device: str | None = None
     backend: str | None = None
-    fallback: str = "none"
-    max_faces: int = 2
+    fallback: str = limits.FALLBACKS[0]
+    max_faces: int = int(limits.MAX_FACES.default)
     model: str | None = None
+    supervise: bool | None = None  # None: the kiosk is supervised, run is not
+    landmarks_out: str | None = None  # every frame's landmarks to a .npz (numbers, never pixels)
+    stats_json: str | None = None  # per-stage timings when the session ends
     looks: LooksConfig = field(default_factory=LooksConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     campaign: CampaignOptions = field(default_factory=CampaignOptions)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     kiosk: KioskConfig = field(default_factory=KioskConfig)
@@ -90,12 +106,9 @@ class EventConfig:
 
 def _size(value: Any) -> tuple[Any, str | None]:
     try:
-        width, height = (int(part) for part in str(value).lower().split("x"))
-    except ValueError:
-        return None, f"{value!r} is not a size; write it like \"1280x720\""
-    if not (16 <= width <= 7680 and 16 <= height <= 4320):
-        return None, f"{value!r} is out of range; use 16x16 to 7680x4320"
-    return (width, height), None
+        return limits.SIZE.parse(value), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def _source(value: Any) -> tuple[Any, str | None]:
@@ -111,22 +124,26 @@ def _looks_list(value: Any) -> tuple[Any, str | None]:
 
 
 def _pin(value: Any) -> tuple[Any, str | None]:
-    if not isinstance(value, str) or (value and not (value.isdigit() and 4 <= len(value) <= 12)):
-        return None, "must be 4 to 12 digits in quotes (or \"\" for none)"
+    shortest, longest = limits.PIN_DIGITS
+    if not isinstance(value, str) or (value and not (value.isdigit() and shortest <= len(value) <= longest)):
+        return None, f"must be {shortest} to {longest} digits in quotes (or \"\" for none)"
     return value, None
 
 
 _TOP: dict[str, Check] = {
-    "source": _source, "sink": _string, "size": _size, "fps": _number(1, 240), "mirror": _bool,
-    "device": _optional_string, "backend": _optional_string, "fallback": _choice("none", "preview"),
-    "max_faces": _number(1, 16, whole=True), "model": _optional_string,
+    "source": _source, "sink": _string, "size": _size, "fps": _in(limits.FPS), "mirror": _bool,
+    "device": _optional_string, "backend": _optional_string, "fallback": _choice(*limits.FALLBACKS),
+    "max_faces": _in(limits.MAX_FACES), "model": _optional_string, "supervise": _bool,
+    "landmarks_out": _optional_string, "stats_json": _optional_string,
 }
 _SECTIONS: dict[str, tuple[type, dict[str, Check]]] = {
-    "looks": (LooksConfig, {"start": _string, "rotation": _looks_list, "rotate_every": _number(0, 86400),
-                            "intensity": _number(0, 2)}),
+    "looks": (LooksConfig, {"start": _string, "rotation": _looks_list, "rotate_every": _in(limits.ROTATE_EVERY),
+                            "intensity": _in(limits.INTENSITY)}),
+    "tracking": (TrackingConfig, {"smoothing": _bool, "smooth_min_cutoff": _in(limits.SMOOTH_MIN_CUTOFF),
+                                  "smooth_beta": _in(limits.SMOOTH_BETA)}),
     "controls": (ControlsConfig, {"web": _string, "token": _string, "stats": _bool, "captions": _bool}),
-    "kiosk": (KioskConfig, {"clear_after": _number(0, 1),
-                            "title": _string, "message": _string, "quit_hold": _number(0, 30), "quit_pin": _pin,
+    "kiosk": (KioskConfig, {"clear_after": _in(limits.CLEAR_AFTER),
+                            "title": _string, "message": _string, "quit_hold": _in(limits.QUIT_HOLD), "quit_pin": _pin,
                             "fullscreen": _bool, "hide_cursor": _bool}),
 }
 
@@ -180,15 +197,15 @@ def check_config(table: dict, where: str, base: Path | None = None) -> tuple[Eve
             campaign_table = {**campaign_table, "logo": str(base / campaign_table["logo"])}
         campaign, campaign_problems = check_campaign(campaign_table, where)
         problems.extend(campaign_problems)
-    for key in ("source", "model"):  # a file named in the event file is found next to it
+    for key in ("source", "model", "landmarks_out", "stats_json"):  # a file named in the event file is found next to it
         value = values.get(key)
         if isinstance(value, str) and base is not None and not value.isdigit() and not Path(value).is_absolute() \
                 and _exists(base / value):
             values[key] = str(base / value)
     if isinstance(values.get("sink"), str):
-        sink = values["sink"]
-        if sink not in SINKS and not Path(sink).suffix:
-            problems.append(f"{where}: sink: {sink!r} is not one of {', '.join(SINKS)} or a file name (.mp4, .png, ...)")
+        why = sink_problem(values["sink"])
+        if why:
+            problems.append(f"{where}: sink: {why}")
     if problems:
         return None, problems
     return EventConfig(**values, **sections, campaign=campaign, path=Path(where)), []
@@ -240,12 +257,20 @@ fallback = "preview"       # if the virtual camera cannot start: "preview" shows
 max_faces = 2
 # device = "/dev/video10"  # which virtual camera (default: the first one)
 # model = "face_landmarker.task"   # default: downloaded once to the user cache
+# supervise = true         # restart the session if it crashes or hangs (the kiosk's default)
+# landmarks_out = "landmarks.npz"  # every frame's landmarks (numbers, never pixels)
+# stats_json = "stats.json"        # per-stage timings when the session ends
 
 [looks]
 start = "black_eye_left"   # see: arfilter overlays
 rotation = ["black_eye_left", "cheek_bruise", "split_lip", "no_more_silence"]   # default: all
 rotate_every = 0           # seconds between looks on their own; 0: only by key or control panel
 intensity = 1.0            # 0 to 2
+
+[tracking]
+smoothing = true           # steady the landmarks so the look does not shiver
+smooth_min_cutoff = 0.2    # Hz: lower is steadier when the head is still
+smooth_beta = 500          # higher follows fast moves more tightly
 
 [campaign]
 caption = "#NoMoreSilence: violence at home is never private"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arfilter.core.limits import SMOOTH_BETA, SMOOTH_MIN_CUTOFF
 from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 
 
@@ -54,8 +55,8 @@ class SmoothingOptions:
     benchmarks/README.md).
     """
 
-    min_cutoff: float = 0.2
-    beta: float = 500.0
+    min_cutoff: float = SMOOTH_MIN_CUTOFF.default
+    beta: float = SMOOTH_BETA.default
     deadzone: float = 0.7
     shape_min_cutoff: float = 0.1  # brows, forehead, nose, cheeks: still unless clearly moving
     shape_beta: float = 100.0
