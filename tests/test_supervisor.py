@@ -60,8 +60,14 @@ elif kind == "usererror":
     print("arfilter: loading things", file=sys.stderr)
     print("arfilter: error: overlay nope: not found; use the name of an installed overlay", file=sys.stderr)
     sys.exit(2)
-elif kind == "nocamera":
+elif kind == "nocamera":  # the exit-code contract: 3, a device is unavailable
     print("arfilter: error: camera 0: cannot open it; check that it is plugged in", file=sys.stderr)
+    sys.exit(3)
+elif kind == "nodevice":  # exit 3 worded without the word camera: still a device
+    print("arfilter: error: preview window: no display found", file=sys.stderr)
+    sys.exit(3)
+elif kind == "camerawords":  # the word camera, but exit 2: bad input, not a device
+    print("arfilter: error: camera settings: --size 1x1 is out of range", file=sys.stderr)
     sys.exit(2)
 elif kind == "exit":
     print("arfilter: the source ended", file=sys.stderr)
@@ -147,8 +153,20 @@ def test_a_missing_camera_is_retried_beyond_the_error_limit(tmp_path):
     code, out, _ = supervise(command, backoff=(0.1, 0.2, 0.4))
     assert code == 0, out
     assert len(events(log)) == 6, "five missing cameras, then it came"
-    assert out.count("arfilter: supervisor: waiting for the camera; trying again in ") == 5
+    assert out.count("arfilter: supervisor: waiting for the camera or display; trying again in ") == 5
     assert "trying again in 0.4 s (restart 5)" in out
+
+
+def test_restarts_are_decided_by_the_exit_code_never_by_the_message(tmp_path):
+    """Exit 3 is retried beyond the error limit whatever it says; exit 2 stops after 3 even if it says 'camera'."""
+    command, log = fake(tmp_path, "nodevice", "nodevice", "nodevice", "nodevice", "exit")
+    code, out, _ = supervise(command, backoff=(0.1, 0.2))
+    assert code == 0 and len(events(log)) == 5, out
+    command, log = fake(tmp_path / "words", "camerawords")
+    (tmp_path / "words").mkdir()
+    code, out, _ = supervise(command, backoff=(0.1, 0.2))
+    assert code == 2 and len(events(log)) == 3, out
+    assert "a restart cannot fix it, so stopping" in out
 
 
 def test_backoff_is_bounded_and_starts_again_after_a_healthy_spell(tmp_path):

@@ -21,16 +21,20 @@ What the supervisor does when the child ends or stops beating
     exit 130
         The session was interrupted (Ctrl+C, SIGTERM sent to the child
         itself): the supervisor exits 130, no restart.
-    exit 2 with an ``arfilter: error: camera ...`` line
-        The camera is missing, busy or unplugged. A kiosk is often switched on
-        before its camera, so this is retried forever, every few seconds
-        (the backoff below, so at most every 4 s).
-    exit 2 with another ``arfilter: error: ...`` line, before the first beat
+    exit 3 (``ExitCode.DEVICE_UNAVAILABLE``)
+        The camera, the virtual camera or the display is missing, busy or
+        unplugged. A kiosk is often switched on before its camera, so this is
+        retried forever, every few seconds (the backoff below, so at most
+        every 4 s).
+    exit 2 (``ExitCode.BAD_INPUT``) before the first beat
         A start-up error: a broken event file, a missing model, an unknown
-        look, a port in use, no display yet. It is retried (the display or the
-        port may simply not be ready yet), but once the *same* line has ended
-        ``SAME_ERROR_LIMIT`` (3) starts in a row the supervisor stops and
-        exits 2, printing that line last: a restart cannot fix it.
+        look, a port in use. It is retried (the port may simply not be free
+        yet), but once ``SAME_ERROR_LIMIT`` (3) starts in a row have ended
+        with exit 2 the supervisor stops and exits 2, printing the child's
+        last error line: a restart cannot fix it.
+    The decision is made by the exit code alone (``core.errors.ExitCode``),
+    never by reading the message: rewording a message cannot change what
+    the supervisor does.
     exit 2 after the first beat, any other exit code, a signal
         A crash (a session that was running is not misconfigured; the virtual
         camera driver that went away, say): restarted.
@@ -85,7 +89,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -95,6 +98,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
+from arfilter.core.errors import ExitCode
+
 HEARTBEAT_ENV = "ARFILTER_HEARTBEAT"
 SUPERVISED_ENV = "ARFILTER_SUPERVISED"
 SUPERVISOR_PID_ENV = "ARFILTER_SUPERVISOR_PID"
@@ -103,7 +108,6 @@ RECORD = "{pid:>10} {count:>20}\n"  # fixed size: overwritten in place, never tr
 BACKOFF = (0.5, 1.0, 2.0, 4.0)
 SAME_ERROR_LIMIT = 3
 ERROR_PREFIX = "arfilter: error: "
-CAMERA_ERROR = re.compile(r"camera\b")  # every camera message starts 'camera 0: ...' / 'camera /dev/video2: ...'
 PREFIX = "arfilter: supervisor: "
 WINDOWS = sys.platform == "win32"
 
@@ -450,20 +454,19 @@ class Supervisor:
                 self.say("the session was stopped (exit 130); not restarting")
                 return 130
             error = tee.error_line
-            message = error[len(ERROR_PREFIX):] if error else None
-            if code == 2 and message and CAMERA_ERROR.match(message):
+            if code == ExitCode.DEVICE_UNAVAILABLE:  # the contract, not the wording: a device may come back
                 self._same_error = (None, 0)
                 delay = self._delay()
-                self.say(f"waiting for the camera; trying again in {delay:g} s (restart {self.restarts})")
-            elif code == 2 and message and first_beat is None:
-                same, count = self._same_error
-                count = count + 1 if message == same else 1
-                self._same_error = (message, count)
+                self.say(f"waiting for the camera or display; trying again in {delay:g} s (restart {self.restarts})")
+            elif code == ExitCode.BAD_INPUT and first_beat is None:
+                count = self._same_error[1] + 1
+                self._same_error = (error, count)
                 if count >= self.same_error_limit:
                     self.say(f"the same error {count} times in a row at start-up; a restart cannot fix it, "
                              "so stopping")
-                    self._write(f"{error}\n")
-                    return 2
+                    if error:
+                        self._write(f"{error}\n")
+                    return ExitCode.BAD_INPUT
                 delay = self._delay()
                 self.say(f"the session stopped at start-up with an error ({count} of {self.same_error_limit} "
                          f"in a row); trying again in {delay:g} s (restart {self.restarts})")
