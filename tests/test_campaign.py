@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
+import arfilter.draw.fonts as fontmod
 import arfilter.draw.text as textmod
 from arfilter.operator.campaign import CampaignLayer, CampaignOptions, check_campaign, hex_rgb
 from arfilter.core.errors import ArfilterError
@@ -155,8 +156,8 @@ def test_a_named_font_that_cannot_draw_the_caption_is_one_clear_line():
 
 def test_no_installed_font_for_a_script_says_what_to_install(monkeypatch):
     dejavu = str(find_font("DejaVu Sans", "abc"))
-    monkeypatch.setattr(textmod, "_candidates", lambda text: (dejavu,))
-    monkeypatch.setattr(textmod, "fallback_font", lambda char: None)
+    monkeypatch.setattr(fontmod, "candidate_fonts", lambda text: (dejavu,))
+    monkeypatch.setattr(fontmod, "fallback_font", lambda char: None)
     with pytest.raises(ArfilterError) as caught:
         find_font(None, "Hi 中文")
     assert str(caught.value) == ('captions: no installed font can draw 中文 (Chinese); install Noto Sans CJK '
