@@ -94,23 +94,72 @@ def test_transparent_overlay_changes_nothing_bit_for_bit(mesh, tmp_path, portrai
     np.testing.assert_array_equal(out, portrait)
 
 
-def test_turned_head_culls_the_far_side(mesh, whole_face_pack, portrait, portrait_landmarks):
-    """Squash the landmarks as a head turned ~80 degrees: the far half folds and is not drawn."""
-    lm = portrait_landmarks.copy()
-    centre_x = lm[:468, 0].mean()
-    nose = lm[1, 0]
-    # Rotate about the vertical axis through the face centre, using z for depth.
-    angle = np.deg2rad(80)
-    x, z = lm[:, 0] - centre_x, lm[:, 2] - lm[:468, 2].mean()
-    lm[:, 0] = centre_x + x * np.cos(angle) + z * np.sin(angle)
+def turned(landmarks: np.ndarray, degrees: float) -> np.ndarray:
+    """The landmarks of the head turned ``degrees`` further about the vertical axis through its centre."""
+    lm = landmarks.copy()
+    angle = np.deg2rad(degrees)
+    x, z = lm[:, 0] - lm[:468, 0].mean(), lm[:, 2] - lm[:468, 2].mean()
+    lm[:, 0] = lm[:468, 0].mean() + x * np.cos(angle) + z * np.sin(angle)
     lm[:, 2] = -x * np.sin(angle) + z * np.cos(angle)
-    out = Renderer(mesh, load_overlay(whole_face_pack))(portrait, (Face(lm),))
-    diff = changed(out, portrait)
-    visible_x = np.nonzero(diff)[1]
-    assert len(visible_x) > 0
-    # Painted pixels stay within the rotated face's extent: nothing smeared outside.
-    assert visible_x.min() >= lm[:468, 0].min() - 2 and visible_x.max() <= lm[:468, 0].max() + 2
-    del nose
+    return lm
+
+
+def facing_the_camera(mesh, landmarks: np.ndarray) -> np.ndarray:
+    """Which skin triangles face the camera: their screen winding is their UV winding (worked out here,
+    triangle by triangle, not with the renderer's own helper)."""
+    triangles = mesh.skin_triangles
+
+    def winding(points: np.ndarray) -> np.ndarray:
+        a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+        return np.sign((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+    return winding(landmarks[:468, :2].astype(np.float64)) == winding(mesh.uvs.astype(np.float64))
+
+
+def front_surface(shape: tuple[int, ...], mesh, landmarks: np.ndarray, grow: int = 2) -> np.ndarray:
+    """Pixels of the triangles facing the camera, grown by ``grow`` px (the renderer's soft edge)."""
+    mask = np.zeros(shape[:2], np.uint8)
+    for triangle in mesh.skin_triangles[facing_the_camera(mesh, landmarks)]:
+        cv2.fillConvexPoly(mask, np.round(landmarks[triangle, :2] * 16).astype(np.int32), 1, shift=4)
+    return cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)).astype(bool)
+
+
+@pytest.fixture(scope="module")
+def turned_head(model_path, shared_media) -> tuple[np.ndarray, np.ndarray]:
+    """A real turned head: frame 261 of talking_woman_512.mp4 (her face turned to her left), tracked."""
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    capture = cv2.VideoCapture(str(shared_media / "talking_woman_512.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 261)
+    ok, image = capture.read()
+    capture.release()
+    assert ok
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        faces = tracker(Frame(image, 0.0))
+    assert len(faces) == 1
+    return image, faces[0].landmarks
+
+
+@pytest.mark.parametrize("head, degrees", [
+    ("portrait", 60), ("portrait", -60), ("portrait", 80),  # the frontal portrait's real mesh, turned
+    ("turned", -20),  # the real turned head, turned a little further the same way
+])
+def test_a_turned_head_is_painted_only_where_its_surface_faces_the_camera(
+        mesh, whole_face_pack, portrait, portrait_landmarks, turned_head, head, degrees):
+    """Culling: on a turned head the far side folds behind the near side, and its triangles (wound the
+    other way on screen) stick out past the profile; none of their pixels may be painted."""
+    image, landmarks = (portrait, portrait_landmarks) if head == "portrait" else turned_head
+    lm = turned(landmarks, degrees)
+    assert (~facing_the_camera(mesh, lm)).sum() > 30, "the far side must be turned away"
+    out = Renderer(mesh, load_overlay(whole_face_pack))(image, (Face(lm),))
+    painted = changed(out, image)
+    assert painted.sum() > 5000
+    outside = painted & ~front_surface(image.shape, mesh, lm)
+    assert outside.sum() == 0, f"{outside.sum()} pixels painted from triangles that face away"
+    # Nothing smeared beyond the turned face either.
+    columns = np.nonzero(painted)[1]
+    assert columns.min() >= lm[:468, 0].min() - 2 and columns.max() <= lm[:468, 0].max() + 2
 
 
 def test_face_partly_outside_the_frame_draws_what_is_inside(mesh, whole_face_pack, portrait, portrait_landmarks):
