@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import arfilter.ops.install as install
+import arfilter.ops.zipcheck as zipcheck
 from arfilter.core.errors import ArfilterError
 from arfilter.core.paths import user_overlays_dir
 from arfilter.ops.install import add_install_arguments, cmd_install, install_pack, pack_folder_name
@@ -244,7 +245,7 @@ def test_a_failure_half_way_through_unpacking_leaves_nothing(tmp_path, monkeypat
     zip_path.write_bytes(_zip_bytes([*_good(), ("my_look/more.png", TEXTURE)]))
     dest = tmp_path / "new" / "overlays"  # made by the install, so removed again when it fails
     before = _listing(tmp_path)
-    real_copy = install._copy_capped
+    real_copy = zipcheck.copy_capped
     calls = []
 
     def copy(source, target, entry_cap, total_left):
@@ -253,7 +254,7 @@ def test_a_failure_half_way_through_unpacking_leaves_nothing(tmp_path, monkeypat
             raise OSError(28, "No space left on device")
         return real_copy(source, target, entry_cap, total_left)
 
-    monkeypatch.setattr(install, "_copy_capped", copy)
+    monkeypatch.setattr(zipcheck, "copy_capped", copy)
     with pytest.raises(ArfilterError) as caught:
         install_pack(zip_path, dest)
     assert str(caught.value) == (f"pack {zip_path}: cannot unpack entry 'my_look/paint.png' into {dest} "
@@ -488,11 +489,11 @@ class _Endless:
 
 def test_caps_count_the_bytes_that_come_out_not_the_header():
     source, sink = _Endless(), io.BytesIO()
-    with pytest.raises(install._Overflow, match="entry"):
-        install._copy_capped(source, sink, entry_cap=MiB, total_left=10 * MiB)
-    assert sink.tell() <= MiB and source.given <= MiB + 2 * install._CHUNK
-    with pytest.raises(install._Overflow, match="total"):
-        install._copy_capped(_Endless(), io.BytesIO(), entry_cap=10 * MiB, total_left=MiB)
+    with pytest.raises(zipcheck.Overflow, match="entry"):
+        zipcheck.copy_capped(source, sink, entry_cap=MiB, total_left=10 * MiB)
+    assert sink.tell() <= MiB and source.given <= MiB + 2 * zipcheck.CHUNK
+    with pytest.raises(zipcheck.Overflow, match="total"):
+        zipcheck.copy_capped(_Endless(), io.BytesIO(), entry_cap=10 * MiB, total_left=MiB)
 
 
 @pytest.mark.parametrize("limits, message", [
