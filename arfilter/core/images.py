@@ -18,6 +18,10 @@ import numpy as np
 from arfilter.core.errors import ArfilterError
 from arfilter.core.imageutil import to_bgr
 
+#: The largest PNG an overlay texture or a campaign logo may be: file bytes, and pixels per side (from the header).
+MAX_PNG_BYTES = 64 * 1024 * 1024
+MAX_PNG_SIDE = 4096
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_COLOR_TYPES = {0: "grey", 2: "RGB", 3: "paletted", 4: "grey with alpha", 6: "RGBA"}
 _MB = 1024 * 1024

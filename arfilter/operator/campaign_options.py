@@ -17,15 +17,14 @@ import numpy as np
 
 from arfilter.core.checks import Check, choice, key_name, number, optional_string
 from arfilter.core.errors import ArfilterError
-from arfilter.core.images import PngUnusable, read_png
+from arfilter.core.images import MAX_PNG_BYTES, MAX_PNG_SIDE, PngUnusable, read_png
 from arfilter.draw.text import check_font
-from arfilter.render.packs import MAX_TEXTURE_BYTES, MAX_TEXTURE_SIDE
 
 CAPTION_POSITIONS = ("bottom", "top")
 PANEL_POSITIONS = ("top-right", "top-left", "bottom-right", "bottom-left")
 MAX_CAPTION_CHARS = 200
 MAX_HELPLINE_CHARS = 100
-MAX_LOGO_SIDE = MAX_TEXTURE_SIDE
+MAX_LOGO_SIDE = MAX_PNG_SIDE
 DARK_TEXT = "#1A1A1A"
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 _LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
@@ -120,10 +119,10 @@ def read_logo(path: str | Path) -> tuple[np.ndarray | None, str | None]:
     """
     path = Path(path)
     try:
-        png = read_png(path, MAX_TEXTURE_BYTES)
+        png = read_png(path, MAX_PNG_BYTES)
     except PngUnusable as exc:
         return None, _LOGO_PROBLEMS[exc.reason].format(path=path, detail=exc.detail,
-                                                       limit=MAX_TEXTURE_BYTES // (1024 * 1024))
+                                                       limit=MAX_PNG_BYTES // (1024 * 1024))
     width, height = png.width, png.height
     if width > MAX_LOGO_SIDE or height > MAX_LOGO_SIDE:
         return None, f"{width}x{height} is too large; use at most {MAX_LOGO_SIDE}x{MAX_LOGO_SIDE}"

@@ -22,7 +22,7 @@ import numpy as np
 from arfilter.core.checks import key_name, toml_loads
 from arfilter.core.paths import user_overlays_dir
 from arfilter.core.errors import ArfilterError, first_of
-from arfilter.core.images import PngUnusable, read_png
+from arfilter.core.images import MAX_PNG_BYTES, MAX_PNG_SIDE, PngUnusable, read_png
 from arfilter.render.regions import REGIONS
 from arfilter.shaders import SHADERS
 
@@ -32,9 +32,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 MANIFEST = "overlay.toml"
-MAX_TEXTURE_SIDE = 4096
+MAX_TEXTURE_SIDE = MAX_PNG_SIDE
 MIN_TEXTURE_SIDE = 64
-MAX_TEXTURE_BYTES = 64 * 1024 * 1024
+MAX_TEXTURE_BYTES = MAX_PNG_BYTES
 MAX_MANIFEST_BYTES = 256 * 1024
 
 _TEXT_KEYS = ("name", "title", "description", "credits", "license")
