@@ -18,14 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from arfilter.ops.supervisor import BACKOFF, HEARTBEAT_ENV, SUPERVISED_ENV, Heartbeat, Supervisor
+from arfilter.ops.heartbeat import HEARTBEAT_ENV, SUPERVISED_ENV, Heartbeat
+from arfilter.ops.supervisor import BACKOFF, Supervisor
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 
 # A fake session: logs "start <t>" / "fail <t>" lines, then behaves as its run number says.
 FAKE = r"""
 import os, signal, sys, time
-from arfilter.ops.supervisor import Heartbeat
+from arfilter.ops.heartbeat import Heartbeat
 
 log, plan = sys.argv[1], sys.argv[2].split(",")
 run = sum(line.startswith("start") for line in open(log).read().splitlines()) if os.path.exists(log) else 0

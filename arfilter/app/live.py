@@ -140,7 +140,7 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
                   on_frame: Callable | None = None) -> LiveSession:
     """Open every stage of a live session described by ``config`` (closed when ``stack`` ends)."""
     from arfilter.io.sources import open_source
-    from arfilter.ops.supervisor import Heartbeat
+    from arfilter.ops.heartbeat import Heartbeat
     from arfilter.session.present import Presenter
     from arfilter.tracking.model import resolve_model
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions

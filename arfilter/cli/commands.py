@@ -90,7 +90,7 @@ def write_image(path: str, image: np.ndarray) -> None:
         raise ArfilterError(f"output {path}: cannot be written ({exc.strerror})") from None
 
 
-def _finish(stats: RunStats, stats_json: str | None) -> None:
+def finish(stats: RunStats, stats_json: str | None) -> None:
     print(f"arfilter: {stats.summary_line()}", file=sys.stderr)
     if stats_json:
         stats.write_json(stats_json)
@@ -135,7 +135,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         stack.enter_context(sink)
         stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink,
                              smoother=make_stabilizer(args), on_frame=recorder)
-    _finish(stats, args.stats_json)
+    finish(stats, args.stats_json)
     print(f"arfilter: wrote {output}", file=sys.stderr)
     return 0
 
@@ -214,7 +214,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         recorder = open_recorder(args.landmarks_out, stack)
         stats = run_pipeline(source, tracker, before_after, sink, smoother=make_stabilizer(args), on_frame=recorder)
-    _finish(stats, args.stats_json)
+    finish(stats, args.stats_json)
     if stats.frames_with_face == 0:
         raise ArfilterError("demo: no face was found in the sample; try 'arfilter demo --face PHOTO' with a frontal photo")
     width, height = source.size

@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from arfilter.cli import commands
-from arfilter.cli.commands import _finish
+from arfilter.cli.commands import finish
 from arfilter.cli.parser import build_parser
 from arfilter.core.errors import ArfilterError, ExitCode
 
@@ -43,7 +43,7 @@ def _live(args: argparse.Namespace, kiosk: bool) -> int:
 
     config = event_config(args)
     stats = run_session(config, kiosk=kiosk)
-    _finish(stats, config.stats_json)
+    finish(stats, config.stats_json)
     return ExitCode.OK
 
 

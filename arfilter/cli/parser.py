@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
                                             "needs Esc held (or the PIN from the event file).")
     _live_options(kiosk, kiosk=True)
 
+    _event_commands(commands)
+    _offline_commands(commands)
+    _authoring_commands(commands)
+    return parser
+
+
+def _event_commands(commands) -> None:
+    """config, doctor, install: getting a machine and an event ready."""
     config = commands.add_parser("config", help="print an example event file, or check one",
                                  description="Event files hold every option of a live session: "
                                              "arfilter run --config event.toml, arfilter kiosk --config event.toml.")
@@ -139,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                                               "pack, then installs it in your overlays folder in one step.")
     add_install_arguments(install)
 
+
+def _offline_commands(commands) -> None:
+    """apply, demo, overlays: files in, files out."""
     apply = commands.add_parser("apply", help="paint the overlay on an image or video file",
                                 description="Offline: the output has the same frames and size as the input; "
                                             "the same input always gives the same output.")
@@ -159,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     overlays = commands.add_parser("overlays", help="list installed overlays")
     _common(overlays, overlay=False, tracking=False)
 
+
+def _authoring_commands(commands) -> None:
+    """template, unwrap, validate, gallery: making and checking looks."""
     template = commands.add_parser("template", help="write the UV layout for painting a new overlay",
                                    description="Writes the face's UV layout (mesh wireframe, features labelled, eyes "
                                                "and mouth shaded: never drawn) to paint over in any image editor.")
@@ -192,4 +206,3 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--max-faces", type=flag(limits.MAX_FACES), default=int(limits.MAX_FACES.default),
                          help=f"most faces per photo (default: {limits.MAX_FACES.default:g})")
     gallery.add_argument("--model", help="face_landmarker.task to use")
-    return parser

@@ -32,9 +32,9 @@ class Range:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be {'a whole number' if self.whole else 'a number'} from {self.span}"
         if self.whole and not float(value).is_integer():
-            return f"{value!r} is not a whole number; use {self.span}"
+            return f"{value:g} is not a whole number; use {self.span}"
         if not math.isfinite(value) or not self.low <= value <= self.high:
-            return f"{value!r} is out of range; use {self.span}"
+            return f"{value:g} is out of range; use {self.span}"
         return None
 
     def parse(self, text: str) -> float | int:

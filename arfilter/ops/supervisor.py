@@ -73,16 +73,9 @@ Output
         arfilter: supervisor: session started (pid 4242)
         arfilter: supervisor: the session crashed (exit -11); restarting in 1 s (restart 3)
         arfilter: supervisor: the session stopped responding for 3 s; restarting in 0.5 s (restart 1)
-        arfilter: supervisor: the session did not start within 20 s; restarting in 0.5 s (restart 1)
-        arfilter: supervisor: waiting for the camera; trying again in 4 s (restart 6)
-        arfilter: supervisor: the session stopped at start-up with an error (1 of 3 in a row); trying again in 0.5 s (restart 1)
+        arfilter: supervisor: waiting for the camera or display; trying again in 4 s (restart 6)
         arfilter: supervisor: the same error 3 times in a row at start-up; a restart cannot fix it, so stopping
-        arfilter: error: overlay nope: not found; use the name of an installed overlay (...)
         arfilter: supervisor: the session ended (exit 0); not restarting
-        arfilter: supervisor: the session was stopped (exit 130); not restarting
-        arfilter: supervisor: stopping the session (SIGTERM)
-        arfilter: supervisor: the session did not stop within 10 s; killed it
-        arfilter: supervisor: could not start the session ([Errno 12] ...); trying again in 0.5 s (restart 1)
 """
 
 from __future__ import annotations
@@ -100,118 +93,13 @@ from typing import Callable, Sequence, TextIO
 
 from arfilter.core.errors import ExitCode
 
-HEARTBEAT_ENV = "ARFILTER_HEARTBEAT"
-SUPERVISED_ENV = "ARFILTER_SUPERVISED"
-SUPERVISOR_PID_ENV = "ARFILTER_SUPERVISOR_PID"
-BEAT_INTERVAL = 0.25
-RECORD = "{pid:>10} {count:>20}\n"  # fixed size: overwritten in place, never truncated
+from arfilter.ops.heartbeat import HEARTBEAT_ENV, SUPERVISED_ENV, SUPERVISOR_PID_ENV
+
 BACKOFF = (0.5, 1.0, 2.0, 4.0)
 SAME_ERROR_LIMIT = 3
 ERROR_PREFIX = "arfilter: error: "
 PREFIX = "arfilter: supervisor: "
 WINDOWS = sys.platform == "win32"
-
-
-# --- the child's side ------------------------------------------------------------
-
-class Heartbeat:
-    """The child's side: ``beat()`` for every frame sent; writes at most every ``interval`` seconds.
-
-    ``Heartbeat.from_env()`` is a no-op object when the session is not supervised.
-    """
-
-    def __init__(self, path: str | os.PathLike | None, interval: float = BEAT_INTERVAL,
-                 parent_pid: int | None = None) -> None:
-        self.path = Path(path) if path else None
-        self.interval = interval
-        self.count = 0
-        self._next = 0.0
-        self._fd: int | None = None
-        self._parent_pid = parent_pid
-        if self.path is not None:
-            try:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
-            except OSError:
-                self._fd = None  # a heartbeat must never stop the session; the supervisor will see no beats
-
-    @classmethod
-    def from_env(cls, environ=None) -> "Heartbeat":
-        """The heartbeat the supervisor asked for, or a no-op one; arms the orphan watch."""
-        environ = os.environ if environ is None else environ
-        path = environ.get(HEARTBEAT_ENV)
-        if not path:
-            return cls(None)
-        parent = environ.get(SUPERVISOR_PID_ENV, "")
-        heartbeat = cls(path, parent_pid=int(parent) if parent.isdigit() else None)
-        heartbeat._stop_with_parent()
-        return heartbeat
-
-    @property
-    def enabled(self) -> bool:
-        return self._fd is not None
-
-    def beat(self) -> None:
-        """Cheap: one clock read per call; the file is written at most every ``interval``."""
-        if self._fd is None:
-            return
-        now = time.monotonic()
-        if now < self._next:
-            return
-        self._next = now + self.interval
-        self.count += 1
-        try:
-            os.lseek(self._fd, 0, os.SEEK_SET)
-            os.write(self._fd, RECORD.format(pid=os.getpid(), count=self.count).encode())
-        except OSError:
-            pass
-        if self._parent_pid is not None and not WINDOWS and os.getppid() != self._parent_pid:
-            self._parent_gone()
-
-    def __call__(self, *_args) -> None:
-        self.beat()
-
-    def chain(self, on_frame: Callable | None) -> Callable | None:
-        """``on_frame`` for ``run_pipeline`` that also beats (``on_frame`` itself when not supervised)."""
-        if self._fd is None:
-            return on_frame
-        if on_frame is None:
-            return self
-        beat = self.beat
-
-        def on_frame_and_beat(*args) -> None:
-            on_frame(*args)
-            beat()
-
-        return on_frame_and_beat
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def _stop_with_parent(self) -> None:
-        """Linux: SIGTERM when the supervisor dies (other systems: the check in ``beat``)."""
-        if not sys.platform.startswith("linux"):
-            return
-        try:
-            import ctypes
-
-            PR_SET_PDEATHSIG = 1
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        except Exception:
-            return
-        if self._parent_pid is not None and os.getppid() != self._parent_pid:
-            self._parent_gone()  # it died before the prctl
-
-    def _parent_gone(self) -> None:
-        self._parent_pid = None
-        try:  # nobody reads our stderr any more: keep the shutdown quiet instead of failing on a broken pipe
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 2)
-            os.close(null)
-        except OSError:
-            pass
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 # --- the parent's side -----------------------------------------------------------
@@ -446,35 +334,44 @@ class Supervisor:
                 self._sleep_until(restart_at)
                 continue
             failed_at = time.monotonic()
-            tee.join(timeout=2.0)  # its last line, the error, must be read before deciding
-            if code == 0:
-                self.say("the session ended (exit 0); not restarting")
-                return 0
-            if code == 130:
-                self.say("the session was stopped (exit 130); not restarting")
-                return 130
-            error = tee.error_line
-            if code == ExitCode.DEVICE_UNAVAILABLE:  # the contract, not the wording: a device may come back
-                self._same_error = (None, 0)
-                delay = self._delay()
-                self.say(f"waiting for the camera or display; trying again in {delay:g} s (restart {self.restarts})")
-            elif code == ExitCode.BAD_INPUT and first_beat is None:
-                count = self._same_error[1] + 1
-                self._same_error = (error, count)
-                if count >= self.same_error_limit:
-                    self.say(f"the same error {count} times in a row at start-up; a restart cannot fix it, "
-                             "so stopping")
-                    if error:
-                        self._write(f"{error}\n")
-                    return ExitCode.BAD_INPUT
-                delay = self._delay()
-                self.say(f"the session stopped at start-up with an error ({count} of {self.same_error_limit} "
-                         f"in a row); trying again in {delay:g} s (restart {self.restarts})")
-            else:
-                self._same_error = (None, 0)
-                delay = self._delay()
-                self.say(f"the session crashed (exit {code}); restarting in {delay:g} s (restart {self.restarts})")
-            self._sleep_until(failed_at + delay)
+            decided = self._after_exit(code, tee, first_beat is not None)
+            if decided is not None:
+                return decided
+            self._sleep_until(failed_at + self._delay_now)
+
+    def _after_exit(self, code: int, tee: _Tee, started: bool) -> int | None:
+        """What a child's exit code means (the contract in ``core.errors``): the supervisor's own
+        exit code when it should stop, or None to restart after ``self._delay_now`` seconds."""
+        tee.join(timeout=2.0)  # its last line, the error, must be read before deciding
+        if code == 0:
+            self.say("the session ended (exit 0); not restarting")
+            return 0
+        if code == 130:
+            self.say("the session was stopped (exit 130); not restarting")
+            return 130
+        error = tee.error_line
+        if code == ExitCode.DEVICE_UNAVAILABLE:  # the contract, not the wording: a device may come back
+            self._same_error = (None, 0)
+            delay = self._delay()
+            self.say(f"waiting for the camera or display; trying again in {delay:g} s (restart {self.restarts})")
+        elif code == ExitCode.BAD_INPUT and not started:
+            count = self._same_error[1] + 1
+            self._same_error = (error, count)
+            if count >= self.same_error_limit:
+                self.say(f"the same error {count} times in a row at start-up; a restart cannot fix it, "
+                         "so stopping")
+                if error:
+                    self._write(f"{error}\n")
+                return ExitCode.BAD_INPUT
+            delay = self._delay()
+            self.say(f"the session stopped at start-up with an error ({count} of {self.same_error_limit} "
+                     f"in a row); trying again in {delay:g} s (restart {self.restarts})")
+        else:
+            self._same_error = (None, 0)
+            delay = self._delay()
+            self.say(f"the session crashed (exit {code}); restarting in {delay:g} s (restart {self.restarts})")
+        self._delay_now = delay
+        return None
 
     def _exit_for_signal(self, child: subprocess.Popen | None) -> int:
         signum = self._signal

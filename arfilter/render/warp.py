@@ -96,6 +96,8 @@ def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, constant[:, None, :]], axis=1)
 
 
+# why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
+# share a dozen arrays that splitting would pass around or copy, and it is measured in benchmarks/.
 def rasterize_map(
     points: np.ndarray,
     triangles: np.ndarray,

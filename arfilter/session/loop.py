@@ -89,25 +89,43 @@ def _no_faces(frame: Frame, faces: tuple[Face, ...]) -> tuple[Face, ...]:
     return faces
 
 
-def run_pipeline(
-    source: Iterable[Frame],
-    tracker: Track,
-    render: Render,
-    sink: Sink,
-    *,
-    smoother: Stabilise | None = None,
-    stats: RunStats | None = None,
-    on_frame: OnFrame | None = None,
-    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
-    controls: Operator | None = None,
-    present: Present | None = None,
-) -> RunStats:
-    """Run until the source ends or the sink asks to stop; returns the stats.
+def _paint(frame: Frame, tracker: Track, stabilise: Stabilise, render: Render, stats: RunStats, start: float,
+           warn: Callable[[str], None] | None) -> tuple[tuple[Face, ...], np.ndarray]:
+    """track -> stabilise -> render one frame, timed; a frame that fails is passed through unchanged
+    and counted (``warn`` is given until the first one failed: one line per run, not per frame)."""
+    clock = time.perf_counter
+    try:
+        faces = tracker(frame)
+        t_tracked = clock()
+        faces = stabilise(frame, faces)
+        t_smoothed = clock()
+        output = render(frame.image, faces)
+        stats.add("track", t_tracked - start)
+        stats.add("smooth", t_smoothed - t_tracked)
+        stats.add("render", clock() - t_smoothed)
+        return faces, output
+    except ArfilterError:
+        raise
+    except Exception as exc:  # one bad frame must not end a live session
+        stats.bad_frames += 1
+        if warn is not None:
+            warn(f"arfilter: frame {frame.index} could not be processed ({_failure(exc)}); "
+                 "passing such frames through unchanged")
+        return (), frame.image
 
-    ``controls``: the operator's live settings, applied between frames, and
-    where each sent frame and the live figures are published. ``present``:
-    the last step on the finished frame (it alone mirrors, before any text).
-    """
+
+def _figures(meter: LiveMeter, stats: RunStats, faces: int, dropped: int) -> LiveFigures:
+    return LiveFigures(fps=meter.fps, latency_ms=meter.latency_ms, faces=faces, frames=stats.frames, dropped=dropped,
+                       bad_frames=stats.bad_frames, uptime_s=meter.uptime_s)
+
+
+def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: Sink, *,
+                 smoother: Stabilise | None = None, stats: RunStats | None = None, on_frame: OnFrame | None = None,
+                 warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+                 controls: Operator | None = None, present: Present | None = None) -> RunStats:
+    """Run until the source ends or the sink asks to stop; returns the stats. ``controls``: the
+    operator's settings, applied between frames, where each sent frame and the figures are published.
+    ``present``: the last step on the finished frame (it alone mirrors, before any text)."""
     stats = stats or RunStats()
     stabilise = smoother or _no_faces
     clock = time.perf_counter
@@ -115,7 +133,6 @@ def run_pipeline(
     live = bool(getattr(source, "live", False))
     frames = iter(source)
     figures = LiveFigures()
-    warned = False
     while True:
         if controls is not None:
             controls.apply()
@@ -130,24 +147,7 @@ def run_pipeline(
             stats.placeholders += 1
             faces: tuple[Face, ...] = ()
         else:
-            try:
-                faces = tracker(frame)
-                t2 = clock()
-                faces = stabilise(frame, faces)
-                t_smoothed = clock()
-                output = render(frame.image, faces)
-                stats.add("track", t2 - t1)
-                stats.add("smooth", t_smoothed - t2)
-                stats.add("render", clock() - t_smoothed)
-            except ArfilterError:
-                raise
-            except Exception as exc:  # one bad frame must not end a live session
-                stats.bad_frames += 1
-                if not warned:
-                    warn(f"arfilter: frame {frame.index} could not be processed ({_failure(exc)}); "
-                         "passing such frames through unchanged")
-                    warned = True
-                faces, output = (), frame.image
+            faces, output = _paint(frame, tracker, stabilise, render, stats, t1, warn if not stats.bad_frames else None)
             t3 = clock()
             if present is not None:
                 output = present(output, faces, figures)
@@ -160,9 +160,7 @@ def run_pipeline(
             if controls is not None or present is not None:  # only an operator or a readout needs the figures
                 # Latency: from the camera's capture (live: timestamps are monotonic) or from the read.
                 meter.sent(time.monotonic() - frame.timestamp if live else clock() - t0)
-                figures = LiveFigures(fps=meter.fps, latency_ms=meter.latency_ms, faces=len(faces),
-                                      frames=stats.frames, dropped=int(getattr(source, "dropped", 0) or 0),
-                                      bad_frames=stats.bad_frames, uptime_s=meter.uptime_s)
+                figures = _figures(meter, stats, len(faces), int(getattr(source, "dropped", 0) or 0))
         if controls is not None:
             controls.publish(output, figures)
         if on_frame is not None:  # a placeholder too: the session is alive (the supervisor's heartbeat)

@@ -223,14 +223,39 @@ def _unwritable(folder: Path, exc: OSError) -> ArfilterError:
     )
 
 
-def _download(
-    url: str,
-    dest: Path,
-    expected_sha256: str,
-    progress: TextIO | None,
-    opener: Opener,
-    timeout: float,
-) -> None:
+def _stream(response, handle, bar: "_Progress", url: str, folder: Path) -> str:
+    """Copy the response into ``handle`` with progress and a size cap; the SHA-256 of what came."""
+    length = response.headers.get("Content-Length") if response.headers else None
+    total = int(length) if length and length.isdigit() else None
+    bar.start(total)
+    digest = hashlib.sha256()
+    done = 0
+    while True:
+        try:
+            chunk = response.read(_CHUNK)
+        except (http.client.HTTPException, OSError) as exc:
+            raise _NetworkError(_reason(exc)) from exc
+        if not chunk:
+            break
+        done += len(chunk)
+        if done > MAX_DOWNLOAD_BYTES:
+            raise ArfilterError(
+                f"the download from {url} is over {MAX_DOWNLOAD_BYTES // 2**20} MB, "
+                f"far larger than {MODEL_FILENAME}; nothing was saved"
+            )
+        digest.update(chunk)
+        try:
+            handle.write(chunk)
+        except OSError as exc:
+            raise _unwritable(folder, exc) from exc
+        bar.update(done)
+    if total is not None and done != total:
+        raise _NetworkError(f"the connection closed after {done} of {total} bytes")
+    return digest.hexdigest()
+
+
+def _download(url: str, dest: Path, expected_sha256: str, progress: TextIO | None, opener: Opener,
+              timeout: float) -> None:
     """Fetch ``url`` to ``dest`` atomically, only if its SHA-256 is right.
 
     Bytes go to a temp file beside ``dest`` (same filesystem, so ``os.replace``
@@ -257,39 +282,13 @@ def _download(
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 raise _NetworkError(_reason(exc)) from exc
             with response:
-                length = response.headers.get("Content-Length") if response.headers else None
-                total = int(length) if length and length.isdigit() else None
-                bar.start(total)
-                digest = hashlib.sha256()
-                done = 0
-                while True:
-                    try:
-                        chunk = response.read(_CHUNK)
-                    except (http.client.HTTPException, OSError) as exc:
-                        raise _NetworkError(_reason(exc)) from exc
-                    if not chunk:
-                        break
-                    done += len(chunk)
-                    if done > MAX_DOWNLOAD_BYTES:
-                        raise ArfilterError(
-                            f"the download from {url} is over {MAX_DOWNLOAD_BYTES // 2**20} MB, "
-                            f"far larger than {MODEL_FILENAME}; nothing was saved"
-                        )
-                    digest.update(chunk)
-                    try:
-                        handle.write(chunk)
-                    except OSError as exc:
-                        raise _unwritable(folder, exc) from exc
-                    bar.update(done)
-            if total is not None and done != total:
-                raise _NetworkError(f"the connection closed after {done} of {total} bytes")
+                got = _stream(response, handle, bar, url, folder)
             try:
                 handle.flush()
                 os.fsync(handle.fileno())
             except OSError as exc:
                 raise _unwritable(folder, exc) from exc
 
-        got = digest.hexdigest()
         if got != expected_sha256.lower():
             raise ArfilterError(
                 f"the file downloaded from {url} is not {MODEL_DESCRIPTION} "
@@ -306,10 +305,40 @@ def _download(
         if not ok:
             try:
                 tmp.unlink()
-            except FileNotFoundError:
+            except OSError:  # already gone, or not ours to remove: nothing was saved either way
                 pass
-            except OSError:
-                pass
+
+
+def _cached(cache_path: Path, expected_sha256: str, progress: TextIO | None, download: bool) -> bool:
+    """Whether the cache holds the right model; a damaged copy is ours, so it is deleted (and said)."""
+    if cache_path.is_file():
+        try:
+            digest = _memo_digest(cache_path)
+        except OSError as exc:
+            raise ArfilterError(
+                f"cached model {cache_path}: cannot read it ({_reason(exc)}); "
+                "delete it, or set ARFILTER_CACHE_DIR to another folder"
+            ) from exc
+        if digest == expected_sha256.lower():
+            return True
+        try:
+            cache_path.unlink()
+        except OSError as exc:
+            raise ArfilterError(
+                f"cached model {cache_path} is damaged (checksum mismatch) and cannot be "
+                f"deleted ({_reason(exc)}); delete it by hand, or set ARFILTER_CACHE_DIR"
+            ) from exc
+        _say(
+            progress,
+            f"arfilter: the cached face model {cache_path} was damaged (checksum mismatch); "
+            "deleted it" + (", downloading it again" if download else ""),
+        )
+    elif cache_path.exists():
+        raise ArfilterError(
+            f"cached model {cache_path} is not a file; remove it, or set ARFILTER_CACHE_DIR"
+        )
+
+    return False
 
 
 def resolve_model(
@@ -338,33 +367,8 @@ def resolve_model(
     folder = Path(cache_dir) if cache_dir is not None else user_cache_dir(env=env)
     cache_path = folder / MODEL_FILENAME
 
-    if cache_path.is_file():
-        try:
-            digest = _memo_digest(cache_path)
-        except OSError as exc:
-            raise ArfilterError(
-                f"cached model {cache_path}: cannot read it ({_reason(exc)}); "
-                "delete it, or set ARFILTER_CACHE_DIR to another folder"
-            ) from exc
-        if digest == expected_sha256.lower():
-            return cache_path
-        try:
-            cache_path.unlink()
-        except OSError as exc:
-            raise ArfilterError(
-                f"cached model {cache_path} is damaged (checksum mismatch) and cannot be "
-                f"deleted ({_reason(exc)}); delete it by hand, or set ARFILTER_CACHE_DIR"
-            ) from exc
-        _say(
-            progress,
-            f"arfilter: the cached face model {cache_path} was damaged (checksum mismatch); "
-            "deleted it" + (", downloading it again" if download else ""),
-        )
-    elif cache_path.exists():
-        raise ArfilterError(
-            f"cached model {cache_path} is not a file; remove it, or set ARFILTER_CACHE_DIR"
-        )
-
+    if _cached(cache_path, expected_sha256, progress, download):
+        return cache_path
     if not download:
         raise _no_model_error("downloading is turned off", url, cache_path)
     try:
