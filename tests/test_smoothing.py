@@ -124,6 +124,40 @@ def test_the_same_motion_is_smoothed_alike_at_any_frame_rate(mesh, fps):
     assert gap < 2.0, gap  # the motion itself covers 120 px
 
 
+@pytest.mark.parametrize("fps", [15.0, 30.0, 60.0, 120.0])
+def test_one_euro_lags_a_ramp_by_the_same_time_at_any_frame_rate(fps):
+    """Known answer: a first-order low-pass at cut-off fc trails a ramp by exactly tau = 1 / (2 pi fc)
+    seconds once settled, whatever the frame rate (a filter assuming 30 fps trails by tau * 30 / fps)."""
+    cutoff, speed = 2.0, 3.0
+    f = OneEuro(min_cutoff=cutoff, beta=0.0)
+    for k in range(int(3 * fps) + 1):  # 3 s: about 38 time constants
+        t = k / fps
+        out = f(np.array([speed * t]), 1 / fps)
+    lag_seconds = (speed * t - out[0]) / speed
+    assert lag_seconds == pytest.approx(1 / (2 * math.pi * cutoff), rel=1e-6)
+
+
+@pytest.mark.parametrize("fps", [15.0, 60.0])
+def test_a_sliding_head_trails_by_the_same_time_at_15_60_and_30_fps(mesh, fps):
+    """A head sliding at a constant 30 px/s (no speed term, so the lag is known): its landmarks trail by
+    tau = 1 / (2 pi min_cutoff) seconds of motion, at 15 and 60 fps exactly as at 30."""
+    options = SmoothingOptions(beta=0.0, shape_beta=0.0)
+    shape = face_shape(mesh)
+    velocity = np.array([30.0, -15.0])
+
+    def trail(rate: float) -> np.ndarray:
+        smoother = FaceSmoother(options)
+        for k in range(int(8 * rate) + 1):  # 8 s: 10 time constants of the rigid filter
+            t = k / rate
+            truth = moved(shape, *(velocity * t), 0.0)
+            out = smoother(truth.astype(np.float32), 1 / rate)
+        return (truth[:, :2] - out[:, :2]).mean(axis=0) / velocity  # seconds behind, per axis
+
+    tau = 1 / (2 * math.pi * options.min_cutoff)
+    np.testing.assert_allclose(trail(30.0), tau, rtol=1e-3)
+    np.testing.assert_allclose(trail(fps), tau, rtol=1e-3)
+
+
 def test_switched_off_it_passes_landmarks_through(mesh):
     shape = face_shape(mesh).astype(np.float32)
     smoother = FaceSmoother(SmoothingOptions(enabled=False))
