@@ -150,6 +150,39 @@ def test_bruise_only_darkens_and_scales_with_intensity():
     assert outs[3].mean() < outs[1].mean() - 20
 
 
+def test_bruise_intensity_2_removes_twice_the_optical_density_of_1():
+    """Beer-Lambert: density adds in the exponent, so intensity 2 lets through the square of what 1 does
+    (an intensity capped at 1 would look the same at 2)."""
+    patch = _skin_patch(LIGHT_SKIN)
+    color, alpha = _layer((0, 0, 0), 200, shape=(64, 64))
+    bruise = get_shader("bruise")
+    once = _gain(patch, bruise(patch, color, alpha, intensity=1.0))
+    twice = _gain(patch, bruise(patch, color, alpha, intensity=2.0))
+    assert np.all(once < 0.9), once  # clearly visible at 1
+    np.testing.assert_allclose(twice, once**2, atol=0.01)
+
+
+@pytest.mark.parametrize("skin", [None, 0.15, 0.45, 0.8])
+def test_the_bruise_never_brightens_any_channel_of_any_pixel(portrait, portrait_landmarks, skin):
+    """Pigment under the skin only removes light: on real skin, noise and a shiny highlight, at every
+    density, age and intensity, no channel of any pixel comes out brighter than it went in."""
+    rng = np.random.default_rng(11)
+    x, y = portrait_landmarks[1, :2].astype(int)  # the nose tip, with its highlight, and both cheeks
+    shiny = _skin_patch(LIGHT_SKIN)
+    shiny[16:40, 16:40] = 250  # a highlight, where the shader gives light back
+    bases = [shiny, rng.integers(0, 256, (64, 64, 3), dtype=np.uint8),
+             np.ascontiguousarray(portrait[y - 64:y + 64, x - 96:x + 96])]
+    bruise = get_shader("bruise")
+    for base in bases:
+        alpha = np.repeat(rng.integers(0, 256, (*base.shape[:2], 1), dtype=np.uint8), 3, axis=2)
+        color = np.zeros_like(base)
+        for age in (0.0, 2.0, 6.0, 14.0):
+            for intensity in (0.3, 1.0, 2.0):
+                out = bruise(base, color, alpha, intensity=intensity, age=age, skin=skin)
+                brighter = out > base
+                assert not brighter.any(), (age, intensity, int(brighter.sum()))
+
+
 def test_bruise_spares_specular_highlights():
     patch = _skin_patch(LIGHT_SKIN)
     patch[12:36, 12:36] = 250  # a shine on the skin (an area, not a pore)
