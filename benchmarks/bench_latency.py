@@ -37,10 +37,12 @@ from arfilter.io.sinks import VirtualCameraSink
 from arfilter.io.sources import CameraSource
 from arfilter.tracking.stabilize import FaceStabilizer
 from arfilter.session.stats import RunStats
-from arfilter.io.synthetic import PacedCapture, fit_canvas
+from arfilter.io.synthetic import fit_canvas
 from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # PacedCapture, the stand-in camera, is test code: not in the package
+from paced import PacedCapture  # noqa: E402
 
 
 PENDING: dict[int, tuple[float, np.ndarray]] = {}  # id(output) -> (when its frame entered, the output)

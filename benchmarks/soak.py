@@ -62,6 +62,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # PacedCapture, the stand-in camera, is test code: not in the package
 STAT_SAMPLE_BYTES = 32  # a float object (24) and its slot in the deque (8)
 
 
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> dict:
     from arfilter.tracking.model import resolve_model
     from arfilter.io.sources import CameraSource
     from arfilter.session.stats import RunStats
-    from arfilter.io.synthetic import PacedCapture
+    from paced import PacedCapture
 
     size, fps = args.size, args.fps
     frames = load_clip(args.media / args.clip, size, args.loop_frames)
