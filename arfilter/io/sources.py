@@ -16,7 +16,6 @@ from arfilter.core.errors import ArfilterError, DeviceUnavailable
 from arfilter.core.framing import IMAGE_EXTENSIONS
 from arfilter.core.images import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, image_header_size, read_image
 from arfilter.core.types import Frame
-from arfilter.io.base import Closing
 from arfilter.io.camera import CameraSource, LatestFrame, stable_device
 from arfilter.io.files import ImageFolderSource, ImageSource, VideoFileSource
 
@@ -25,7 +24,6 @@ __all__ = [
     "MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "CameraSource", "ImageFolderSource", "ImageSource", "LatestFrame", "Source",
     "VideoFileSource", "image_header_size", "open_source", "read_image", "stable_device",
 ]
-_Closing = Closing  # until io.sinks imports Closing from arfilter.io.base
 
 
 class Source(Protocol):
