@@ -129,3 +129,26 @@ def test_a_logo_is_found_next_to_the_event_file(tmp_path):
     config = load_config(path)
     assert config.campaign.logo == str(tmp_path / "logo.png")
     tomllib.loads(EXAMPLE)  # the example stays plain TOML
+
+
+@pytest.mark.parametrize("lines, flags, needle, code", [
+    (['[looks]', 'start = "nope"'], [], "{file}: looks.start: overlay nope: not found", 2),
+    ([], ["--overlay", "nope"], "error: overlay nope: not found", 2),
+    (['source = 7'], [], "{file}: source: camera 7", 3),
+    (['[controls]', 'web = "0.0.0.0:8765"'], [], "{file}: controls.web 0.0.0.0:8765: binding beyond this computer", 2),
+    ([], ["--control", "0.0.0.0:8765"], "error: --control 0.0.0.0:8765: binding beyond this computer", 2),
+])
+def test_an_error_names_where_the_value_came_from(lines, flags, needle, code, tmp_path, model_path, shared_media,
+                                                  capsys):
+    """A value from the event file is named as `file: key`, one from the command line by its flag;
+    the exit code is the contract's (2 bad input, 3 a device unavailable)."""
+    event = tmp_path / "event.toml"
+    top = [f'model = "{model_path}"', f'source = "{shared_media / "portrait_720p.jpg"}"', 'sink = "null"']
+    if any(line.startswith("source") for line in lines):
+        top = top[:1] + top[2:]
+    event.write_text("\n".join(top + lines) + "\n")
+    assert main(["run", "--config", str(event), "--no-supervise", *flags]) == code
+    err = capsys.readouterr().err
+    assert needle.format(file=event) in err, err
+    if flags:
+        assert str(event) not in err.split("error:")[1], "a flag's value is not blamed on the file"

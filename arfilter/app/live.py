@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -32,6 +32,19 @@ from arfilter.settings.config import EventConfig, LooksConfig, TrackingConfig
 
 def _say(line: str) -> None:
     print(f"arfilter: {line}", file=sys.stderr)
+
+
+@contextmanager
+def named(config: EventConfig, *keys: str) -> Iterator[None]:
+    """A problem with a value from the event file names the file and key (``event.toml: looks.start:``);
+    one from a flag already names what the user typed. The error keeps its class, so its exit code."""
+    try:
+        yield
+    except ArfilterError as exc:
+        origin = next((config.origin(key) for key in keys if config.origin(key)), None)
+        if origin is None or not config.path or not origin.startswith(str(config.path)):
+            raise
+        raise type(exc)(f"{origin}: {exc}") from exc
 
 
 def realtime(frames: Iterable[Frame]) -> Iterator[Frame]:
@@ -146,11 +159,14 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     heartbeat = Heartbeat.from_env()  # a no-op unless supervised: every frame sent beats
-    recorder = open_recorder(config.landmarks_out, stack)
+    with named(config, "landmarks_out"):
+        recorder = open_recorder(config.landmarks_out, stack)
     on_frame = heartbeat.chain(_both(recorder, on_frame))
-    model_path = resolve_model(config.model, progress=sys.stderr)
+    with named(config, "model"):
+        model_path = resolve_model(config.model, progress=sys.stderr)
     tracker = stack.enter_context(FaceTracker(TrackerOptions(model_path=model_path, max_faces=config.max_faces)))
-    looks = stack.enter_context(make_switcher(model_path, config.looks))
+    with named(config, "looks.start", "looks.rotation"):
+        looks = stack.enter_context(make_switcher(model_path, config.looks))
     controls = Controls(looks, captions=config.controls.captions, stats=config.controls.stats,
                         mirror=config.mirror or kiosk)
     screen = None
@@ -159,17 +175,25 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
 
         screen = KioskScreen(config.kiosk, hex_to_bgr(config.campaign.bar_color), font=config.campaign.font)
     presenter = Presenter(controls, _campaign_layer(config), screen, rotate_every=config.looks.rotate_every)
-    source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
-    sink = stack.enter_context(_open_sink(config, kiosk, controls))
+    with named(config, "source"):
+        source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
+    with named(config, "sink"):
+        sink = stack.enter_context(_open_sink(config, kiosk, controls))
     if config.controls.web:
-        from arfilter.operator.webcontrol import ControlServer, parse_control_address
-
-        host, port = parse_control_address(config.controls.web)
-        server = stack.enter_context(ControlServer(controls, host=host, port=port,
-                                                   token=config.controls.token or None))
-        _say(f"control panel: {server.link}")
+        _serve_panel(config, controls, stack)
     return LiveSession(config, kiosk, source, tracker, build_stabiliser(config.tracking, config.max_faces), looks,
                        controls, presenter, sink, on_frame, heartbeat.beat, stack)
+
+
+def _serve_panel(config: EventConfig, controls: Controls, stack: ExitStack) -> None:
+    from arfilter.operator.webcontrol import ControlServer, parse_control_address
+
+    where = config.origin("controls.web") or "--control"
+    host, port = parse_control_address(config.controls.web, where)
+    server = stack.enter_context(ControlServer(controls, host=host, port=port, token=config.controls.token or None,
+                                               where=where, token_where=config.origin("controls.token") or
+                                               "--control-token"))
+    _say(f"control panel: {server.link}")
 
 
 def _both(first: Callable | None, second: Callable | None) -> Callable | None:

@@ -35,7 +35,16 @@ def event_config(args: argparse.Namespace):
              "tracking__smooth_min_cutoff": args.smooth_min_cutoff, "tracking__smooth_beta": args.smooth_beta,
              # the token from the environment keeps it out of shell history and the process list
              "controls__token": args.control_token or os.environ.get("ARFILTER_CONTROL_TOKEN")}
-    return override(config, **{key: value for key, value in flags.items() if value is not None})
+    given = {key: value for key, value in flags.items() if value is not None}
+    origins = {key: FLAGS.get(key, "--" + key.split("__")[-1].replace("_", "-")) for key in given}
+    if "controls__token" in given and not args.control_token:
+        origins["controls__token"] = "$ARFILTER_CONTROL_TOKEN"
+    return override(config, origins=origins, **given)
+
+
+# The flag behind each setting whose flag is not simply --KEY (for messages naming where a value came from).
+FLAGS = {"looks__start": "--overlay", "controls__web": "--control", "controls__stats": "--show-stats",
+         "controls__token": "--control-token", "tracking__smoothing": "--smoothing"}
 
 
 def _live(args: argparse.Namespace, kiosk: bool) -> int:

@@ -32,35 +32,36 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def parse_control_address(text: str) -> tuple[str, int]:
+def parse_control_address(text: str, where: str = "--control") -> tuple[str, int]:
     """``--control``'s value as (host, port): ``8765``, ``127.0.0.1:8765``, ``0.0.0.0:9000``,
-    ``[::1]:8765``, ``localhost:8765``. A port alone means 127.0.0.1 (this computer only)."""
+    ``[::1]:8765``, ``localhost:8765``. A port alone means 127.0.0.1 (this computer only).
+    ``where``: where the value came from, for the message (``event.toml: controls.web``)."""
     spec = text.strip()
     example = f"e.g. --control {DEFAULT_HOST}:{DEFAULT_PORT}"
     if not spec:
-        raise ArfilterError(f"--control: give an address and port, {example}")
+        raise ArfilterError(f"{where}: give an address and port, {example}")
     if spec.startswith("["):
         end = spec.find("]")
         if end < 0 or not spec[end + 1:].startswith(":"):
-            raise ArfilterError(f"--control {text}: write an IPv6 address as [ADDRESS]:PORT, e.g. --control [::1]:8765")
+            raise ArfilterError(f"{where} {text}: write an IPv6 address as [ADDRESS]:PORT, e.g. --control [::1]:8765")
         host, port_text = spec[1:end], spec[end + 2:]
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise ArfilterError(f"--control {text}: {host!r} is not an IPv6 address; {example}") from None
+            raise ArfilterError(f"{where} {text}: {host!r} is not an IPv6 address; {example}") from None
     elif spec.count(":") > 1:
-        raise ArfilterError(f"--control {text}: put an IPv6 address in brackets, e.g. --control [::1]:8765")
+        raise ArfilterError(f"{where} {text}: put an IPv6 address in brackets, e.g. --control [::1]:8765")
     elif ":" in spec:
         host, port_text = spec.split(":")
         if not host:
-            raise ArfilterError(f"--control {text}: give the address before the colon, {example} "
+            raise ArfilterError(f"{where} {text}: give the address before the colon, {example} "
                                 "(127.0.0.1: this computer only)")
         if not re.fullmatch(r"[A-Za-z0-9.-]+", host):
-            raise ArfilterError(f"--control {text}: {host!r} is not an address or host name; {example}")
+            raise ArfilterError(f"{where} {text}: {host!r} is not an address or host name; {example}")
     else:
         host, port_text = DEFAULT_HOST, spec
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ArfilterError(f"--control {text}: the port must be a number from 1 to 65535, {example}")
+        raise ArfilterError(f"{where} {text}: the port must be a number from 1 to 65535, {example}")
     return host, int(port_text)
 
 

@@ -114,8 +114,10 @@ class ControlServer:
 
     def __init__(self, controls: Controls, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  token: str | None = None, *, stale_after_s: float = STALE_AFTER_S,
-                 apply_wait_s: float = APPLY_WAIT_S, max_stream_fps: float = MAX_STREAM_FPS) -> None:
+                 apply_wait_s: float = APPLY_WAIT_S, max_stream_fps: float = MAX_STREAM_FPS,
+                 where: str = "--control", token_where: str = "--control-token") -> None:
         self.controls = controls
+        self.where = where  # where the address came from, for messages (a flag or "event.toml: controls.web")
         self.host = host
         self.port = int(port)
         self.token = token or None
@@ -124,10 +126,10 @@ class ControlServer:
         self.max_stream_fps = max_stream_fps
         address = format_address(host, self.port)
         if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
-            raise ArfilterError(f"--control-token: too short ({len(self.token)} characters); "
+            raise ArfilterError(f"{token_where}: too short ({len(self.token)} characters); "
                                 f"use at least {MIN_TOKEN_LENGTH}, e.g. a few random words")
         if self.token is None and not is_loopback(host):
-            raise ArfilterError(f"--control {address}: binding beyond this computer needs a token; "
+            raise ArfilterError(f"{self.where} {address}: binding beyond this computer needs a token; "
                                 f"add --control-token SECRET (at least {MIN_TOKEN_LENGTH} characters)")
         self.loopback = is_loopback(host)
         self.page, self.csp = _load_page()
@@ -152,7 +154,7 @@ class ControlServer:
         try:
             family = socket.getaddrinfo(bind_host, self.port, 0, socket.SOCK_STREAM)[0][0]
         except (socket.gaierror, UnicodeError):
-            raise ArfilterError(f"--control {address}: cannot find the address {self.host!r}; use 127.0.0.1 "
+            raise ArfilterError(f"{self.where} {address}: cannot find the address {self.host!r}; use 127.0.0.1 "
                                 "(this computer only) or 0.0.0.0 (every network) with --control-token") from None
         server_class = PanelHTTPServer6 if family == socket.AF_INET6 else PanelHTTPServer
         server = server_class((bind_host, self.port), ControlHandler, bind_and_activate=False)
@@ -180,16 +182,16 @@ class ControlServer:
 
         other = format_address(self.host, self.port + 1 if self.port < 65535 else self.port - 1)
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            return ArfilterError(f"--control {address}: the port is in use (another arfilter?); "
+            return ArfilterError(f"{self.where} {address}: the port is in use (another arfilter?); "
                                  f"pick another port, e.g. --control {other}")
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return ArfilterError(f"--control {address}: not allowed to use port {self.port} (ports below 1024 "
+            return ArfilterError(f"{self.where} {address}: not allowed to use port {self.port} (ports below 1024 "
                                  f"need admin rights); pick one from 1024 to 65535, e.g. --control "
                                  f"{format_address(self.host, DEFAULT_PORT)}")
         if exc.errno in (errno.EADDRNOTAVAIL, getattr(errno, "WSAEADDRNOTAVAIL", -1)):
-            return ArfilterError(f"--control {address}: this computer has no such address; use 127.0.0.1 "
+            return ArfilterError(f"{self.where} {address}: this computer has no such address; use 127.0.0.1 "
                                  "(this computer only) or 0.0.0.0 (every network) with --control-token")
-        return ArfilterError(f"--control {address}: cannot listen there ({exc.strerror or exc}); "
+        return ArfilterError(f"{self.where} {address}: cannot listen there ({exc.strerror or exc}); "
                              f"try another port, e.g. --control {other}")
 
     def close(self) -> None:

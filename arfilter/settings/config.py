@@ -100,6 +100,12 @@ class EventConfig:
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     kiosk: KioskConfig = field(default_factory=KioskConfig)
     path: Path | None = None  # the file it came from, for messages
+    # Where each value that was set came from: "looks.start" -> "--overlay" or "event.toml: looks.start".
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def origin(self, key: str) -> str | None:
+        """Where ``key`` (e.g. ``"controls.web"``) was set, for messages; None for a default."""
+        return self.origins.get(key)
 
 
 # --- checking ---------------------------------------------------------------------
@@ -208,7 +214,10 @@ def check_config(table: dict, where: str, base: Path | None = None) -> tuple[Eve
             problems.append(f"{where}: sink: {why}")
     if problems:
         return None, problems
-    return EventConfig(**values, **sections, campaign=campaign, path=Path(where)), []
+    origins = {key: f"{where}: {key}" for key in values}
+    origins.update({f"{name}.{key}": f"{where}: {name}.{key}" for name in (*_SECTIONS, "campaign")
+                    for key in (table.get(name) or {})})
+    return EventConfig(**values, **sections, campaign=campaign, path=Path(where), origins=origins), []
 
 
 def load_config(path: str | Path) -> EventConfig:
@@ -232,13 +241,15 @@ def check_config_file(path: str | Path) -> tuple[EventConfig | None, list[str]]:
     return check_config(table, str(path), base=path.parent)
 
 
-def override(config: EventConfig, **changes: Any) -> EventConfig:
-    """The config with top-level options or ``section__key`` options replaced (command-line flags)."""
+def override(config: EventConfig, origins: dict[str, str] | None = None, **changes: Any) -> EventConfig:
+    """The config with top-level options or ``section__key`` options replaced (command-line flags);
+    ``origins``: where each change came from (``{"looks__start": "--overlay"}``)."""
     top = {key: value for key, value in changes.items() if "__" not in key}
     for section in {key.split("__")[0] for key in changes if "__" in key}:
         own = {key.split("__", 1)[1]: value for key, value in changes.items() if key.startswith(section + "__")}
         top[section] = replace(getattr(config, section), **own)
-    return replace(config, **top)
+    named = {key.replace("__", "."): where for key, where in (origins or {}).items() if key in changes}
+    return replace(config, **top, origins={**config.origins, **named})
 
 
 EXAMPLE = '''\
