@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test check mutants digest bench docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,16 @@ test: $(BIN)/.installed  ## install (system packages too: tests/system_deps.sh),
 	sh tests/system_deps.sh
 	$(BIN)/python tests/media.py
 	$(BIN)/python -m pytest
+
+check: $(BIN)/.installed  ## the quick tests (everything but the slow ones marked `slow`), in under a minute
+	$(BIN)/python tests/media.py
+	$(BIN)/python -m pytest -m "not slow"
+
+mutants: $(BIN)/.installed  ## apply each deliberate bug in a copy of the tree, run its tests, list the survivors
+	$(BIN)/python tests/mutants.py
+
+digest: $(BIN)/.installed  ## a digest of every `arfilter apply` output on the test media (to prove a refactor changed nothing)
+	$(BIN)/python benchmarks/apply_digest.py
 
 bench: $(BIN)/.installed  ## per-stage timings at 720p and 1080p (see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_pipeline.py

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 import cv2
 import numpy as np
 
-from arfilter.core.limits import INTENSITY, KEYS
+from arfilter.core.limits import INTENSITY, INTENSITY_STEP, KEYS
 from arfilter.session.figures import LiveFigures
 
 if TYPE_CHECKING:  # the looks are handed in; importing them would load every shader
@@ -183,6 +183,7 @@ class Controls:
             "look": None if looks is None else looks.names[looks.index],
             "title": None if looks is None else looks.title,
             "intensity": None if looks is None else looks.intensity,
+            "intensity_range": {"min": INTENSITY.low, "max": INTENSITY.high, "step": INTENSITY_STEP},
             "curtain": self.curtain,
             "captions": self.captions,
             "stats_visible": self.stats_visible,
