@@ -415,6 +415,23 @@ def test_a_hostile_zip_never_creates_the_overlays_folder(tmp_path):
     assert _listing(tmp_path) == before
 
 
+@pytest.mark.parametrize("parts", [("..", "evil.png"), ("..", "..", "evil.png"), ("sub", "..", "..", "evil.png")])
+def test_unpacking_refuses_a_file_that_would_land_outside_the_pack_folder(tmp_path, parts):
+    """Defence in depth against zip slip: whatever path the name checks let through, unpacking checks
+    where each file really lands, and writes nothing outside the new pack folder."""
+    zip_path = tmp_path / "zips" / "pack.zip"
+    zip_path.parent.mkdir()
+    zip_path.write_bytes(_zip_bytes([("evil.png", TEXTURE)]))
+    staged = tmp_path / "home" / "overlays" / ".staged"
+    staged.parent.mkdir(parents=True)
+    before = _listing(tmp_path)
+    limits = zipcheck.Limits(total=MiB, entries=10, entry=MiB)
+    with zipfile.ZipFile(zip_path) as archive, pytest.raises(ArfilterError) as caught:
+        zipcheck.extract(archive, [zipcheck.Entry(archive.getinfo("evil.png"), parts)], staged, "pack x", limits)
+    assert str(caught.value) == f"pack x: entry 'evil.png' would land outside the pack folder; {HOSTILE}"
+    assert _listing(tmp_path) == sorted(before + [("home/overlays/.staged", "dir", 0)])  # only its own, empty folder
+
+
 # --- zip bombs ------------------------------------------------------------------------------
 
 
