@@ -42,6 +42,22 @@ def test_ids_follow_the_faces_not_mediapipes_order(mesh):
             assert abs(face.landmarks[:, 0].mean() - truth[:, 0].mean()) < 10
 
 
+def test_two_crossing_faces_keep_the_ids_they_came_in_with(mesh):
+    """Known truth: A comes first (id 0), B a few frames later (id 1); they cross paths while MediaPipe
+    lists them in random order. Every frame, id 0 is drawn where A is and id 1 where B is."""
+    order = np.random.default_rng(7)
+    stabilizer = FaceStabilizer()
+    for k in range(100):
+        truth = {0: person(mesh, -300 + 6 * k, -60), 1: person(mesh, 300 - 6 * k, 60)}  # they cross at k = 50
+        present = [0] if k < 5 else [0, 1]
+        listed = [Face(truth[who]) for who in order.permutation(present)]
+        drawn = stabilizer(frame(k), tuple(listed))
+        assert sorted(face.face_id for face in drawn) == present, k
+        for face in drawn:
+            error = np.abs(face.landmarks[:, :2].mean(axis=0) - truth[face.face_id][:, :2].mean(axis=0)).max()
+            assert error < 10, f"frame {k}: id {face.face_id} is drawn {error:.0f} px from its face"
+
+
 def test_a_short_dropout_is_bridged_then_faded_and_the_face_resumes_its_id(mesh):
     stabilizer = FaceStabilizer()
     face = person(mesh, 0)
