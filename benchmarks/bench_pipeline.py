@@ -34,7 +34,8 @@ import numpy as np
 from arfilter.tracking.mesh import load_canonical_mesh
 from arfilter.tracking.model import resolve_model
 from arfilter.render.packs import load_overlay
-from reference import warp_per_triangle
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tutorial warp lives with the tests
+from reference import warp_per_triangle  # noqa: E402
 from arfilter.render.renderer import Renderer
 from arfilter.io.sinks import VirtualCameraSink
 from arfilter.tracking.stabilize import FaceStabilizer

@@ -51,14 +51,10 @@ def make_renderer(model_path: Path, overlay_spec: str, intensity: float = 1.0):
 
 
 def read_photo(path: str, what: str) -> np.ndarray:
-    """A photo as BGR, or one line saying why not."""
-    import cv2
+    """A photo as BGR, or one line saying why not (the one photo reader: ``core.images.read_image``)."""
+    from arfilter.core.images import read_image
 
-    data = np.fromfile(path, dtype=np.uint8) if Path(path).is_file() else np.zeros(0, np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ArfilterError(f"{what} {path}: not a readable image; give a JPEG or PNG photo of a face")
-    return image
+    return read_image(path, what=what, hint="give a JPEG or PNG photo of a face")
 
 
 def track_photo(model_path: Path, image: np.ndarray, faces: int = 1):
@@ -179,8 +175,7 @@ def load_sample_face(path: str | None) -> np.ndarray:
     try:  # Grace Hopper's portrait ships with matplotlib, which mediapipe installs.
         from matplotlib import cbook
 
-        with cbook.get_sample_data("grace_hopper.jpg") as handle:
-            return cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_COLOR)
+        return read_photo(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), "demo: the sample")
     except Exception:
         pass
     try:

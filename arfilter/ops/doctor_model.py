@@ -31,7 +31,7 @@ def check_model(system: System, explicit: str | Path | None = None, *,
     """
     name = "model"
     env = system.env
-    named = face_model._user_path(explicit, env)
+    named = face_model.user_model_path(explicit, env)
     if named is not None:
         path, source = named
         return _check_named_model(path, source, expected_sha256, url)

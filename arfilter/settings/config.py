@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from arfilter.core import limits
-from arfilter.core.checks import Check, boolean as _bool, key_name, choice as _choice, number as _number
-from arfilter.core.checks import optional_string as _optional_string, string as _string, toml_loads
+from arfilter.core.checks import Check, boolean, choice, key_name, number, optional_string, string, toml_loads
 from arfilter.core.errors import first_of
 from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from arfilter.operator.campaign import CampaignOptions, check_campaign
@@ -37,7 +36,7 @@ SINKS = limits.SINKS
 
 def _in(span: limits.Range) -> Check:
     """The TOML check for a range declared in ``core.limits``."""
-    return _number(span.low, span.high, whole=span.whole)
+    return number(span.low, span.high, whole=span.whole)
 
 
 def sink_problem(sink: str) -> str | None:
@@ -120,7 +119,7 @@ def _size(value: Any) -> tuple[Any, str | None]:
 def _source(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value), None
-    return _string(value)
+    return string(value)
 
 
 def _looks_list(value: Any) -> tuple[Any, str | None]:
@@ -137,20 +136,20 @@ def _pin(value: Any) -> tuple[Any, str | None]:
 
 
 _TOP: dict[str, Check] = {
-    "source": _source, "sink": _string, "size": _size, "fps": _in(limits.FPS), "mirror": _bool,
-    "device": _optional_string, "backend": _optional_string, "fallback": _choice(*limits.FALLBACKS),
-    "max_faces": _in(limits.MAX_FACES), "model": _optional_string, "supervise": _bool,
-    "landmarks_out": _optional_string, "stats_json": _optional_string,
+    "source": _source, "sink": string, "size": _size, "fps": _in(limits.FPS), "mirror": boolean,
+    "device": optional_string, "backend": optional_string, "fallback": choice(*limits.FALLBACKS),
+    "max_faces": _in(limits.MAX_FACES), "model": optional_string, "supervise": boolean,
+    "landmarks_out": optional_string, "stats_json": optional_string,
 }
 _SECTIONS: dict[str, tuple[type, dict[str, Check]]] = {
-    "looks": (LooksConfig, {"start": _string, "rotation": _looks_list, "rotate_every": _in(limits.ROTATE_EVERY),
+    "looks": (LooksConfig, {"start": string, "rotation": _looks_list, "rotate_every": _in(limits.ROTATE_EVERY),
                             "intensity": _in(limits.INTENSITY)}),
-    "tracking": (TrackingConfig, {"smoothing": _bool, "smooth_min_cutoff": _in(limits.SMOOTH_MIN_CUTOFF),
+    "tracking": (TrackingConfig, {"smoothing": boolean, "smooth_min_cutoff": _in(limits.SMOOTH_MIN_CUTOFF),
                                   "smooth_beta": _in(limits.SMOOTH_BETA)}),
-    "controls": (ControlsConfig, {"web": _string, "token": _string, "stats": _bool, "captions": _bool}),
+    "controls": (ControlsConfig, {"web": string, "token": string, "stats": boolean, "captions": boolean}),
     "kiosk": (KioskConfig, {"clear_after": _in(limits.CLEAR_AFTER),
-                            "title": _string, "message": _string, "quit_hold": _in(limits.QUIT_HOLD), "quit_pin": _pin,
-                            "fullscreen": _bool, "hide_cursor": _bool}),
+                            "title": string, "message": string, "quit_hold": _in(limits.QUIT_HOLD), "quit_pin": _pin,
+                            "fullscreen": boolean, "hide_cursor": boolean}),
 }
 
 

@@ -85,7 +85,7 @@ def _memo_digest(path: Path) -> str:
     return cached
 
 
-def _user_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Path, str] | None:
+def user_model_path(explicit: str | Path | None, env: Mapping[str, str]) -> tuple[Path, str] | None:
     """The path the user named, and how to name its source in messages."""
     if explicit is not None and str(explicit) != "":
         return Path(os.path.expanduser(str(explicit))), f"--model {explicit}"
@@ -360,7 +360,7 @@ def resolve_model(
     told. A damaged cached copy is ours, so it is deleted and fetched again.
     Every failure is an ``ArfilterError`` with a one-line message.
     """
-    named = _user_path(explicit, env)
+    named = user_model_path(explicit, env)
     if named is not None:
         return _check_user_model(named[0], named[1], url, expected_sha256)
 
