@@ -23,6 +23,7 @@ import numpy as np
 
 from arfilter.core.errors import ArfilterError
 from arfilter.core.imageutil import to_bgr
+from arfilter.core.limits import MAX_FACES
 from arfilter.core.types import Face, Frame
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -37,14 +38,15 @@ class TrackerOptions:
     """What to track and how sure MediaPipe must be."""
 
     model_path: Path
-    max_faces: int = 2
+    max_faces: int = int(MAX_FACES.default)
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_faces <= 16:
-            raise ArfilterError(f"--max-faces {self.max_faces}: use a number from 1 to 16")
+        why = MAX_FACES.why_not(self.max_faces)  # the same range the CLI and the event file check
+        if why:
+            raise ArfilterError(f"max faces: {why}")
 
 
 BLENDSHAPES_ENTRY = "face_blendshapes.tflite"
