@@ -380,3 +380,39 @@ def test_an_avi_recording_killed_with_sigkill_plays_up_to_the_last_second(tmp_pa
     assert numbers, "the file plays"
     assert numbers == list(range(len(numbers))), "every frame in order, none damaged"
     assert numbers[-1] >= written - 30, f"lost more than a second: {written} written, {numbers[-1]} playable"
+
+
+def test_virtual_camera_colours_arrive_in_the_order_the_consumer_reads(monkeypatch):
+    """A pure red BGR frame reaches Zoom or OBS as pure red: a fake pyvirtualcam.Camera decodes what it is
+    sent by the PixelFormat it was opened with (as pyvirtualcam's drivers do) into the RGB a consumer sees."""
+    import pyvirtualcam
+
+    from arfilter.draw.cards import CARD_BGR
+
+    class Consumer:
+        def __init__(self, width, height, fps, fmt, device=None, backend=None, **options):
+            self.fmt, self.device, self.seen = fmt, device or "/dev/fake", []
+
+        def send(self, frame):
+            order = {pyvirtualcam.PixelFormat.RGB: [0, 1, 2], pyvirtualcam.PixelFormat.BGR: [2, 1, 0]}[self.fmt]
+            self.seen.append(np.asarray(frame)[:, :, order].copy())
+
+        def close(self):
+            pass
+
+    cams: list[Consumer] = []
+    monkeypatch.setattr(pyvirtualcam, "Camera", lambda **kw: cams.append(Consumer(**kw)) or cams[-1])
+    sink = VirtualCameraSink(size=(64, 48), fps=30.0)
+    red = np.zeros((48, 64, 3), np.uint8)
+    red[:, :, 2] = 255  # BGR
+    sink.send(red)
+    # The sender thread passes a new frame on at once (milliseconds); 5 s only bounds a stuck thread.
+    deadline = time.monotonic() + 5.0
+    while not any(np.ptp(seen, axis=(0, 1)).max() == 0 for seen in list(cams[0].seen)):
+        assert time.monotonic() < deadline, "the frame never reached the camera"
+        time.sleep(0.01)
+    sink.close()
+    frame = next(seen for seen in cams[0].seen if np.ptp(seen, axis=(0, 1)).max() == 0)  # ours: no text on it
+    assert frame[0, 0].tolist() == [255, 0, 0], "red must arrive as red (RGB)"
+    card = cams[0].seen[-1]  # the "camera unavailable" card, sent last on close
+    assert card[0, 0].tolist() == list(CARD_BGR[::-1]), "the card's colour must arrive as drawn"
