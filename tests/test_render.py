@@ -162,6 +162,21 @@ def test_a_turned_head_is_painted_only_where_its_surface_faces_the_camera(
     assert columns.min() >= lm[:468, 0].min() - 2 and columns.max() <= lm[:468, 0].max() + 2
 
 
+def test_a_fading_face_is_painted_in_proportion_to_its_opacity(mesh, whole_face_pack, portrait, portrait_landmarks):
+    """A face fading in or out (the stabiliser's opacity) blends the paint in proportion: at 0.5, halfway
+    between the skin and the full paint; at 0, not at all."""
+    renderer = Renderer(mesh, load_overlay(whole_face_pack))
+    full = renderer(portrait, (Face(portrait_landmarks, opacity=1.0),)).astype(int)
+    half = renderer(portrait, (Face(portrait_landmarks, opacity=0.5),)).astype(int)
+    inside = polygon_mask(portrait.shape, portrait_landmarks, FACE_OVAL, grow=-6)
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, INNER_LIPS_CONTOUR):
+        inside &= ~polygon_mask(portrait.shape, portrait_landmarks, contour, grow=4)
+    expected = (portrait.astype(int) + full) / 2
+    assert np.abs(half[inside] - expected[inside]).max() <= 2
+    assert np.abs(full[inside] - portrait[inside]).mean() > 40, "the full paint clearly differs from the skin"
+    np.testing.assert_array_equal(renderer(portrait, (Face(portrait_landmarks, opacity=0.0),)), portrait)
+
+
 def test_face_partly_outside_the_frame_draws_what_is_inside(mesh, whole_face_pack, portrait, portrait_landmarks):
     lm = portrait_landmarks.copy()
     lm[:, 0] -= lm[:468, 0].min() + 0.5 * np.ptp(lm[:468, 0])  # left half off-frame
