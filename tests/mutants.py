@@ -1,0 +1,377 @@
+"""Mutation check: deliberate bugs the test suite must catch.
+
+Run: ``.venv/bin/python tests/mutants.py`` (``--list`` shows the mutants, ``-k NAME``
+runs those whose name contains NAME or whose number is NAME, ``--no-baseline``
+skips the un-mutated run, ``-v`` shows pytest's output). Not a test module:
+pytest does not collect it (no ``test_`` prefix), and it never touches the checkout.
+
+Why: a test that passes whatever the code does protects nothing. Each entry
+below is one bug someone could plausibly write (culling switched off, the
+One Euro filter assuming 30 fps, the zip-slip check removed, ...), stated as
+an exact source snippet and its replacement, with the tests that must catch
+it. The script takes one snapshot of the repository (``git ls-files`` plus
+untracked, non-ignored files, without .venv), checks that the selected tests
+pass on it un-mutated (the baseline: otherwise every mutant would look
+caught), then, one mutant after another, copies the snapshot to a temporary
+folder, applies the edit there and runs those tests with this Python (``-x``:
+the first failure is enough). A mutant is *caught* when they fail, *SURVIVED*
+when they pass. A snippet that is no longer in the file (or is there more than
+once) is an error, never a silent skip: the code moved on, so update the entry.
+
+The copy is imported instead of the checkout's editable install: the copy is
+first on ``PYTHONPATH`` (path entries come before the editable finder), and
+``arfilter/shaders`` and ``arfilter/overlays`` in the copy link to its
+``shaders/`` and ``overlays/`` (the editable install maps those two packages
+to the checkout's folders). Before anything runs, ``arfilter`` and every
+module a selected mutant edits are imported in the copy and must come from it.
+A test that starts Python with an environment of its own (no ``PYTHONPATH``)
+would run the checkout's code: give such tests' mutants other tests.
+
+Exit status: 0 when every selected mutant is caught; 1 when one survived or
+could not be applied; 2 when the copy would not be imported or the tests fail
+even without a mutant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TIMEOUT_S = 900  # per mutant; the longest set (every real clip) takes about a minute unmutated
+# Top-level folders that the editable install maps into the package.
+MAPPED = {"shaders": "arfilter/shaders", "overlays": "arfilter/overlays"}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``find`` (which must occur exactly once) in ``path`` with ``replace``."""
+
+    path: str
+    find: str
+    replace: str
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One deliberate bug: what it is, how to make it, and which tests must catch it."""
+
+    name: str
+    description: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]  # pytest arguments: files or node ids
+
+
+def mutant(name: str, description: str, path: str, find: str, replace: str, tests: tuple[str, ...]) -> Mutant:
+    """A mutant of one edit (most are); build a ``Mutant`` directly for several."""
+    return Mutant(name, description, (Edit(path, find, replace),), tests)
+
+
+# To add one: a short, distinctive snippet (one line if possible), a replacement that keeps the
+# file importable, and the test files or node ids that mirror the code; check it with -k NAME.
+# Entries are numbered in this order; append new ones, so the numbers people quote stay put.
+MUTANTS: tuple[Mutant, ...] = (
+    # 1-10: the issue's list, in its order.
+    mutant("culling-off-renderer", "culling switched off in the renderer: back faces drawn, depth-sorted",
+           "arfilter/render/renderer.py",
+           "self._triangles, self._front_sign)",
+           "self._triangles, self._front_sign, min_area=-np.inf)",
+           ("tests/test_render.py",)),
+    mutant("one-euro-30fps", "the One Euro filter ignores the frame interval (assumes 30 fps)",
+           "arfilter/tracking/smoothing.py",
+           "raw_speed = (x - self.value) / dt",
+           "dt = 1.0 / 30.0; raw_speed = (x - self.value) / dt",
+           ("tests/test_smoothing.py",)),
+    mutant("bruise-intensity-capped", "bruise intensity capped at 1 (2 looks like 1)",
+           "shaders/bruise.py",
+           "float(intensity), skin)",
+           "min(float(intensity), 1.0), skin)",
+           ("tests/test_shaders.py",)),
+    mutant("bruise-brightens", "the bruise brightens the skin (highlights given back on top of the skin)",
+           "shaders/bruise.py",
+           "out = cv2.add(out, ",
+           "out = cv2.add(base, ",
+           ("tests/test_shaders.py",)),
+    mutant("renderer-paints-nothing", "a renderer that paints nothing (real clips end to end)",
+           "arfilter/render/renderer.py",
+           "region[...] = out",
+           "pass",
+           ("tests/test_clips.py",)),
+    mutant("zip-slip-extract-check", "the installer's check that each file lands inside the pack folder removed",
+           "arfilter/ops/zipcheck.py",
+           "if root not in target.resolve().parents:",
+           "if False:",
+           ("tests/test_install.py",)),
+    mutant("web-token-unchecked", "the web panel's token check removed",
+           "arfilter/operator/webhandler.py",
+           " or self._check_token(path, parts.query)",
+           "",
+           ("tests/test_webcontrol.py::test_with_a_token_every_request_must_carry_it",
+            "tests/test_webcontrol.py::test_with_a_token_it_may_listen_on_every_network")),
+    mutant("stabilizer-swaps-ids", "the stabiliser swaps the ids of two faces (ids 0 and 1 while both are there)",
+           "arfilter/tracking/stabilize.py",
+           "face_id=track.face_id,",
+           "face_id=(1 - track.face_id) if len(self.tracks) == 2 else track.face_id,",
+           ("tests/test_stabilize.py",)),
+    mutant("virtualcam-rgb", "the virtual camera is told the frames are RGB (they are BGR)",
+           "arfilter/io/virtualcam.py",
+           "fmt = pyvirtualcam.PixelFormat.BGR",
+           "fmt = pyvirtualcam.PixelFormat.RGB",
+           ("tests/test_sinks.py::test_virtual_camera_colours_arrive_in_the_order_the_consumer_reads",)),
+    mutant("unavailable-card-blank", "the 'camera unavailable' card's text blanked",
+           "arfilter/draw/cards.py",
+           "def camera_unavailable_card(",
+           "def camera_unavailable_card(size):\n    return card(size, \"\")\n\n\ndef _unused_unavailable_card(",
+           ("tests/test_cards.py",)),
+    # More, cheap and close to the ones above.
+    mutant("culling-off-warp", "culling switched off: every triangle counts as visible (render/warp.py)",
+           "arfilter/render/warp.py",
+           "keep = np.flatnonzero(areas > min_area)",
+           "keep = np.arange(len(areas))",
+           ("tests/test_render.py",)),
+    mutant("depth-order-reversed", "triangles drawn near to far: the far cheek covers the nose",
+           "arfilter/render/warp.py",
+           "np.argsort(-mean_depth, kind=\"stable\")",
+           "np.argsort(mean_depth, kind=\"stable\")",
+           ("tests/test_warp.py", "tests/test_render.py")),
+    mutant("renderer-ignores-face-opacity", "faces fading in or out are painted at full strength",
+           "arfilter/render/renderer.py",
+           "layer.opacity * face.opacity * self.intensity",
+           "layer.opacity * self.intensity",
+           ("tests/test_render.py",)),
+    mutant("zip-slip-name-check", "the installer's '..' name check removed",
+           "arfilter/ops/zipcheck.py",
+           "if \"..\" in re.split(",
+           "if False and \"..\" in re.split(",
+           ("tests/test_install.py",)),
+    Mutant("zip-slip-both-checks", "both zip-slip checks removed: '..' entries unpack outside the pack folder",
+           (Edit("arfilter/ops/zipcheck.py", "if \"..\" in re.split(", "if False and \"..\" in re.split("),
+            Edit("arfilter/ops/zipcheck.py", "if root not in target.resolve().parents:", "if False:")),
+           ("tests/test_install.py",)),
+    mutant("web-token-any-cookie", "the web panel accepts any value in its token cookie",
+           "arfilter/operator/webaccess.py",
+           "if cookie is not None and token_matches(",
+           "if cookie is not None or token_matches(",
+           ("tests/test_webcontrol.py::test_with_a_token_every_request_must_carry_it",
+            "tests/test_webcontrol.py::test_with_a_token_it_may_listen_on_every_network")),
+    mutant("web-token-any-value", "the web panel takes any token as the right one",
+           "arfilter/operator/webaccess.py",
+           "return hmac.compare_digest(offered, token.encode(\"utf-8\"))",
+           "return True",
+           ("tests/test_webcontrol.py::test_with_a_token_every_request_must_carry_it",)),
+    mutant("web-no-token-beyond-loopback", "the web panel listens beyond this computer without a token",
+           "arfilter/operator/webcontrol.py",
+           "if self.token is None and not is_loopback(host):",
+           "if False:",
+           ("tests/test_webcontrol.py::test_listening_beyond_this_computer_needs_a_token",)),
+    mutant("stabilizer-matches-by-order", "the stabiliser pairs tracks and faces in MediaPipe's order",
+           "arfilter/tracking/stabilize.py",
+           "pairs = match(",
+           "pairs = (lambda tracks, found, _: list(zip(range(len(tracks)), range(len(found)))))(",
+           ("tests/test_stabilize.py",)),
+    mutant("virtualcam-swapped-twice", "the virtual camera swaps BGR to RGB and still says BGR",
+           "arfilter/io/virtualcam.py",
+           "framed = letterbox(image, self.size)",
+           "framed = np.ascontiguousarray(letterbox(image, self.size)[:, :, ::-1])",
+           ("tests/test_sinks.py::test_virtual_camera_colours_arrive_in_the_order_the_consumer_reads",)),
+    mutant("card-text-colours-swapped", "card text pasted in RGB order onto the BGR card",
+           "arfilter/draw/cards.py",
+           "colour = rgba[:, :, 2::-1]",
+           "colour = rgba[:, :, :3]",
+           ("tests/test_cards.py",)),
+    mutant("card-text-not-pasted", "cards drawn without their text (the paste is a no-op)",
+           "arfilter/draw/cards.py",
+           "_paste_rgba(image, block, x, y)",
+           "pass",
+           ("tests/test_cards.py",)),
+)
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def repo_files(repo: Path) -> list[str]:
+    """Tracked files and untracked ones git does not ignore (what a commit could hold), minus .venv."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo,
+                            check=True, capture_output=True).stdout.decode("utf-8", "surrogateescape")
+    names = sorted({name for name in listed.split("\0") if name})
+    return [name for name in names if not name.startswith(".venv/") and (repo / name).is_file()]
+
+
+def snapshot(files: list[str], source: Path, target: Path) -> None:
+    """``files`` copied under ``target``, with the package mapping as links: taken once, so the baseline
+    and every mutant see the same code while others keep editing the checkout."""
+    for name in files:
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, destination)
+    for folder, inside in MAPPED.items():
+        link = target / inside
+        if (target / folder).is_dir() and not link.exists():
+            link.symlink_to(Path("..") / folder, target_is_directory=True)
+
+
+def working_copy(snapshot_root: Path, temp: str) -> Path:
+    """A fresh copy of the snapshot to mutate, with ``shared`` beside it as the tests expect."""
+    root = Path(temp) / "repo"
+    shutil.copytree(snapshot_root, root, symlinks=True)
+    if SHARED.exists():
+        (root.parent / "shared").symlink_to(SHARED, target_is_directory=True)
+    return root
+
+
+def apply(edits: tuple[Edit, ...], root: Path) -> str | None:
+    """Apply ``edits`` under ``root``; why one cannot be applied, or None."""
+    for edit in edits:
+        path = root / edit.path
+        if not path.is_file():
+            return f"{edit.path} does not exist"
+        text = path.read_text(encoding="utf-8")
+        count = text.count(edit.find)
+        if count != 1:
+            where = "not found" if count == 0 else f"found {count} times"
+            return f"snippet {edit.find!r} {where} in {edit.path}"
+        path.write_text(text.replace(edit.find, edit.replace), encoding="utf-8")
+    return None
+
+
+def environment(root: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no stale .pyc of an edited file, nothing written to the copy
+    if (SHARED / "models" / "face_landmarker.task").is_file():
+        env.setdefault("ARFILTER_MODEL", str(SHARED / "models" / "face_landmarker.task"))
+    return env
+
+
+def module_name(path: str) -> str | None:
+    """The module a repository file is imported as, if it is one."""
+    if not path.endswith(".py"):
+        return None
+    parts = Path(path).with_suffix("").parts
+    if parts[0] in MAPPED:
+        parts = tuple(MAPPED[parts[0]].split("/")) + parts[1:]
+    if parts[0] != "arfilter":
+        return None
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def check_imports(root: Path, modules: list[str]) -> str | None:
+    """Why the copy's modules would not be the ones imported, or None."""
+    code = ("import importlib, os, sys\n"
+            "root = os.path.realpath(sys.argv[1])\n"
+            "for name in sys.argv[2:]:\n"
+            "    where = os.path.realpath(importlib.import_module(name).__file__)\n"
+            "    if not where.startswith(root + os.sep):\n"
+            "        print(f'{name} comes from {where}, not from the copy {root}')\n")
+    result = subprocess.run([sys.executable, "-c", code, str(root), *modules], cwd=root, env=environment(root),
+                            capture_output=True, text=True, timeout=300)
+    problem = (result.stdout + result.stderr).strip()
+    return problem or None
+
+
+def run_tests(root: Path, tests: tuple[str, ...]) -> tuple[int | None, str]:
+    """pytest's exit code (None: timed out) and its output's tail."""
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
+    try:
+        result = subprocess.run(command, cwd=root, env=environment(root), capture_output=True, text=True,
+                                timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return None, output[-3000:]
+    return result.returncode, (result.stdout + result.stderr)[-3000:]
+
+
+def outcome(code: int | None) -> str:
+    """caught (a test failed), SURVIVED (all passed), or why the run says nothing."""
+    if code is None:
+        return "caught (timed out)"  # a hang is noticed too; counted as caught, as mutation tools do
+    return {0: "SURVIVED", 1: "caught"}.get(code, f"error (pytest exit {code})")
+
+
+def run_one(index: int, item: Mutant, snapshot_root: Path, verbose: bool) -> bool:
+    """Apply one mutant to a fresh copy, run its tests, print one line; whether it was caught."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="arfilter-mutant-") as temp:
+        root = working_copy(snapshot_root, temp)
+        problem = apply(item.edits, root)
+        if problem is not None:
+            status, tail = f"cannot apply: mutant {index} no longer applies: update it ({problem})", ""
+        else:
+            code, tail = run_tests(root, item.tests)
+            status = outcome(code)
+    seconds = time.monotonic() - start
+    print(f"{index:>2} {item.name:<30} {status:<20} {seconds:6.1f} s  {item.description}", flush=True)
+    if tail and (verbose or status.startswith("error")):
+        print("   | " + "\n   | ".join(tail.strip().splitlines()[-25:]), flush=True)
+    return status.startswith("caught")
+
+
+def baseline(selected: list[tuple[int, Mutant]], snapshot_root: Path, run: bool) -> bool:
+    """The copy's modules are the ones imported, and (with ``run``) the selected tests pass un-mutated."""
+    tests = tuple(dict.fromkeys(test for _, item in selected for test in item.tests))
+    edited = {module_name(edit.path) for _, item in selected for edit in item.edits}
+    modules = sorted({"arfilter"} | edited - {None})
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="arfilter-mutant-") as temp:
+        root = working_copy(snapshot_root, temp)
+        problem = check_imports(root, modules)
+        if problem is not None:
+            print(f"the copy is not what gets imported, so no mutant would be tested: {problem}")
+            return False
+        if run and tests:
+            code, tail = run_tests(root, tests)
+            if code != 0:
+                print(f"baseline: the tests fail without any mutant (pytest exit {code}); fix them first:")
+                print("   | " + "\n   | ".join(tail.strip().splitlines()[-25:]))
+                return False
+    status = "passes" if run else "not run"
+    print(f" 0 {'(no mutant: baseline)':<30} {status:<20} {time.monotonic() - start:6.1f} s  "
+          f"{len(tests)} test targets; {len(modules)} edited modules import from the copy", flush=True)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Apply each deliberate bug and check the tests catch it.")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("-k", dest="names", action="append", default=[],
+                        help="run only mutants whose name contains NAME or whose number is NAME (repeatable)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the un-mutated run of the tests")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the tail of pytest's output")
+    args = parser.parse_args(argv)
+    numbered = list(enumerate(MUTANTS, start=1))
+    selected = [(i, m) for i, m in numbered
+                if not args.names or any(k == str(i) or k in m.name for k in args.names)]
+    if args.list:
+        for index, item in selected:
+            print(f"{index:>2} {item.name:<30} {item.description}")
+            for edit in item.edits:
+                print(f"   {edit.path}: {edit.find!r} -> {edit.replace!r}")
+            print(f"   tests: {' '.join(item.tests)}")
+        return 0
+    if not selected:
+        print(f"no mutant matches {' '.join(args.names)}; see --list")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="arfilter-mutants-") as temp:
+        snapshot_root = Path(temp) / "snapshot"
+        snapshot(repo_files(REPO), REPO, snapshot_root)
+        if not baseline(selected, snapshot_root, run=not args.no_baseline):
+            return 2
+        caught = [run_one(index, item, snapshot_root, args.verbose) for index, item in selected]
+    missed = len(caught) - sum(caught)
+    print(f"{len(caught)} mutants: {sum(caught)} caught, {missed} not caught")
+    return 0 if missed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
