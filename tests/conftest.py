@@ -7,13 +7,80 @@ saying what to install or where to put it (``make test`` installs them all).
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+import leaks
+
 REPO = Path(__file__).resolve().parents[1]
+_WRITES = leaks.WriteLog()
+_XVFB: dict[str, object] = {}  # the session's Xvfb once started: display and pid
+
+
+# --- order and leaks: every test must pass alone, in any order, and leave nothing behind ------------
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--order", default="file", metavar="file|reverse|shuffle:SEED",
+                     help="run the tests in file order (default), reversed, or shuffled with SEED: "
+                          "no test may depend on another having run before it")
+
+
+def pytest_configure(config) -> None:
+    _WRITES.install()
+
+
+# Whole files of real sessions, supervisors and subprocesses whose owners are rewriting them right
+# now: slow until they mark their own tests (then drop them here). Any test on Xvfb is slow too.
+SLOW_FILES = {"test_cli.py", "test_supervisor.py", "test_live.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES or {"xvfb_display", "private_display"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    order = config.getoption("--order")
+    if order == "reverse":
+        items.reverse()
+    elif order.startswith("shuffle:"):
+        random.Random(order.partition(":")[2]).shuffle(items)
+    elif order != "file":
+        raise pytest.UsageError(f"--order {order}: use file, reverse or shuffle:SEED (e.g. shuffle:7)")
+
+
+@pytest.fixture(autouse=True)
+def _leaves_nothing_behind(tmp_path_factory):
+    """Fail a test that leaves a running process, a window or a held key on Xvfb, or a file outside pytest's tmp."""
+    processes = leaks.our_processes()
+    display = _XVFB.get("display")
+    windows = leaks.visible_windows(display) if display else {}
+    _WRITES.paths.clear()
+    _WRITES.active = True
+    yield
+    _WRITES.active = False
+    problems = []
+    left = {pid: name for pid, name in leaks.new_processes(processes).items() if pid != _XVFB.get("pid")}
+    if left:
+        leaks.kill(left)
+        problems.append(f"processes still running (killed now): {left}")
+    if display and display == _XVFB.get("display"):  # the display was up before the test (else: nothing to compare)
+        opened = {w: name for w, name in leaks.visible_windows(display).items() if w not in windows}
+        if opened:
+            leaks.close_our_windows()
+            problems.append(f"windows still open on the shared Xvfb {display}: {opened}")
+        held = leaks.held_keys(display)
+        if held:
+            leaks.release_keys(display, held)
+            problems.append(f"keys still held down on the shared Xvfb {display} (X keycodes, released now): {held}")
+    files = _WRITES.left_outside([tmp_path_factory.getbasetemp()])
+    if files:
+        problems.append(f"files written outside pytest's tmp_path: {files}")
+    if problems:
+        pytest.fail("the test left things behind: " + "; ".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +120,10 @@ def mesh(model_path):
 
 @pytest.fixture(scope="session")
 def portrait(shared_media) -> np.ndarray:
-    return cv2.imread(str(shared_media / "portrait_720p.jpg"))
+    """The frontal portrait, read-only: one test drawing on it would change every later test's input."""
+    image = cv2.imread(str(shared_media / "portrait_720p.jpg"))
+    image.flags.writeable = False
+    return image
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +135,9 @@ def portrait_landmarks(model_path, portrait) -> np.ndarray:
     with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
         faces = tracker(Frame(portrait, 0.0))
     assert len(faces) == 1, "the frontal portrait must have exactly one face"
-    return faces[0].landmarks
+    landmarks = faces[0].landmarks
+    landmarks.flags.writeable = False  # shared by every test: read-only
+    return landmarks
 
 
 def system_tool(binary: str, package: str, needed_for: str) -> str:
@@ -78,9 +150,8 @@ def system_tool(binary: str, package: str, needed_for: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def xvfb_display():
-    """A real X display (Xvfb) for preview-window tests."""
+def _start_xvfb():
+    """A fresh Xvfb: (process, ":N")."""
     import subprocess
     import time
 
@@ -91,7 +162,7 @@ def xvfb_display():
     process = subprocess.Popen([binary, "-displayfd", str(write_end), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
     os.close(write_end)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 10  # it starts in a fraction of a second: over 10x that
     text = b""
     while not text.endswith(b"\n"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -101,8 +172,33 @@ def xvfb_display():
             pytest.fail("Xvfb did not say which display it took")
         text += chunk
     os.close(read_end)
-    number = int(text.strip())
-    yield f":{number}"
+    return process, f":{int(text.strip())}"
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """The session's X display (Xvfb), for windows this test process opens itself.
+
+    OpenCV's Qt keeps its connection to the first display for the life of the process (and
+    ends the process if that server goes away), so in-process windows share this one display.
+    """
+    process, display = _start_xvfb()
+    _XVFB.update(display=display, pid=process.pid)
+    yield display
+    _XVFB.clear()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_display():
+    """An X display (Xvfb) of this test's own, for windows of arfilter processes it starts.
+
+    Nothing another test left on the shared display (a held key, a client, the screen saver's
+    idle timer) can reach it, and it goes away with the test.
+    """
+    process, display = _start_xvfb()
+    yield display
     process.terminate()
     process.wait(timeout=10)
 

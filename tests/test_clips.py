@@ -50,6 +50,7 @@ def look_shown(image: np.ndarray, output: np.ndarray, changed: np.ndarray, face)
     return float(painted.sum()) / width**2, darkening, abs(x - left) < abs(x - right)
 
 
+@pytest.mark.slow  # whole clips through the model
 @pytest.mark.parametrize("clip", sorted(CLIPS))
 def test_clip_end_to_end(clip, shared_media, model_path, mesh, tmp_path):
     frames, width, height, least_with_face = CLIPS[clip]

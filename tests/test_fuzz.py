@@ -42,10 +42,14 @@ from arfilter.shaders import SHADERS
 
 
 def fuzz(examples: int, deadline_s: float = 5.0):
-    """Hypothesis settings for one fuzz test: fixed examples, explicit deadline, nothing stored."""
-    return settings(max_examples=examples, deadline=dt.timedelta(seconds=deadline_s), derandomize=True,
-                    database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                          HealthCheck.function_scoped_fixture])
+    """Hypothesis settings for one fuzz test: fixed examples, explicit deadline, nothing stored; marked slow.
+
+    The deadline is a hang guard, not a timing: an example takes milliseconds, 5 s is over 100x that.
+    """
+    chosen = settings(max_examples=examples, deadline=dt.timedelta(seconds=deadline_s), derandomize=True,
+                      database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                            HealthCheck.function_scoped_fixture])
+    return lambda test: pytest.mark.slow(chosen(test))  # hundreds of examples each: make test, not make check
 
 
 @contextlib.contextmanager

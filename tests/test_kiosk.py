@@ -103,6 +103,8 @@ def test_a_half_typed_pin_is_forgotten():
 
 
 # --- the real kiosk, full screen under Xvfb ---------------------------------------------
+# Each test gets its own Xvfb (private_display): the screenshots must not depend on what other
+# tests left on a shared one (a key held down, another client, the screen saver's idle timer).
 
 def _grab(display: str) -> np.ndarray:
     """A screenshot of the whole virtual screen.
@@ -146,11 +148,17 @@ def _wait_for(display: str, condition, timeout: float, what: str, process) -> np
         if process.poll() is not None:
             break
         time.sleep(0.15)
+    folder = Path(process.log).parent  # the test's tmp_path: a screenshot of a face stays there
     if shot is not None:
-        cv2.imwrite(f"/tmp/kiosk-{what.replace(' ', '_')}.png", shot)
-    windows = subprocess.run(["xdotool", "search", "--name", "arfilter"], env={**os.environ, "DISPLAY": display},
-                             capture_output=True, text=True).stdout.split()
-    pytest.fail(f"arfilter never showed {what} on {display} (windows there: {windows}; last screenshot in /tmp; "
+        cv2.imwrite(str(folder / f"kiosk-{what.replace(' ', '_')}.png"), shot)
+    found = subprocess.run(["xdotool", "search", "--name", "arfilter"], env={**os.environ, "DISPLAY": display},
+                           capture_output=True, text=True).stdout.split()
+    windows = []  # each window's id, map state and geometry: a black screen says little on its own
+    for window in found:
+        info = subprocess.run(["xwininfo", "-id", window, "-display", display], capture_output=True, text=True).stdout
+        windows.append(" ".join([window, *(line.strip() for line in info.splitlines()
+                                            if line.strip().startswith(("Map State", "-geometry", "xwininfo:")))]))
+    pytest.fail(f"arfilter never showed {what} on {display} (windows there: {windows}; last screenshot in {folder}; "
                 f"exit {process.poll()}; {_output(process)[-800:]})")
 
 
@@ -198,8 +206,9 @@ def kiosk_clip(tmp_path, shared_media):
 CAPTION = "#NoMoreSilence 你并不孤单"
 
 
+@pytest.mark.slow  # the real kiosk under Xvfb, with the model, for a whole clip
 def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_and_pin_to_quit(
-        tmp_path, kiosk_clip, xvfb_display, xdotool, model_path):
+        tmp_path, kiosk_clip, private_display, xdotool, model_path):
     from arfilter.operator.campaign import CampaignLayer
     from arfilter.draw.cards import camera_unavailable_card
     from arfilter.settings.config import load_config
@@ -208,7 +217,7 @@ def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_an
     event.write_text(f'size = "1280x720"\n[looks]\nstart = "black_eye_left"\n'
                      f'[campaign]\ncaption = "{CAPTION}"\nbar_color = "#5B2A86"\n'
                      f'[kiosk]\nquit_pin = "2468"\nclear_after = 0.5\n', encoding="utf-8")
-    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    env = {**os.environ, "DISPLAY": private_display, "ARFILTER_MODEL": str(model_path)}
     process = _start_kiosk(["--config", str(event), "--source", str(kiosk_clip)], env, tmp_path / "kiosk.log")
     try:
         config = load_config(event)
@@ -220,7 +229,7 @@ def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_an
             picture = shot[100:560, 300:980]
             return picture.std() > 25 and (shot[ink] > 200).all(axis=1).mean() > 0.9
 
-        shot = _wait_for(xvfb_display, visitor_with_caption, 60, "the visitor with the caption", process)
+        shot = _wait_for(private_display, visitor_with_caption, 60, "the visitor with the caption", process)
         assert shot.shape[:2] == (720, 1280), "full screen"
         cv2.imwrite(str(tmp_path / "visitor.png"), shot)
         # The look is painted: one eye (the black eye's) sits in a much darker socket than the other,
@@ -233,7 +242,7 @@ def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_an
         def card_shown(shot: np.ndarray) -> bool:
             return np.abs(shot[:600].astype(int) - card[:600]).mean() < 3
 
-        _wait_for(xvfb_display, card_shown, 30, "the camera card after the clip ended", process)
+        _wait_for(private_display, card_shown, 30, "the camera card after the clip ended", process)
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter kiosk$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
         # A person types a key every ~150 ms; OpenCV's window reports one key per frame, so faster
@@ -260,7 +269,8 @@ def test_kiosk_full_screen_look_on_the_visitor_cjk_caption_card_after_the_end_an
             process.wait()
 
 
-def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdotool, model_path):
+@pytest.mark.slow  # the real kiosk under Xvfb, keys held for seconds
+def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, private_display, xdotool, model_path):
     from arfilter.operator.kiosk import KioskScreen
 
     room = np.full((720, 1280, 3), 120, np.uint8)
@@ -270,14 +280,14 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
     event = tmp_path / "event.toml"
     event.write_text('[kiosk]\ntitle = "Step in front"\nmessage = "See the campaign"\nquit_hold = 2.0\n'
                      '[campaign]\nbar_color = "#224466"\n', encoding="utf-8")
-    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    env = {**os.environ, "DISPLAY": private_display, "ARFILTER_MODEL": str(model_path)}
     process = _start_kiosk(["--config", str(event), "--source", str(image)], env, tmp_path / "kiosk.log")
     try:
         from arfilter.settings.config import KioskConfig
 
         attract = KioskScreen(KioskConfig(title="Step in front", message="See the campaign"),
                               background_bgr=hex_to_bgr("#224466")).attract((1280, 720))
-        _wait_for(xvfb_display, lambda shot: np.abs(shot.astype(int) - attract).mean() < 3, 60,
+        _wait_for(private_display, lambda shot: np.abs(shot.astype(int) - attract).mean() < 3, 60,
                   "the attract screen", process)
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter kiosk$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
@@ -298,12 +308,13 @@ def test_kiosk_with_nobody_shows_the_attract_screen(tmp_path, xvfb_display, xdot
             process.wait()
 
 
+@pytest.mark.slow  # arfilter run's real preview window under Xvfb
 def test_preview_window_shows_the_look_the_caption_and_the_stats_readout_and_b_blanks_it(
-        tmp_path, shared_media, xvfb_display, xdotool, model_path):
+        tmp_path, shared_media, private_display, xdotool, model_path):
     event = tmp_path / "event.toml"
     event.write_text('[campaign]\ncaption = "Ça suffit — 够了"\nbar_color = "#5B2A86"\nbar_opacity = 1.0\n'
                      '[controls]\nstats = true\n', encoding="utf-8")
-    env = {**os.environ, "DISPLAY": xvfb_display, "ARFILTER_MODEL": str(model_path)}
+    env = {**os.environ, "DISPLAY": private_display, "ARFILTER_MODEL": str(model_path)}
     process = _start_kiosk(["--config", str(event), "--sink", "window", "--source",
                             str(shared_media / "portrait_720p.jpg")], env, tmp_path / "run.log", command="run")
     try:
@@ -315,13 +326,13 @@ def test_preview_window_shows_the_look_the_caption_and_the_stats_readout_and_b_b
             purple = (np.abs(bar - (0x86, 0x2A, 0x5B)).max(axis=1) < 40).mean()
             return (readout.min(axis=2) > 230).sum() > 200 and purple > 0.9
 
-        _wait_for(xvfb_display, readout_and_bar, 60, "the preview with readout and caption bar", process)
+        _wait_for(private_display, readout_and_bar, 60, "the preview with readout and caption bar", process)
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
         subprocess.run([xdotool, "key", "--window", window, "b"], env=env, check=True, timeout=10)
         from arfilter.session.present import CURTAIN_BGR
 
-        _wait_for(xvfb_display, lambda shot: np.abs(shot[60:].astype(int) - CURTAIN_BGR).max(axis=2).mean() < 1, 10,
+        _wait_for(private_display, lambda shot: np.abs(shot[60:].astype(int) - CURTAIN_BGR).max(axis=2).mean() < 1, 10,
                   "the privacy curtain", process)
         subprocess.run([xdotool, "key", "--window", window, "q"], env=env, check=True, timeout=10)
         assert process.wait(timeout=15) == 0

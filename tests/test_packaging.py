@@ -6,6 +6,8 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from conftest import REPO
 
 if sys.version_info >= (3, 11):
@@ -20,6 +22,7 @@ def test_every_code_package_is_listed():
     assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
 
 
+@pytest.mark.slow  # pip builds a wheel in a subprocess
 def test_the_wheel_holds_every_module_shader_and_pack_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                              "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)

@@ -1,4 +1,8 @@
-"""Sinks: steady virtual-camera pacing, files written and read back, a headless preview window."""
+"""Sinks: virtual-camera repeats and cards (on a clock the test moves), files written and read back, a preview window.
+
+The virtual camera's pacing under real time (rate, latency of a new frame, the cap on a faster
+source) is measured by benchmarks/bench_pacing.py, not asserted here.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,23 @@ from arfilter.io.sinks import (
 from arfilter.io.sources import VideoFileSource
 
 
-class FakeCamera:
-    """Records what pyvirtualcam.Camera would be sent, and when."""
+class Clock:
+    """A clock the test moves by hand: the sink's stall cards follow it, never the machine's load."""
 
-    def __init__(self, width, height, fps, fmt, device=None, backend=None, fail_after=None):
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeCamera:
+    """Records what pyvirtualcam.Camera would be sent, and when by ``clock``."""
+
+    def __init__(self, width, height, fps, fmt, device=None, backend=None, fail_after=None, clock=time.monotonic):
         self.width, self.height, self.fps, self.device = width, height, fps, device or "/dev/fake"
         self.fail_after = fail_after
+        self.clock = clock
         self.sent: list[tuple[float, np.ndarray]] = []
         self.closed = False
 
@@ -28,72 +43,91 @@ class FakeCamera:
         if self.fail_after is not None and len(self.sent) >= self.fail_after:
             raise RuntimeError("device gone")
         assert image.shape == (self.height, self.width, 3) and image.dtype == np.uint8
-        self.sent.append((time.monotonic(), image))
+        self.sent.append((self.clock(), image))
 
     def close(self):
         self.closed = True
 
 
-def test_virtual_camera_gets_a_steady_rate_when_the_pipeline_is_slow():
-    cams = []
-    sink = VirtualCameraSink(size=(320, 180), fps=30.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
-    start = time.monotonic()
-    sizes = [(640, 360), (480, 480), (1280, 720)]
-    while time.monotonic() - start < 1.0:  # the pipeline manages only 10 fps
-        w, h = sizes[int((time.monotonic() - start) * 3) % 3]
-        sink.send(np.full((h, w, 3), 255, np.uint8))
-        time.sleep(0.1)
+def fake_sink(clock: Clock, **options) -> tuple[VirtualCameraSink, list[FakeCamera]]:
+    """A VirtualCameraSink on a FakeCamera, reading ``clock``; its sender thread is real."""
+    cams: list[FakeCamera] = []
+
+    def factory(**kw):
+        cams.append(FakeCamera(**kw, clock=clock))
+        return cams[-1]
+
+    return VirtualCameraSink(camera_factory=factory, clock=clock, **options), cams
+
+
+def sent_soon(cam: FakeCamera, condition, what: str) -> list[np.ndarray]:
+    """Images sent from now on, once ``condition(images)`` holds.
+
+    The sender is a real thread that sends within a period or two (tens of ms); 5 s is over
+    10x that on a loaded 2-core machine, and only a broken sink ever waits it out.
+    """
+    start = len(cam.sent)
+    deadline = time.monotonic() + 5.0
+    while not condition(images := [image for _, image in cam.sent[start:]]):
+        assert time.monotonic() < deadline, f"the sender never sent {what}"
+        time.sleep(0.005)
+    return images
+
+
+def test_virtual_camera_repeats_the_last_frame_at_one_size_when_the_pipeline_is_slow():
+    """Between new frames the sender repeats the last one, letterboxed to the camera's one size.
+
+    (How steady the rate is under real timing is benchmarks/bench_pacing.py's job.)"""
+    clock = Clock()
+    sink, cams = fake_sink(clock, size=(320, 180), fps=30.0)
+    wide, square = np.full((360, 640, 3), 255, np.uint8), np.full((480, 480, 3), 255, np.uint8)
+    sink.send(wide)
+    repeats = sent_soon(cams[0], lambda images: len(images) >= 4, "the wide frame four times")
+    assert all(np.array_equal(image, np.full((180, 320, 3), 255, np.uint8)) for image in repeats)
+    sink.send(square)
+    boxed = sent_soon(cams[0], lambda images: len(images) >= 3 and images[-1][:, 0].max() == 0, "the square frame")
+    assert boxed[-1][:, 0].max() == 0 and boxed[-1][90, 160].min() == 255, "black bars at the sides, picture between"
     sink.close()
-    cam = cams[0]
-    assert cam.closed
-    assert 26 <= len(cam.sent) <= 34, f"{len(cam.sent)} frames in one second"
-    gaps = np.diff([t for t, _ in cam.sent])
-    assert np.median(gaps) == pytest.approx(1 / 30, abs=0.005) and gaps.max() < 0.1
-    assert sink.repeats >= 15
-    # Square input letterboxed into 16:9: black bars at the sides, picture in the middle.
-    square = [img for _, img in cam.sent if img[:, 0].max() == 0 and img[90, 160].min() == 255]
-    assert square, "a square frame must arrive letterboxed"
+    assert cams[0].closed and sink.repeats >= 4
 
 
 def test_virtual_camera_sends_the_starting_card_before_the_first_frame():
     from arfilter.draw.cards import starting_card
 
-    cams = []
-    sink = VirtualCameraSink(size=(320, 180), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
-    time.sleep(0.1)
+    clock = Clock()
+    sink, cams = fake_sink(clock, size=(320, 180), fps=60.0)
+    sent_soon(cams[0], lambda images: len(images) >= 3, "three frames")
     sink.close()
     sent = [img for _, img in cams[0].sent]
-    assert len(sent) >= 3 and all(np.array_equal(img, starting_card((320, 180))) for img in sent[:-1])
+    assert all(np.array_equal(img, starting_card((320, 180))) for img in sent[:-1])
     assert sent[0].std() > 5, "the card has text on it"
 
 
 def test_a_stalled_camera_gets_the_unavailable_card_never_a_frozen_person_and_recovers():
     from arfilter.draw.cards import camera_unavailable_card
 
-    cams = []
-    sink = VirtualCameraSink(size=(320, 180), fps=50.0, stall_after=0.3,
-                             camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
-    person = np.full((180, 320, 3), 200, np.uint8)
-    for _ in range(10):  # frames flow for 0.2 s
-        sink.send(person)
-        time.sleep(0.02)
-    stalled_at = time.monotonic()
-    time.sleep(0.8)  # then nothing: the camera stalled
-    resumed_at = time.monotonic()
-    for _ in range(10):
-        sink.send(person)
-        time.sleep(0.02)
-    sink.close()
+    clock = Clock()
+    sink, cams = fake_sink(clock, size=(320, 180), fps=50.0, stall_after=0.3)
     card = camera_unavailable_card((320, 180))
-    sent = cams[0].sent
-    during = [img for t, img in sent if stalled_at + 0.35 < t < resumed_at]
-    assert len(during) >= 15 and all(np.array_equal(img, card) for img in during)
-    early = [img for t, img in sent if stalled_at < t < stalled_at + 0.25]
-    assert early and all(np.array_equal(img, person) for img in early), "a short gap repeats the last frame"
-    after = [img for t, img in sent if resumed_at + 0.05 < t < resumed_at + 0.18]
-    assert after and all(np.array_equal(img, person) for img in after), "frames flow again"
-    assert np.array_equal(sent[-1][1], card), "the last frame a consumer keeps is the card"
-    assert sink.cards_sent >= 16
+    person = np.full((180, 320, 3), 200, np.uint8)
+    is_person = lambda image: np.array_equal(image, person)  # noqa: E731
+    is_card = lambda image: np.array_equal(image, card)  # noqa: E731
+    sink.send(person)
+    sent_soon(cams[0], lambda images: any(map(is_person, images)), "the person")
+    clock.now += 0.25  # a short gap: under stall_after
+    short_gap = sent_soon(cams[0], lambda images: len(images) >= 3, "repeats in a short gap")
+    assert all(map(is_person, short_gap)), "a short gap repeats the last frame"
+    clock.now += 0.5  # now 0.75 s without a frame: the camera stalled
+    stalled = sent_soon(cams[0], lambda images: sum(map(is_card, images)) >= 3, "the card")
+    first_card = [is_card(image) for image in stalled].index(True)
+    assert all(map(is_card, stalled[first_card:])), "once stalled, only the card: never a frozen person"
+    sink.send(person)  # frames flow again
+    resumed = sent_soon(cams[0], lambda images: sum(map(is_person, images)) >= 3, "the person again")
+    first_person = [is_person(image) for image in resumed].index(True)
+    assert all(map(is_person, resumed[first_person:])), "frames flow again"
+    sink.close()
+    assert is_card(cams[0].sent[-1][1]), "the last frame a consumer keeps is the card"
+    assert sink.cards_sent >= 4
 
 
 def test_virtual_camera_driver_gone_mid_run_is_one_line_and_the_session_goes_on_until_it_is_back():
@@ -111,7 +145,8 @@ def test_virtual_camera_driver_gone_mid_run_is_one_line_and_the_session_goes_on_
 
     cams: list[FakeCamera] = []
     sink = VirtualCameraSink(size=(64, 48), fps=60.0, retry_seconds=0.1, camera_factory=factory, report=lines.append)
-    deadline = time.monotonic() + 5
+    # Three tries 0.1 s apart on the real retry timer: about 0.3 s; 10 s is over 30x that.
+    deadline = time.monotonic() + 10
     while not cams or len(cams[0].sent) < 5:
         sink.send(np.full((48, 64, 3), 99, np.uint8))  # never raises: the preview/recording go on
         time.sleep(0.01)
@@ -123,11 +158,14 @@ def test_virtual_camera_driver_gone_mid_run_is_one_line_and_the_session_goes_on_
 
 
 def test_virtual_camera_can_be_closed_and_opened_again():
+    clock = Clock()
     cams: list[FakeCamera] = []
     for _ in range(2):
-        with VirtualCameraSink(size=(64, 48), fps=60.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1]) as sink:
+        sink, made = fake_sink(clock, size=(64, 48), fps=60.0)
+        with sink:
             sink.send(np.full((48, 64, 3), 7, np.uint8))
-            time.sleep(0.05)
+            sent_soon(made[0], lambda images: any(img[0, 0, 0] == 7 for img in images), "the frame")
+        cams += made
     assert len(cams) == 2 and all(cam.closed for cam in cams)
     assert all(any(img[0, 0, 0] == 7 for _, img in cam.sent) for cam in cams)
 
@@ -244,59 +282,66 @@ def test_bad_outputs_are_named(tmp_path, make, expected):
     ("null", NullSink), ("out.mp4", VideoFileSink), ("out.mov", VideoFileSink),
     ("snap.jpg", ImageFileSink),
 ])
-def test_open_sink_by_name(spec, kind, tmp_path, monkeypatch, xvfb_display):
+def test_open_sink_by_name(spec, kind, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    with open_sink(spec) as sink:
+        assert isinstance(sink, kind)
+
+
+@pytest.mark.slow  # needs Xvfb
+def test_open_sink_window_is_a_preview_window(monkeypatch, xvfb_display):
     monkeypatch.setenv("DISPLAY", xvfb_display)
-    assert isinstance(open_sink(spec), kind)
-    assert isinstance(open_sink("window"), WindowSink)
+    with open_sink("window") as sink:
+        assert isinstance(sink, WindowSink)
 
 
+@pytest.mark.slow  # a real window under Xvfb
 def test_preview_window_shows_frames_on_a_real_display_and_obeys_keys(monkeypatch, xvfb_display):
     monkeypatch.setenv("DISPLAY", xvfb_display)
-    window = WindowSink(title="arfilter-test")
-    frame = np.zeros((120, 160, 3), np.uint8)
-    frame[:, :, 2] = 255  # pure red
-    for _ in range(10):
-        window.send(frame)
-    assert not window.stopped
-    assert cv2.getWindowProperty("arfilter-test", cv2.WND_PROP_VISIBLE) >= 1
-    assert tuple(cv2.getWindowImageRect("arfilter-test"))[2:] == (160, 120)
-    window.handle_key(-1)
-    assert not window.stopped
-    window.handle_key(27)
-    assert window.stopped
-    window.close()
+    with WindowSink(title="arfilter-test") as window:  # closed even when an assert fails
+        frame = np.zeros((120, 160, 3), np.uint8)
+        frame[:, :, 2] = 255  # pure red
+        for _ in range(10):
+            window.send(frame)
+        assert not window.stopped
+        assert cv2.getWindowProperty("arfilter-test", cv2.WND_PROP_VISIBLE) >= 1
+        assert tuple(cv2.getWindowImageRect("arfilter-test"))[2:] == (160, 120)
+        window.handle_key(-1)
+        assert not window.stopped
+        window.handle_key(27)
+        assert window.stopped
 
 
+@pytest.mark.slow  # a real window under Xvfb
 def test_preview_window_closed_by_the_user_stops_and_stays_closed(monkeypatch, xvfb_display):
     monkeypatch.setenv("DISPLAY", xvfb_display)
-    window = WindowSink(title="arfilter-close-test")
-    frame = np.zeros((60, 80, 3), np.uint8)
-    window.send(frame)
-    window.send(frame)
-    cv2.destroyWindow("arfilter-close-test")  # what the window manager's close button does
-    cv2.waitKey(1)
-    window.send(frame)
-    assert window.stopped
-    window.send(frame)  # the loop may send once more: no new window pops up
-    try:
-        visible = cv2.getWindowProperty("arfilter-close-test", cv2.WND_PROP_VISIBLE)
-    except cv2.error:
-        visible = -1
-    assert visible < 1
-    window.close()
+    with WindowSink(title="arfilter-close-test") as window:  # closed even when an assert fails
+        frame = np.zeros((60, 80, 3), np.uint8)
+        window.send(frame)
+        window.send(frame)
+        cv2.destroyWindow("arfilter-close-test")  # what the window manager's close button does
+        cv2.waitKey(1)
+        window.send(frame)
+        assert window.stopped
+        window.send(frame)  # the loop may send once more: no new window pops up
+        try:
+            visible = cv2.getWindowProperty("arfilter-close-test", cv2.WND_PROP_VISIBLE)
+        except cv2.error:
+            visible = -1
+        assert visible < 1
 
 
 @pytest.mark.parametrize("code, stopped, passed_on", [
     (ord("q"), True, False), (ord("Q"), True, False), (27, True, False),
     (ord("m"), False, True), (ord("x"), False, True), (-1, False, False),
 ])
+@pytest.mark.slow  # needs Xvfb
 def test_window_keys(code, stopped, passed_on, monkeypatch, xvfb_display):
     """q/Esc quit; every other key (m for mirror too) goes to the operator's controls."""
     monkeypatch.setenv("DISPLAY", xvfb_display)
     keys: list[int] = []
-    window = WindowSink(on_key=keys.append)
-    window.handle_key(code)
+    with WindowSink(on_key=keys.append) as window:
+        window.handle_key(code)
     assert window.stopped == stopped and keys == ([code] if passed_on else [])
     assert window.last_key == (None if code < 0 else code)
 
@@ -319,28 +364,6 @@ def test_window_without_a_display_is_one_clear_error(monkeypatch):
         WindowSink()
 
 
-def test_virtual_camera_sends_a_new_frame_at_once_and_caps_a_faster_source():
-    cams = []
-    sink = VirtualCameraSink(size=(64, 48), fps=30.0, camera_factory=lambda **kw: cams.append(FakeCamera(**kw)) or cams[-1])
-    time.sleep(0.2)
-    delays = []
-    for value in range(1, 11):  # a 15 fps pipeline: each new frame must leave at once, not at the next tick
-        frame = np.full((48, 64, 3), value, np.uint8)
-        handed = time.monotonic()
-        sink.send(frame)
-        time.sleep(1 / 15)
-        left = [t for t, img in cams[0].sent if img[0, 0, 0] == value]
-        delays.append(left[0] - handed)
-    assert np.median(delays) < 0.005 and max(delays) < 0.02, delays
-    start, count = time.monotonic(), len(cams[0].sent)
-    while time.monotonic() - start < 1.0:  # a 100 fps source
-        sink.send(np.full((48, 64, 3), 200, np.uint8))
-        time.sleep(0.01)
-    sent = len(cams[0].sent) - count
-    sink.close()
-    assert 28 <= sent <= 38, f"{sent} frames in a second from a 100 fps source"
-
-
 RECORDER = """
 import sys, time
 import numpy as np
@@ -356,6 +379,7 @@ for number in range(100000):
 """
 
 
+@pytest.mark.slow  # a recorder subprocess for three seconds of real time
 def test_an_avi_recording_killed_with_sigkill_plays_up_to_the_last_second(tmp_path):
     import signal
     import subprocess

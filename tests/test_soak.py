@@ -23,6 +23,7 @@ SOAK = REPO / "benchmarks" / "soak.py"
 SECONDS = 120
 
 
+@pytest.mark.slow  # a two-minute soak
 def test_a_two_minute_live_session_keeps_memory_threads_and_descriptors_flat(tmp_path, model_path, shared_media):
     clip = shared_media / "webcam_glasses_720x1280.mp4"
     if not clip.is_file():

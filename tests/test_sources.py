@@ -93,7 +93,17 @@ def test_latest_frame_hands_the_newest_to_a_slow_reader():
     assert received == sorted(set(received)), "frames must only move forward"
     assert received[-1] == 299
     assert box.dropped == 300 - len(received)
-    assert len(received) < 150
+
+
+def test_latest_frame_keeps_only_the_newest_and_counts_the_rest_as_dropped():
+    """The same rule without threads: ten frames put for every one taken, so nine of ten are dropped."""
+    box = LatestFrame()
+    taken = []
+    for i in range(300):
+        box.put(i, float(i))
+        if i % 10 == 9:
+            taken.append(box.get(timeout=0)[0])
+    assert taken == list(range(9, 300, 10)) and box.dropped == 270
 
 
 def test_camera_with_a_slow_consumer_drops_old_frames_not_lag(capsys):
@@ -108,7 +118,12 @@ def test_camera_with_a_slow_consumer_drops_old_frames_not_lag(capsys):
             frame = next(frames)
             values.append(number(frame.image))
             assert values[-1] >= read_so_far - 1, "the consumer must get the newest or next-newest frame"
-            time.sleep(0.02)  # a slow pipeline: 50 fps against a 200 fps camera
+            # A slow pipeline: the camera reads 4 frames before the next one is taken (20 ms at 200 fps;
+            # the 5 s bound is over 10x that on a loaded machine and only a stuck reader reaches it).
+            deadline, wanted = time.monotonic() + 5.0, fake.count + 4
+            while fake.count < wanted:
+                assert time.monotonic() < deadline, "the camera stopped reading"
+                time.sleep(0.002)
         assert values == sorted(set(values)), "frames only move forward"
         assert fake.props[cv2.CAP_PROP_BUFFERSIZE] == 1
         assert fake.props[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")
@@ -116,7 +131,7 @@ def test_camera_with_a_slow_consumer_drops_old_frames_not_lag(capsys):
     assert fake.released
     # Every frame read was either handed over, dropped, or still in the slot / in flight at close.
     assert fake.count - 2 <= len(values) + camera.dropped <= fake.count
-    assert camera.dropped >= len(values), "a 200 fps camera read at 50 fps drops most frames"
+    assert camera.dropped >= 2 * len(values), "4 frames read per frame taken: most are dropped"
 
 
 def test_camera_that_cannot_open_names_itself():
@@ -161,7 +176,11 @@ class CameraWorld:
 
 
 def frames_until(frames, condition, timeout: float = 10.0) -> list:
-    """Frames taken from ``frames`` until ``condition(frame)`` holds (that frame included)."""
+    """Frames taken from ``frames`` until ``condition(frame)`` holds (that frame included).
+
+    What the tests wait for takes at most about a second (a stall, a few 0.2 s retries); the
+    10 s bound is over 10x that, for a loaded machine, and only a broken source reaches it.
+    """
     taken = []
     deadline = time.monotonic() + timeout
     for frame in frames:
@@ -193,7 +212,9 @@ def test_a_lost_camera_gives_placeholder_cards_then_comes_back_by_the_same_name(
         assert all(f.placeholder for f in cards) and len(cards) >= 5, "the loop keeps getting the card"
         assert np.array_equal(cards[-1].image, camera_unavailable_card((64, 48)))
         gaps = np.diff([f.timestamp for f in cards])
-        assert np.median(gaps) == pytest.approx(1 / 100.0, abs=0.01), "at the camera's rate"
+        # Not faster than the camera's rate: each card waits a period (10 ms) for a frame first. A lower
+        # bound that load can only raise the gaps above; how close to 10 ms they stay is a timing.
+        assert np.median(gaps) >= 0.5 / 100.0, "cards at most at the camera's rate, not in a spin"
         world.state, world.plugged = "ok", True  # plugged back in
         back = frames_until(frames, lambda f: not f.placeholder)
         assert number(back[-1].image) > 0 and camera.lost_count == 1
@@ -294,6 +315,7 @@ def test_the_shared_folder_holds_exactly_the_listed_clips(shared_media):
     assert sorted(p.name for p in shared_media.glob("*.mp4")) == sorted(CLIPS)
 
 
+@pytest.mark.slow  # every frame of every shared clip
 @pytest.mark.parametrize("clip", sorted(CLIPS))
 def test_every_shared_clip_decodes_completely(clip, shared_media):
     frames, width, height = CLIPS[clip]
@@ -441,14 +463,16 @@ def _jpeg_header(width: int, height: int) -> bytes:
     ("huge.png", _png_header(20_000, 20_000)),
     ("huge.jpg", _jpeg_header(12_000, 9_000)),
 ])
-def test_absurdly_large_images_are_refused_before_decoding(tmp_path, name, header):
+def test_absurdly_large_images_are_refused_before_decoding(tmp_path, name, header, monkeypatch):
     path = tmp_path / name
     path.write_bytes(header + bytes(1000))
     assert image_header_size(path.read_bytes())[0] * image_header_size(path.read_bytes())[1] > MAX_IMAGE_PIXELS
-    started = time.perf_counter()
+    decoded = []
+    monkeypatch.setattr(cv2, "imdecode", lambda *args, **kwargs: decoded.append(args) or None)
+    monkeypatch.setattr(cv2, "imread", lambda *args, **kwargs: decoded.append(args) or None)
     with pytest.raises(ArfilterError, match="too large; use at most 100 megapixels") as excinfo:
         ImageSource(path)
-    assert str(path) in str(excinfo.value) and time.perf_counter() - started < 0.5
+    assert str(path) in str(excinfo.value) and decoded == [], "refused from the header, never decoded"
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -524,6 +548,7 @@ def test_odd_frames_from_a_camera_are_normalised_or_dropped_and_counted():
     assert camera.unreadable == 2  # the empty and the 4-D one: dropped and counted
 
 
+@pytest.mark.slow  # a real arfilter process
 def test_an_image_wider_than_the_model_takes_is_one_clear_line_not_an_abort(tmp_path, model_path, portrait):
     """MediaPipe aborts the whole process (no message) on a side over 32767 px; we refuse it first."""
     import subprocess

@@ -72,7 +72,9 @@ class VirtualCameraSink(Closing):
         stall_after: float = 1.0,
         retry_seconds: float = 2.0,
         report: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock  # every time it reads (pacing, stall cards); tests pass a clock they move
         self.size = size
         self.fps = fps
         self.stall_after = stall_after
@@ -109,7 +111,7 @@ class VirtualCameraSink(Closing):
         self._starting = starting_card(size)
         self._unavailable = camera_unavailable_card(size)
         self._latest: np.ndarray | None = None
-        self._latest_time = time.monotonic()
+        self._latest_time = self._clock()
         self._fresh = False
         self._lock = threading.Condition()
         self._stop = threading.Event()
@@ -120,14 +122,14 @@ class VirtualCameraSink(Closing):
         framed = letterbox(image, self.size)
         with self._lock:
             self._latest = framed
-            self._latest_time = time.monotonic()
+            self._latest_time = self._clock()
             self._fresh = True
             self._lock.notify()
 
     def _next_image(self) -> tuple[np.ndarray, bool, bool]:
         """What to send now: (image, whether it is new, whether it is a card)."""
         with self._lock:
-            image, fresh, age = self._latest, self._fresh, time.monotonic() - self._latest_time
+            image, fresh, age = self._latest, self._fresh, self._clock() - self._latest_time
             self._fresh = False
         if image is None:
             return self._starting, False, True
@@ -142,16 +144,16 @@ class VirtualCameraSink(Closing):
         (a frame a few ms late is better sent late than a repeat now), then one every
         period; a new frame after a repeat goes out at once."""
         period = 1.0 / self.fps
-        last_sent = last_new = time.monotonic() - period
+        last_sent = last_new = self._clock() - period
         last_fresh = True
         while not self._stop.is_set():
             grace = 1.5 * period if last_fresh else period
             with self._lock:
                 self._lock.wait_for(lambda: self._fresh or self._stop.is_set(),
-                                    timeout=max(last_sent + grace - time.monotonic(), 0.0))
+                                    timeout=max(last_sent + grace - self._clock(), 0.0))
             if self._stop.is_set():
                 return
-            early = last_new + 0.8 * period - time.monotonic()
+            early = last_new + 0.8 * period - self._clock()
             if early > 0:  # the pipeline runs faster than the camera's rate: keep the rate
                 self._stop.wait(early)
             image, fresh, is_card = self._next_image()
@@ -161,7 +163,7 @@ class VirtualCameraSink(Closing):
                 if not self._reopen(exc):
                     return
                 continue
-            last_sent, last_fresh = time.monotonic(), fresh
+            last_sent, last_fresh = self._clock(), fresh
             if fresh:
                 last_new = last_sent
             self.frames_sent += 1

@@ -49,6 +49,7 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 from importlib import resources
+from typing import Callable
 from urllib.parse import quote
 
 from arfilter.core.errors import ArfilterError
@@ -115,8 +116,10 @@ class ControlServer:
     def __init__(self, controls: Controls, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  token: str | None = None, *, stale_after_s: float = STALE_AFTER_S,
                  apply_wait_s: float = APPLY_WAIT_S, max_stream_fps: float = MAX_STREAM_FPS,
-                 where: str = "--control", token_where: str = "--control-token") -> None:
+                 where: str = "--control", token_where: str = "--control-token",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.controls = controls
+        self.clock = clock  # for /healthz's frame ages; tests pass a clock they move
         self.where = where  # where the address came from, for messages (a flag or "event.toml: controls.web")
         self.host = host
         self.port = int(port)
@@ -139,7 +142,7 @@ class ControlServer:
         self.stopping = threading.Event()  # set while closing: live previews and waiting actions end
         self._streams = 0
         self._streams_lock = threading.Lock()
-        self._started_at = time.monotonic()
+        self._started_at = self.clock()
         self._last_frames = -1
         self._last_frame_at: float | None = None
 
@@ -168,7 +171,7 @@ class ControlServer:
         self.port = server.server_address[1]
         self._server = server
         self.stopping.clear()
-        self._started_at = time.monotonic()
+        self._started_at = self.clock()
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="arfilter-control", daemon=True)
         self._thread.start()
@@ -252,14 +255,14 @@ class ControlServer:
         frames = self.controls.figures.frames
         if frames != self._last_frames:
             if self._last_frames >= 0 or frames > 0:
-                self._last_frame_at = time.monotonic()
+                self._last_frame_at = self.clock()
             self._last_frames = frames
 
     def health(self) -> tuple[int, dict]:
         """(status, body) of /healthz: 503 when no frame was sent for more than ``stale_after_s``."""
         self._observe()
         figures = self.controls.figures
-        now = time.monotonic()
+        now = self.clock()
         since = self._last_frame_at if self._last_frame_at is not None else self._started_at
         age = now - since
         body = {"ok": age <= self.stale_after_s, "frames": figures.frames, "uptime_s": figures.uptime_s,
