@@ -33,15 +33,13 @@ def pytest_configure(config) -> None:
     _WRITES.install()
 
 
-# Whole files of real sessions, supervisors and subprocesses whose owners are rewriting them right
-# now: slow until they mark their own tests (then drop them here). Any test on Xvfb is slow too.
-SLOW_FILES = {"test_cli.py", "test_supervisor.py", "test_live.py"}
+# Any test on Xvfb is slow (files of real sessions and subprocesses mark themselves with pytestmark).
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
-        if item.path.name in SLOW_FILES or {"xvfb_display", "private_display"} & set(getattr(item, "fixturenames", ())):
+        if {"xvfb_display", "private_display"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
     order = config.getoption("--order")
     if order == "reverse":

@@ -14,6 +14,8 @@ import pytest
 
 from arfilter.cli.main import main
 
+pytestmark = pytest.mark.slow  # the real command in child processes
+
 
 def arfilter(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real command in a child process, as a user would."""
@@ -147,8 +149,8 @@ def test_bad_options_exit_with_usage(args, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_run_to_a_preview_window_on_a_real_display(shared_media, tmp_path, user_env, xvfb_display):
-    env = dict(user_env, DISPLAY=xvfb_display)
+def test_run_to_a_preview_window_on_a_real_display(shared_media, tmp_path, user_env, private_display):
+    env = dict(user_env, DISPLAY=private_display)
     stats_path = tmp_path / "window.json"
     result = arfilter("run", "--source", str(shared_media / "grimace_green_512.mp4"), "--sink", "window",
                       "--stats-json", str(stats_path), env=env)
@@ -157,8 +159,8 @@ def test_run_to_a_preview_window_on_a_real_display(shared_media, tmp_path, user_
     assert json.loads(stats_path.read_text())["frames"] == 78
 
 
-def test_virtual_camera_falls_back_to_the_preview_when_asked(shared_media, tmp_path, user_env, xvfb_display):
-    env = dict(user_env, DISPLAY=xvfb_display)
+def test_virtual_camera_falls_back_to_the_preview_when_asked(shared_media, tmp_path, user_env, private_display):
+    env = dict(user_env, DISPLAY=private_display)
     result = arfilter("run", "--source", str(shared_media / "grimace_green_512.mp4"), "--fallback", "preview", env=env)
     assert result.returncode == 0, result.stderr
     assert "v4l2loopback" in result.stderr and "showing a preview window instead" in result.stderr
@@ -166,8 +168,8 @@ def test_virtual_camera_falls_back_to_the_preview_when_asked(shared_media, tmp_p
 
 # --- looks and authoring tools ---------------------------------------------------
 
-def test_live_keys_switch_looks_and_intensity_in_a_real_preview_window(shared_media, user_env, xvfb_display, xdotool):
-    env = dict(user_env, DISPLAY=xvfb_display)
+def test_live_keys_switch_looks_and_intensity_in_a_real_preview_window(shared_media, user_env, private_display, xdotool):
+    env = dict(user_env, DISPLAY=private_display)
     process = subprocess.Popen([sys.executable, "-m", "arfilter", "run", "--source", str(shared_media / "talking_woman_512.mp4"),
                                 "--sink", "window"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from arfilter.operator.campaign import CampaignLayer, CampaignOptions
 from arfilter.cli.main import main
+
+pytestmark = pytest.mark.slow  # whole live sessions in child processes
 
 
 def _free_port() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -115,10 +113,24 @@ def test_user_errors_from_a_stage_end_the_run_with_their_message():
 
 
 def test_realtime_plays_file_frames_at_their_own_pace():
-    start = time.monotonic()
-    out = list(realtime(frames(7)))  # 0 .. 0.2 s
-    elapsed = time.monotonic() - start
-    assert len(out) == 7 and 0.18 <= elapsed < 0.5
+    """Each frame waits for its own timestamp, counted from the start, on a clock the test moves."""
+    now = [10.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        now[0] += seconds
+
+    out = []
+    for frame in realtime(frames(7), clock=lambda: now[0], sleep=sleep):  # frames at 0, 1/30, ... 6/30 s
+        out.append(frame)
+        now[0] += 0.01  # the loop's own work takes 10 ms per frame, which the next wait absorbs
+    assert len(out) == 7 and now[0] == pytest.approx(10.0 + 6 / 30 + 0.01)
+    assert waits == [round(1 / 30 - 0.01, 6)] * 6, "no drift: each wait is what is left of the frame"
+    late = []
+    for frame in realtime(frames(3), clock=lambda: now[0], sleep=late.append):
+        now[0] += 0.1  # slower than the frames: never waits, never sleeps a negative time
+    assert late == []
 
 
 def test_the_smoother_sits_between_tracker_and_renderer_and_is_timed():
@@ -167,3 +179,16 @@ def test_odd_sizes_and_a_size_change_mid_stream_are_painted_without_a_crash(mode
     assert [image.shape[:2][::-1] for image in sink.images] == sizes
     painted = [not np.array_equal(out, frame.image) for out, frame in zip(sink.images, source)]
     assert all(painted[:8]) and all(painted[10:]), "the look is on the face at every usable size"
+
+
+def test_a_stop_request_between_frames_ends_the_run():
+    """SIGTERM's flag: asked between frames, so a KeyboardInterrupt lost in a finaliser still stops it."""
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > 3
+
+    sink = RecordingSink()
+    stats = run_pipeline(frames(10), lambda f: (), lambda image, faces: image, sink, stop=stop)
+    assert stats.frames == 3 and len(sink.images) == 3

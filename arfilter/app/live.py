@@ -47,13 +47,14 @@ def named(config: EventConfig, *keys: str) -> Iterator[None]:
         raise type(exc)(f"{origin}: {exc}") from exc
 
 
-def realtime(frames: Iterable[Frame]) -> Iterator[Frame]:
+def realtime(frames: Iterable[Frame], clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep) -> Iterator[Frame]:
     """Hand out file frames at their own timestamps, for live sinks."""
-    start = time.monotonic()
+    start = clock()
     for frame in frames:
-        delay = start + frame.timestamp - time.monotonic()
+        delay = start + frame.timestamp - clock()
         if delay > 0:
-            time.sleep(delay)
+            sleep(delay)
         yield frame
 
 
@@ -203,8 +204,8 @@ def _both(first: Callable | None, second: Callable | None) -> Callable | None:
 
 
 def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable | None = None,
-                stats: RunStats | None = None) -> RunStats:
-    """Run a live session until it is stopped; returns its stats."""
+                stats: RunStats | None = None, stop: Callable[[], bool] = lambda: False) -> RunStats:
+    """Run a live session until it is stopped (the sink, the source's end, Ctrl+C, or ``stop()``)."""
     from arfilter.io.sinks import WindowSink
     from arfilter.session.loop import run_pipeline
 
@@ -222,7 +223,8 @@ def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable 
         lost: ArfilterError | None = None
         try:
             run_pipeline(session.frames, session.tracker, render, sink, stats=stats, smoother=session.stabiliser,
-                         on_frame=session.on_frame, controls=session.controls, present=session.presenter)
+                         on_frame=session.on_frame, controls=session.controls, present=session.presenter,
+                         stop=stop)
         except KeyboardInterrupt:
             pass
         except ArfilterError as exc:
@@ -232,12 +234,13 @@ def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable 
         stats.finish()
         if source.live:
             stats.dropped_frames = int(getattr(source, "dropped", 0))
-        if kiosk and not sink.stopped:
-            _hold_card(sink, config, lost, session.beat)
+        if kiosk and not sink.stopped and not stop():
+            _hold_card(sink, config, lost, session.beat, stop)
     return stats
 
 
-def _hold_card(sink, config: EventConfig, lost: ArfilterError | None, beat: Callable[[], None] = lambda: None) -> None:
+def _hold_card(sink, config: EventConfig, lost: ArfilterError | None, beat: Callable[[], None] = lambda: None,
+               stop: Callable[[], bool] = lambda: False) -> None:
     """The kiosk's source ended or was lost: show the card (never the last visitor) until quit."""
     from arfilter.draw.cards import camera_unavailable_card
 
@@ -245,7 +248,7 @@ def _hold_card(sink, config: EventConfig, lost: ArfilterError | None, beat: Call
          "the source ended; showing the 'camera unavailable' card")
     card = camera_unavailable_card(config.size)
     try:
-        while not sink.stopped:
+        while not sink.stopped and not stop():
             sink.send(card)
             beat()  # the card is alive too (supervisor heartbeat)
             time.sleep(1.0 / config.fps)

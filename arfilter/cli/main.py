@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from typing import Sequence
 
 from arfilter.cli import commands
@@ -51,7 +52,7 @@ def _live(args: argparse.Namespace, kiosk: bool) -> int:
     from arfilter.app.live import run_session
 
     config = event_config(args)
-    stats = run_session(config, kiosk=kiosk)
+    stats = run_session(config, kiosk=kiosk, stop=_TERMINATED.is_set)
     finish(stats, config.stats_json)
     return ExitCode.OK
 
@@ -70,7 +71,14 @@ COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": commands.cmd_config, "
             "validate": commands.cmd_validate, "gallery": commands.cmd_gallery}
 
 
+# Set by SIGTERM/SIGBREAK. The handler also raises KeyboardInterrupt to stop at once, but one raised
+# while a finaliser runs (MediaPipe's Image.__del__) is swallowed by Python; the loop asks this
+# flag between frames, so the session stops either way.
+_TERMINATED = threading.Event()
+
+
 def _terminate(signum: int, _frame: object) -> None:
+    _TERMINATED.set()
     raise KeyboardInterrupt
 
 
@@ -107,6 +115,7 @@ def _supervised(args: argparse.Namespace) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``arfilter`` command."""
     _no_core_dumps()
+    _TERMINATED.clear()
     args = build_parser().parse_args(argv)
     if args.command in ("run", "kiosk") and _supervised(args):
         from arfilter.ops.supervisor import supervise

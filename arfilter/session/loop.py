@@ -122,10 +122,12 @@ def _figures(meter: LiveMeter, stats: RunStats, faces: int, dropped: int) -> Liv
 def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: Sink, *,
                  smoother: Stabilise | None = None, stats: RunStats | None = None, on_frame: OnFrame | None = None,
                  warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
-                 controls: Operator | None = None, present: Present | None = None) -> RunStats:
+                 controls: Operator | None = None, present: Present | None = None,
+                 stop: Callable[[], bool] = lambda: False) -> RunStats:
     """Run until the source ends or the sink asks to stop; returns the stats. ``controls``: the
     operator's settings, applied between frames, where each sent frame and the figures are published.
-    ``present``: the last step on the finished frame (it alone mirrors, before any text)."""
+    ``present``: the last step on the finished frame (it alone mirrors, before any text). ``stop``: asked
+    between frames; True ends the run as Ctrl+C does (a SIGTERM raised inside a finaliser is lost)."""
     stats = stats or RunStats()
     stabilise = smoother or _no_faces
     clock = time.perf_counter
@@ -133,7 +135,7 @@ def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: 
     live = bool(getattr(source, "live", False))
     frames = iter(source)
     figures = LiveFigures()
-    while True:
+    while not stop():
         if controls is not None:
             controls.apply()
         t0 = clock()
