@@ -326,9 +326,21 @@ def test_preview_window_shows_the_look_the_caption_and_the_stats_readout_and_b_b
             purple = (np.abs(bar - (0x86, 0x2A, 0x5B)).max(axis=1) < 40).mean()
             return (readout.min(axis=2) > 230).sum() > 200 and purple > 0.9
 
-        _wait_for(private_display, readout_and_bar, 60, "the preview with readout and caption bar", process)
+        before = _wait_for(private_display, readout_and_bar, 60, "the preview with readout and caption bar", process)
         window = subprocess.run([xdotool, "search", "--sync", "--name", "^arfilter$"], env=env,
                                 capture_output=True, text=True, timeout=10).stdout.split()[0]
+        # m mirrors the picture, and only the picture: the readout stays top left, reading the right
+        # way, and the caption bar is drawn after the flip (one owner of the mirror, before any text).
+        subprocess.run([xdotool, "key", "--window", window, "m"], env=env, check=True, timeout=10)
+        picture = (slice(200, 600), slice(300, 1000))
+
+        def mirrored(shot: np.ndarray) -> bool:
+            flipped = np.abs(shot[picture].astype(int) - before[picture]).mean() > 10
+            return flipped and readout_and_bar(shot)
+
+        after = _wait_for(private_display, mirrored, 20, "the mirrored picture, readout still top left", process)
+        top_right = after[50:175, 1070:1270]
+        assert (top_right.min(axis=2) > 230).sum() < 50, "the readout was not flipped to the right"
         subprocess.run([xdotool, "key", "--window", window, "b"], env=env, check=True, timeout=10)
         from arfilter.session.present import CURTAIN_BGR
 

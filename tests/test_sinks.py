@@ -440,3 +440,24 @@ def test_virtual_camera_colours_arrive_in_the_order_the_consumer_reads(monkeypat
     assert frame[0, 0].tolist() == [255, 0, 0], "red must arrive as red (RGB)"
     card = cams[0].seen[-1]  # the "camera unavailable" card, sent last on close
     assert card[0, 0].tolist() == list(CARD_BGR[::-1]), "the card's colour must arrive as drawn"
+
+
+def test_the_window_is_mapped_again_once_so_qt_paints_it(monkeypatch, xvfb_display):
+    """Qt can miss the first Expose on a screen with no window manager and never paint (black for
+    good); the sink unmaps and maps its window once, early, which sends a fresh one."""
+    from arfilter.io import window as window_module
+    from arfilter.io.x11 import remap_windows
+
+    monkeypatch.setenv("DISPLAY", xvfb_display)  # the display this process's Qt already uses
+    remapped: list[str] = []
+    monkeypatch.setattr(window_module, "remap_windows", lambda title: remapped.append(title) or remap_windows(title))
+    sink = WindowSink(title="arfilter-remap-test")
+    frame = np.full((60, 80, 3), 200, np.uint8)
+    for _ in range(window_module.REMAP_AT_FRAME + 5):
+        sink.send(frame)
+    assert remapped == ["arfilter-remap-test"], "once, at the set frame"
+    assert not sink.stopped and sink._window_open(), "the session goes on: a remap is not a close"
+    assert remap_windows("arfilter-remap-test") == 1 and remap_windows("no such window") == 0
+    sink.close()
+    monkeypatch.delenv("DISPLAY")
+    assert remap_windows("arfilter-remap-test") == 0, "no X server: nothing to do, no error"

@@ -14,6 +14,9 @@ import numpy as np
 from arfilter.core.errors import DeviceUnavailable
 from arfilter.core.limits import QUIT_KEYS
 from arfilter.io.base import Closing
+from arfilter.io.x11 import remap_windows
+
+REMAP_AT_FRAME = 10  # about a third of a second after the window first shows
 
 
 def display_problem(platform: str = sys.platform, env: Any = os.environ) -> str | None:
@@ -68,6 +71,7 @@ class WindowSink(Closing):
         self.last_key: int | None = None
         self.on_key = on_key
         self._shown = False
+        self._sent = 0
 
     def handle_key(self, code: int) -> None:
         """React to a key code from ``cv2.waitKey`` (-1: none)."""
@@ -112,7 +116,10 @@ class WindowSink(Closing):
                 "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"
             ) from exc
         self._shown = True
+        self._sent += 1
         self.handle_key(cv2.waitKey(1))
+        if self._sent == REMAP_AT_FRAME:
+            remap_windows(self.title)  # cures a window Qt never painted (see io/x11.py)
 
     def close(self) -> None:
         if self._shown:
