@@ -19,8 +19,9 @@ _LIB: ctypes.CDLL | None = None
 _IGNORE_ERRORS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(lambda display, error: 0)
 
 
-def _xlib() -> ctypes.CDLL | None:
-    """libX11 with the signatures used here, or None (not X11, or no library)."""
+def xlib() -> ctypes.CDLL | None:
+    """libX11 with the signatures arfilter uses (here and the kiosk's pointer and screen size),
+    or None (not X11, or no library). Loaded once."""
     global _LIB
     if _LIB is None and not sys.platform.startswith("win") and sys.platform != "darwin":
         try:
@@ -31,6 +32,10 @@ def _xlib() -> ctypes.CDLL | None:
         lib.XOpenDisplay.argtypes = [ctypes.c_char_p]
         lib.XDefaultRootWindow.restype = ctypes.c_ulong
         lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        lib.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        for name in ("XDisplayWidth", "XDisplayHeight"):
+            getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.XFlush.argtypes = [ctypes.c_void_p]
         lib.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_ulong),
                                    ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.POINTER(ctypes.c_ulong)),
                                    ctypes.POINTER(ctypes.c_uint)]
@@ -74,7 +79,7 @@ def _top_level_named(lib: ctypes.CDLL, display: int, title: str) -> list[int]:
 
 def remap_windows(title: str) -> int:
     """Unmap and map again each top-level window named ``title``; how many (0 where not X11)."""
-    lib = _xlib()
+    lib = xlib()
     if lib is None:
         return 0
     display = lib.XOpenDisplay(None)

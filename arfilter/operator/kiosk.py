@@ -25,6 +25,7 @@ from arfilter.operator.campaign import hex_rgb
 from arfilter.draw.cards import card
 from arfilter.core.limits import CLEAR_AFTER, QUIT_HOLD
 from arfilter.io.sinks import WindowSink
+from arfilter.io.x11 import xlib
 from arfilter.core.types import Face
 
 ESC, ENTER, RETURN, BACKSPACE = 27, 13, 10, 8
@@ -167,23 +168,11 @@ _X11: tuple | None = None  # (libX11, display): kept open, X hides the pointer o
 def _x11() -> tuple | None:
     """libX11 and an open connection to $DISPLAY, or None (not X11, no library, no server)."""
     global _X11
-    if _X11 is None and not sys.platform.startswith("win") and sys.platform != "darwin":
-        try:
-            x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
-        except OSError:
-            return None
-        x11.XOpenDisplay.restype = ctypes.c_void_p
-        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-        for name in ("XDefaultRootWindow",):
-            getattr(x11, name).restype = ctypes.c_ulong
-            getattr(x11, name).argtypes = [ctypes.c_void_p]
-        for name in ("XDisplayWidth", "XDisplayHeight"):
-            getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
-        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
-        x11.XFlush.argtypes = [ctypes.c_void_p]
-        display = x11.XOpenDisplay(None)
+    lib = xlib()
+    if _X11 is None and lib is not None:
+        display = lib.XOpenDisplay(None)
         if display:
-            _X11 = (x11, display)
+            _X11 = (lib, display)
     return _X11
 
 
