@@ -41,9 +41,9 @@ def named(config: EventConfig, *keys: str) -> Iterator[None]:
     try:
         yield
     except ArfilterError as exc:
-        origin = next((config.origin(key) for key in keys if config.origin(key)), None)
-        if origin is None or not config.path or not origin.startswith(str(config.path)):
-            raise
+        origin = next(filter(None, map(config.origin, keys)), None)
+        if origin is None or config.path is None or not origin.startswith(f"{config.path}:"):
+            raise  # a default, a flag or the environment: the message already names what was typed
         raise type(exc)(f"{origin}: {exc}") from exc
 
 
@@ -128,7 +128,7 @@ def _open_sink(config: EventConfig, kiosk: bool, controls: Controls):
 
 @dataclass
 class LiveSession:
-    """Every stage of one live session, built and opened; closed with ``stack``."""
+    """Every stage of one live session, built and opened (closed by the stack given to ``build_session``)."""
 
     config: EventConfig
     kiosk: bool
@@ -141,7 +141,6 @@ class LiveSession:
     sink: object
     on_frame: Callable | None
     beat: Callable[[], None]
-    stack: ExitStack
 
     @property
     def frames(self) -> Iterable[Frame]:
@@ -183,7 +182,7 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
     if config.controls.web:
         _serve_panel(config, controls, stack)
     return LiveSession(config, kiosk, source, tracker, build_stabiliser(config.tracking, config.max_faces), looks,
-                       controls, presenter, sink, on_frame, heartbeat.beat, stack)
+                       controls, presenter, sink, on_frame, heartbeat.beat)
 
 
 def _serve_panel(config: EventConfig, controls: Controls, stack: ExitStack) -> None:
