@@ -8,8 +8,10 @@ default to None so that an event file can fill them (a flag wins over the file).
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
-from typing import NoReturn
+from typing import NoReturn, Sequence
 
 from arfilter import __version__
 from arfilter.core import limits
@@ -18,11 +20,54 @@ from arfilter.settings.config import sink_problem
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one ``arfilter: error:`` line and exit code 2 (the contract)."""
+    """argparse, but a usage error is one ``arfilter: error:`` line and exit code 2 (the contract),
+    with "did you mean ..." for a mistyped command, flag or choice."""
+
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace=None):
+        self._argv = list(sys.argv[1:] if args is None else args)  # to find the command a stray flag belongs to
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"arfilter: error: {message} (see '{self.prog} --help')\n")
+        sys.stderr.write(f"arfilter: error: {message}{self._suggestion(message)} (see '{self._help_prog()} --help')\n")
         sys.exit(ExitCode.BAD_INPUT)
+
+    def _suggestion(self, message: str) -> str:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if choice:
+            return did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        stray = re.match(r"unrecognized arguments: (\S+)", message)
+        if stray and stray.group(1).startswith("-"):
+            command, typed = self._command_parser(), stray.group(1).split("=")[0]
+            others = [name for name, sub in self._commands().items() if typed in _flags(sub)]
+            if command is not None and others:
+                return f" ({typed} is an option of {', '.join(others)}, not {command.prog.split()[-1]})"
+            return did_you_mean(typed, _flags(command or self))
+        return ""
+
+    def _commands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def _command_parser(self) -> argparse.ArgumentParser | None:
+        """The subcommand's parser named in the arguments (unknown flags are reported by the top parser)."""
+        commands = self._commands()
+        return next((commands[word] for word in getattr(self, "_argv", []) if word in commands), None)
+
+    def _help_prog(self) -> str:
+        command = self._command_parser()
+        return command.prog if command is not None else self.prog
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    return [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
+
+
+def did_you_mean(typed: str, valid: Sequence[str]) -> str:
+    """`` (did you mean 'X'?)`` for the closest valid word, or nothing when none is close."""
+    close = difflib.get_close_matches(typed, list(valid), n=1, cutoff=0.7)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def flag(span: limits.Range | limits.SizeRange):
@@ -44,7 +89,8 @@ def sink_name(text: str) -> str:
     return text
 
 
-def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True, live: bool = False) -> None:
+def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: bool = True, live: bool = False,
+            stats: bool = True) -> None:
     """Options shared by the commands; ``live`` ones default to None so an event file can fill them."""
     if overlay:
         parser.add_argument("--overlay", default=None if live else limits.DEFAULT_OVERLAY,
@@ -63,7 +109,8 @@ def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: 
                             help=f"how fast smoothing lets go when the head moves: higher is less lag (default: {limits.SMOOTH_BETA.default:g})")
         parser.add_argument("--landmarks-out", metavar="PATH.npz",
                             help="write every frame's smoothed landmarks, face ids and timestamps (numbers only)")
-    parser.add_argument("--stats-json", metavar="PATH", help="write frame counts and per-stage timings (median, p95) as JSON")
+    if stats:  # the commands that process frames: run, kiosk, apply, demo
+        parser.add_argument("--stats-json", metavar="PATH", help="write frame counts and per-stage timings (median, p95) as JSON")
 
 
 def _live_options(parser: argparse.ArgumentParser, kiosk: bool) -> None:
@@ -168,7 +215,7 @@ def _offline_commands(commands) -> None:
     _common(demo)
 
     overlays = commands.add_parser("overlays", help="list installed overlays")
-    _common(overlays, overlay=False, tracking=False)
+    _common(overlays, overlay=False, tracking=False, stats=False)
 
 
 def _authoring_commands(commands) -> None:

@@ -9,6 +9,8 @@ first as one line.
 
 from __future__ import annotations
 
+import difflib
+
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -142,6 +144,11 @@ def resolve_overlay(spec: str | Path) -> Path:
     installed = list_overlays()
     if str(spec) in installed:
         return installed[str(spec)]
+    if path.is_dir():
+        raise ArfilterError(f"overlay {spec}: the folder has no {MANIFEST}; give a pack folder (see 'arfilter template')")
+    close = difflib.get_close_matches(str(spec), list(installed), n=1, cutoff=0.6)
+    if close:
+        raise ArfilterError(f"overlay {spec}: not found; did you mean '{close[0]}'? (see 'arfilter overlays')")
     names = ", ".join(installed) or "none installed"
     raise ArfilterError(f"overlay {spec}: not found; use the name of an installed overlay ({names}) or a folder with {MANIFEST}")
 

@@ -1,0 +1,56 @@
+"""Small truths of the command line: a typo gets "did you mean", a folder is called a folder,
+and only the commands that process frames take --stats-json."""
+
+from __future__ import annotations
+
+import pytest
+
+from arfilter.cli.main import main
+from arfilter.core.errors import ArfilterError, ExitCode
+from arfilter.render.packs import resolve_overlay
+
+
+def error_line(capsys, *argv: str) -> str:
+    """The one line a usage error prints (exit code 2 from the contract, nothing else said)."""
+    with pytest.raises(SystemExit) as stopped:
+        main(list(argv))
+    assert stopped.value.code == ExitCode.BAD_INPUT
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arfilter: error: "), lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["rn"], "did you mean 'run'?"),
+    (["aply", "x.png"], "did you mean 'apply'?"),
+    (["run", "--intensty", "1"], "did you mean '--intensity'?"),
+    (["apply", "in.png", "-o", "out.png", "--maxfaces", "1"], "did you mean '--max-faces'?"),
+    (["apply", "in.png", "-o", "out.png", "--smoothing", "of"], "did you mean 'off'?"),
+    (["kiosk", "--sink", "null"], "--sink is an option of run, not kiosk"),
+])
+def test_a_typo_gets_the_closest_valid_word(capsys, argv, hint):
+    line = error_line(capsys, *argv)
+    assert hint in line, line
+    assert f"see 'arfilter {argv[0]} --help'" in line or "see 'arfilter --help'" in line
+
+
+def test_nothing_close_suggests_nothing(capsys):
+    line = error_line(capsys, "zzzzzz")
+    assert "did you mean" not in line and "choose from 'run'" in line
+
+
+def test_only_commands_that_process_frames_take_stats_json(capsys):
+    line = error_line(capsys, "overlays", "--stats-json", "x.json")
+    assert "--stats-json is an option of run, kiosk, apply, demo, not overlays" in line
+
+
+def test_a_mistyped_look_name_gets_the_installed_one_it_resembles():
+    with pytest.raises(ArfilterError, match=r"overlay black_eye: not found; did you mean 'black_eye_left'\?"):
+        resolve_overlay("black_eye")
+    with pytest.raises(ArfilterError, match=r"installed overlay \(black_eye_left, .*split_lip\)"):
+        resolve_overlay("qwertyuiop")
+
+
+def test_a_folder_without_a_manifest_is_called_a_folder(tmp_path):
+    with pytest.raises(ArfilterError, match=r"the folder has no overlay.toml"):
+        resolve_overlay(tmp_path)
