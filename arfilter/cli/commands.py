@@ -101,8 +101,6 @@ def cmd_overlays(args: argparse.Namespace) -> int:
             print(f"{name:<20} {overlay.title} - {overlay.description}")
         except ArfilterError as exc:
             print(f"{name:<20} BROKEN: {exc}")
-    if args.stats_json:
-        RunStats().write_json(args.stats_json)
     return 0
 
 
