@@ -572,3 +572,25 @@ def test_the_tracker_refuses_a_frame_too_wide_for_the_model_instead_of_aborting(
         with pytest.raises(ValueError, match="a 33000x4 frame is larger than the 32767 px per side"):
             tracker(Frame(np.zeros((4, 33000, 3), np.uint8), 0.0))
         assert tracker(Frame(np.zeros((48, 64, 3), np.uint8), 0.04)) == ()  # and it goes on
+
+
+def test_the_capture_stage_counts_decoding_done_ahead_on_the_read_ahead_thread(shared_media):
+    """Decoding overlaps tracking, so the loop hardly waits for a frame; the capture figure is the decoding."""
+    from arfilter.io.sinks import NullSink
+    from arfilter.session.loop import run_pipeline
+
+    with VideoFileSource(shared_media / "webcam_glasses_720x1280.mp4") as source:
+        decoded: list[float] = []
+
+        def keep(frame, faces, output):
+            decoded.append(frame.decode_s)
+
+        def slow_model(frame):  # the model takes longer than decoding, so frames wait decoded in the queue
+            time.sleep(0.03)
+            return ()
+
+        stats = run_pipeline(itertools.islice(source, 30), slow_model, lambda image, faces: image, NullSink(),
+                             on_frame=keep)
+    assert len(decoded) == 30 and all(seconds > 0 for seconds in decoded)
+    capture = sorted(stats.stages["capture"])
+    assert capture[len(capture) // 2] >= 1000 * sorted(decoded)[len(decoded) // 2]  # stages are in ms

@@ -19,12 +19,15 @@ class Frame:
     ``placeholder``: not a picture from the camera but the card a source hands
     out while its camera is lost, so the loop and every sink keep going; it is
     shown as it is (no tracking, no look).
+    ``decode_s``: decoding happens on another thread while the previous frame is tracked, so the
+    loop's wait for a frame is near zero; the capture stage reports this work instead.
     """
 
     image: np.ndarray
     timestamp: float
     index: int = 0
     placeholder: bool = False
+    decode_s: float = 0.0  # seconds spent decoding it (a file's read-ahead thread), counted in the capture stage
 
     @property
     def size(self) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """File sources: every frame of a video, a still image, or a folder of images, in order.
 
 A small read-ahead thread decodes the next video frames while the current one
-is tracked, so decoding costs no wall time. Photos are read by
+is tracked, so decoding costs no wall time; each frame carries the time its
+decoding took (``Frame.decode_s``) for the capture stage's figure. Photos are read by
 :func:`arfilter.core.images.read_image`. Every frame is normalised to BGR uint8.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -50,7 +52,9 @@ class VideoFileSource(Closing):
         # tracking, and more threads take cores from the model (1080p whole frame
         # 1.39-1.41x the model's time against 1.43-1.45x with FFmpeg's default).
         self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+        started = time.perf_counter()
         ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
+        self._first_decode_s = time.perf_counter() - started
         if not ok or first is None:
             self._capture.release()
             raise ArfilterError(
@@ -82,17 +86,18 @@ class VideoFileSource(Closing):
 
     def _decode_frames(self) -> None:
         image: np.ndarray | None = self._first
-        position = 0
+        position, spent = 0, self._first_decode_s
         expected = self.frame_count or 0
         give_up = max(250, int(10 * self.fps))  # consecutive failures: a bogus count must not spin forever
         while image is not None and not self._stop.is_set():
-            self._put((image, position))
+            self._put((image, position, spent))
             position += 1
             image, failures = None, 0
+            started = time.perf_counter()
             while not self._stop.is_set():
                 ok, raw = self._capture.read()
                 if ok and raw is not None:
-                    image = raw
+                    image, spent = raw, time.perf_counter() - started
                     break
                 failures += 1
                 if position >= expected or failures >= give_up:
@@ -117,13 +122,13 @@ class VideoFileSource(Closing):
             item = self._queue.get()
             if item is _END:
                 break
-            raw, position = item
+            raw, position, spent = item
             try:
                 image = to_bgr(raw)
             except ValueError:
                 bad += 1
                 continue
-            yield Frame(image=image, timestamp=position / self.fps, index=index)
+            yield Frame(image=image, timestamp=position / self.fps, index=index, decode_s=spent)
             index += 1
         if self._error is not None:
             raise ArfilterError(f"{self.name}: decoding stopped at frame {index} ({self._error}); "

@@ -143,7 +143,7 @@ def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: 
         if frame is None:
             break
         t1 = clock()
-        stats.add("capture", t1 - t0)
+        stats.add("capture", max(t1 - t0, frame.decode_s))  # a file's decoding runs ahead on its own thread
         if frame.placeholder:  # the source's "camera unavailable" card: never tracked
             output = frame.image if present is None else present.card(frame.image)
             stats.placeholders += 1
