@@ -90,6 +90,8 @@ DEFAULT_OVERLAY = "black_eye_left"
 SINKS = ("virtualcam", "window", "null")  # or a file name: VIDEO_EXTENSIONS / IMAGE_EXTENSIONS
 FALLBACKS = ("none", "preview")
 SWITCH = ("on", "off")
+# --crop: the shapes people post, as width:height
+CROPS = {"square": (1, 1), "portrait": (9, 16), "landscape": (16, 9)}
 
 # --- offline and authoring commands --------------------------------------------
 DEMO_SIZE = SizeRange(SIZE.low, SIZE.high, (640, 480))
