@@ -47,7 +47,7 @@ def test_an_empty_file_means_the_defaults_of_arfilter_run():
     ({"max_faces": 2.5}, "e.toml: max_faces: must be a whole number from 1 to 16"),
     ({"fallback": "window"}, "e.toml: fallback: 'window' is not one of none, preview"),
     ({"sink": "zoom"}, "e.toml: sink: 'zoom' is not one of virtualcam, window, null or a file name ending in "
-                       ".mp4, .avi, .mkv, .mov, .png, .jpg, .jpeg, .bmp, .webp"),
+                       ".mp4, .avi, .mkv, .mov, .m4v, .webm, .png, .jpg, .jpeg, .bmp, .webp"),
     ({"colour": 1}, "e.toml: colour: unknown key; valid keys: backend, device, fallback, fps, landmarks_out, max_faces, mirror, model, sink, size, source, "
                        "stats_json, supervise"),
     ({"extras": {"a": 1}}, "e.toml: [extras]: unknown section; valid sections: campaign, looks, tracking, controls, kiosk"),

@@ -69,21 +69,29 @@ def track_photo(model_path: Path, image: np.ndarray, faces: int = 1):
 
 
 def write_image(path: str, image: np.ndarray) -> None:
-    """Write an image file, or one line saying why not."""
+    """Write an image file whole or not at all (``core.outputs``), or one line saying why not."""
     import cv2
+
+    from arfilter.core.outputs import check_output, write_bytes
 
     out = Path(path)
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise ArfilterError(f"output {path}: use a .png or .jpg file name")
-    if not out.parent.is_dir():
-        raise ArfilterError(f"output {path}: folder {out.parent} does not exist")
+    check_output(out, "output")
     ok, data = cv2.imencode(out.suffix.lower(), image)
     if not ok:
         raise ArfilterError(f"output {path}: the image could not be encoded as {out.suffix.lower()}")
-    try:
-        out.write_bytes(data.tobytes())
-    except OSError as exc:
-        raise ArfilterError(f"output {path}: cannot be written ({exc.strerror})") from None
+    write_bytes(out, data.tobytes(), "output")
+
+
+def check_outputs(args: argparse.Namespace, inputs: tuple[str, ...] = ()) -> None:
+    """Every file a command will write, checked before any work (none may be an input or another output)."""
+    from arfilter.core.outputs import check_output
+
+    check_output(args.output, "output", inputs)
+    for flag, path in (("--landmarks-out", args.landmarks_out), ("--stats-json", args.stats_json)):
+        if path:
+            check_output(path, flag, inputs + (args.output,))
 
 
 def finish(stats: RunStats, stats_json: str | None) -> None:
@@ -105,6 +113,9 @@ def cmd_overlays(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    """The look on every frame of a photo or a video; a video keeps its sound. The output is checked
+    first (never the input, by any name), written beside the target and moved into place when
+    complete: an interrupted run leaves whatever was there before."""
     from arfilter.session.loop import run_pipeline
     from arfilter.core.framing import IMAGE_EXTENSIONS
     from arfilter.io.sinks import ImageFileSink, VideoFileSink
@@ -113,6 +124,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     input_path = Path(args.input)
     if not input_path.is_file():
         raise ArfilterError(f"input {args.input}: no such file; give an image or video file")
+    check_outputs(args, (args.input,))
     output = Path(args.output)
     with ExitStack() as stack:
         source = stack.enter_context(open_source(str(input_path), repeat_images=1))
@@ -121,13 +133,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if is_image != out_is_image:
             kind = "an image" if is_image else "a video"
             raise ArfilterError(f"output {args.output}: the input is {kind}, so the output must be {kind} file too")
+        sink = stack.enter_context(ImageFileSink(output, inputs=(args.input,)) if out_is_image else
+                                   VideoFileSink(output, fps=source.fps, audio_from=input_path))
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
         renderer = make_renderer(model_path, args.overlay, args.intensity)
         recorder = open_recorder(args.landmarks_out, stack)
-        sink = ImageFileSink(output) if out_is_image else VideoFileSink(output, fps=source.fps)
-        stack.enter_context(sink)
-        stats = run_pipeline(source, tracker, renderer.paint if source.fresh_frames else renderer, sink,
+        frames = source if out_is_image else sink.follow(source)  # a skipped frame keeps the timing
+        stats = run_pipeline(frames, tracker, renderer.paint if source.fresh_frames else renderer, sink,
                              smoother=make_stabilizer(args), on_frame=recorder)
     finish(stats, args.stats_json)
     print(f"arfilter: wrote {output}", file=sys.stderr)
@@ -189,6 +202,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from arfilter.io.sinks import VideoFileSink
     from arfilter.io.synthetic import SwaySource, frame_face
 
+    check_outputs(args, (args.face,) if args.face else ())
     still = load_sample_face(args.face)
     with ExitStack() as stack:
         model_path, tracker = open_tracker(args.model, args.max_faces)

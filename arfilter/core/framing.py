@@ -14,7 +14,7 @@ import numpy as np
 #: Still-image files both readable as sources and writable as sinks.
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 #: Video files the sinks can write (sources read any container OpenCV opens).
-VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mkv", ".mov")
+VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm")
 
 
 def letterbox_rect(src_size: tuple[int, int], dst_size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -7,7 +7,9 @@ An ``.npz`` file (numpy's zip of arrays), written when the run ends:
 - ``face_id`` (N,), ``opacity`` (N,) and ``landmarks`` (N, 478, 3) float32, pixels;
 - ``frame_size`` (2,): width and height.
 
-Only numbers are stored, never pixels.
+Only numbers are stored, never pixels. The path is checked when the recorder is made (before any
+frame) and the file is written beside it and renamed into place (``core.outputs``), so a run cut
+short never leaves half a file over an earlier one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from arfilter.core.errors import ArfilterError
+from arfilter.core.outputs import check_output, replacing
 from arfilter.core.types import Face, Frame
 
 
@@ -27,8 +30,7 @@ class LandmarkRecorder:
         self.path = Path(path)
         if self.path.suffix.lower() != ".npz":
             raise ArfilterError(f"--landmarks-out {path}: use a file name ending in .npz")
-        if not self.path.parent.is_dir():
-            raise ArfilterError(f"--landmarks-out {path}: folder {self.path.parent} does not exist")
+        check_output(self.path, "--landmarks-out")
         self.timestamps: list[float] = []
         self.frame_index: list[int] = []
         self.face_frame: list[int] = []
@@ -51,13 +53,17 @@ class LandmarkRecorder:
     def close(self) -> None:
         landmarks = np.stack(self.landmarks) if self.landmarks else np.zeros((0, 478, 3), np.float32)
         try:
-            np.savez_compressed(
-                self.path, timestamps=np.array(self.timestamps, np.float64),
-                frame_index=np.array(self.frame_index, np.int64), face_frame=np.array(self.face_frame, np.int64),
-                face_id=np.array(self.face_id, np.int64), opacity=np.array(self.opacity, np.float32),
-                landmarks=landmarks, frame_size=np.array(self.frame_size, np.int64))
+            with replacing(self.path, "--landmarks-out") as temporary:  # keeps .npz: numpy goes by it
+                self._save(temporary, landmarks)
         except OSError as exc:
             raise ArfilterError(f"--landmarks-out {self.path}: cannot be written ({exc.strerror})") from None
+
+    def _save(self, path: Path, landmarks: np.ndarray) -> None:
+        np.savez_compressed(
+            path, timestamps=np.array(self.timestamps, np.float64),
+            frame_index=np.array(self.frame_index, np.int64), face_frame=np.array(self.face_frame, np.int64),
+            face_id=np.array(self.face_id, np.int64), opacity=np.array(self.opacity, np.float32),
+            landmarks=landmarks, frame_size=np.array(self.frame_size, np.int64))
 
     def __enter__(self) -> "LandmarkRecorder":
         return self

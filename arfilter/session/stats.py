@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arfilter.core.errors import ArfilterError
+from arfilter.core.outputs import check_output, write_bytes
 
 STAGES = ("capture", "track", "smooth", "render", "sink")
 
@@ -83,10 +83,9 @@ class RunStats:
         return result
 
     def write_json(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise ArfilterError(f"--stats-json {path}: cannot write it ({exc.strerror}); pick a writable folder") from exc
+        """Write the figures whole or not at all (beside ``path``, then renamed over it)."""
+        check_output(path, "--stats-json")
+        write_bytes(path, (json.dumps(self.as_dict(), indent=2) + "\n").encode("utf-8"), "--stats-json")
 
     def summary_line(self) -> str:
         stages = self.as_dict()["stages"]
