@@ -27,6 +27,12 @@ def test_the_printed_example_is_a_valid_event_file_with_what_it_says(tmp_path, c
     assert config.fallback == "preview" and config.looks.rotation[:2] == ("black_eye_left", "cheek_bruise")
     assert config.campaign.caption.startswith("#NoMoreSilence") and config.campaign.qr_url == "https://example.org/help"
     assert config.controls.web == "127.0.0.1:8765" and config.kiosk.quit_hold == 3.0
+    assert main(["config", str(path)]) == 1, "its placeholder helpline and link are refused (test_preflight.py)"
+    assert [line.split(": ")[1] for line in capsys.readouterr().out.splitlines()] == [
+        "campaign.helpline", "campaign.qr_url"]
+    path.write_text(text.replace("0800 123 456", "0808 2000 247").replace("https://example.org/help",
+                                                                          "https://www.nationaldahelpline.org.uk/"),
+                    encoding="utf-8")
     assert main(["config", str(path)]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: ok"
 
@@ -132,8 +138,8 @@ def test_a_logo_is_found_next_to_the_event_file(tmp_path):
 
 
 @pytest.mark.parametrize("lines, flags, needle, code", [
-    (['[looks]', 'start = "nope"'], [], "{file}: looks.start: overlay nope: not found", 2),
-    ([], ["--overlay", "nope"], "error: overlay nope: not found", 2),
+    (['[looks]', 'start = "nope"'], [], "{file}: looks.start: no installed look is called 'nope'", 2),
+    ([], ["--overlay", "nope"], "error: --overlay nope: no installed look is called 'nope'", 2),
     (['source = 7'], [], "{file}: source: camera 7", 3),
     (['[controls]', 'web = "0.0.0.0:8765"'], [], "{file}: controls.web 0.0.0.0:8765: binding beyond this computer", 2),
     ([], ["--control", "0.0.0.0:8765"], "error: --control 0.0.0.0:8765: binding beyond this computer", 2),

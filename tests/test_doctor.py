@@ -51,6 +51,8 @@ DISPLAY_WARN = ("only needed for the preview window or kiosk: run arfilter from 
                 "not over SSH or as a service")
 DISPLAY_FAIL = ("run arfilter from a terminal on the desktop (not over SSH or as a service), "
                 "or record to a file instead: arfilter run --sink out.mp4")
+DISPLAY_KIOSK = ("start the kiosk inside the kiosk screen's desktop session (a terminal or autostart there), "
+                 "or point it at that screen: DISPLAY=:0 arfilter kiosk ...")
 MODEL_MISSING = f"it will be downloaded on first run ({MODEL_URL}), or save it there yourself"
 
 
@@ -59,7 +61,8 @@ class FakeSystem(System):
 
     def __init__(self, platform: str = "linux", files: dict | None = None, links: dict | None = None,
                  env: dict | None = None, binaries: dict | None = None, commands: dict | None = None,
-                 registry: tuple = (), busy: dict | None = None, opencv: dict | None = None) -> None:
+                 registry: tuple = (), busy: dict | None = None, opencv: dict | None = None,
+                 offline: str | None = None) -> None:
         self._platform = platform
         self.files = dict(files or {})
         self.links = dict(links or {})
@@ -70,6 +73,8 @@ class FakeSystem(System):
         self.busy = dict(busy or {})
         self.opencv = dict(opencv or {})
         self.tried: list[str | None] = []
+        self.offline = offline  # why the model's server cannot be reached; None: it can
+        self.asked: list[str] = []
 
     def platform(self) -> str:
         return self._platform
@@ -104,6 +109,10 @@ class FakeSystem(System):
 
     def registry_has(self, clsid: str) -> bool:
         return clsid in self.registry
+
+    def can_download(self, url: str, timeout: float = 5.0) -> str | None:
+        self.asked.append(url)
+        return self.offline
 
     def try_virtual_camera(self, device: str | None) -> str | None:
         self.tried.append(device)
@@ -305,6 +314,65 @@ def test_model_not_downloaded_yet_is_a_warning(tmp_path):
         "warn", f"not downloaded yet ({tmp_path / 'face_landmarker.task'})", MODEL_MISSING)
 
 
+OFFLINE_FIX = ("on a computer with internet download {url} and save it as {path} "
+               "(or point --model / ARFILTER_MODEL at it)")
+
+
+def test_a_missing_model_that_cannot_be_downloaded_fails(tmp_path):
+    """Offline with an empty cache, ``run`` would stop at once: a fail, saying how to bring the file over."""
+    system = FakeSystem(env={"ARFILTER_CACHE_DIR": str(tmp_path)}, offline="cannot look up storage.googleapis.com")
+    check = check_model(system)
+    path = tmp_path / "face_landmarker.task"
+    assert (check.status, check.summary, check.fix) == (
+        "fail", f"not downloaded yet ({path}), and it cannot be downloaded from here "
+                "(cannot look up storage.googleapis.com)", OFFLINE_FIX.format(url=MODEL_URL, path=path))
+    assert system.asked == [MODEL_URL] and not path.exists()
+
+
+def test_a_model_in_place_never_asks_the_network(tmp_path):
+    (tmp_path / "face_landmarker.task").write_bytes(b"fake model")
+    system = FakeSystem(env={"ARFILTER_CACHE_DIR": str(tmp_path)}, offline="offline")
+    assert check_model(system, expected_sha256=_sha(b"fake model")).status == "ok" and system.asked == []
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused, as offline
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/face_landmarker.task"
+
+
+def test_the_real_probe_says_a_server_that_does_not_answer_cannot_give_the_model(tmp_path):
+    """No fake: the real System tries to connect (nothing is sent) to a server that refuses."""
+    system = System()
+    system.env = {"ARFILTER_CACHE_DIR": str(tmp_path / "empty cache")}
+    url = _closed_port_url()
+    check = check_model(system, url=url)
+    assert check.status == "fail" and check.summary.startswith(
+        f"not downloaded yet ({tmp_path / 'empty cache' / 'face_landmarker.task'}), and it cannot be downloaded "
+        "from here (cannot reach 127.0.0.1 (")
+    assert check.details["download"].startswith("cannot reach 127.0.0.1")
+    assert not (tmp_path / "empty cache").exists(), "doctor never creates the cache"
+
+
+def test_doctor_fails_offline_without_a_model_and_names_it_first(tmp_path, capsys):
+    system = linux(webcam(0), loopback(10), files=module(), opencv={}, env={"ARFILTER_CACHE_DIR": str(tmp_path),
+                                                                           "DISPLAY": "screenhost:0"},
+                   offline="cannot look up storage.googleapis.com")
+    args = argparse.Namespace(json=False, for_="virtualcam", model=None)
+    assert cmd_doctor(args, system) == 1
+    out = capsys.readouterr().out.rstrip("\n").splitlines()
+    assert [line.split()[:2] for line in out[1:] if not line.startswith(" ")][:4] == [
+        ["camera", "FAIL"], ["virtual", "camera"], ["model", "FAIL"], ["display", "OK"]]
+    assert out[-1] == (f"Not ready: model: not downloaded yet ({tmp_path / 'face_landmarker.task'}), and it cannot "
+                       "be downloaded from here (cannot look up storage.googleapis.com) (and 1 more FAIL line above); "
+                       "fix the FAIL lines above, then run arfilter doctor again.")
+    assert cmd_doctor(argparse.Namespace(json=True, for_="virtualcam", model=None), system) == 1
+    assert json.loads(capsys.readouterr().out)["blocking"] == ["model", "camera"]
+
+
 @pytest.mark.parametrize("content, expected_of, status, summary, fix", [
     (b"fake model", b"fake model", "ok", "{path} (checksum ok)", ""),
     (b"truncated", b"fake model", "warn", "{path} is damaged (checksum mismatch)",
@@ -352,7 +420,7 @@ def test_the_real_model_has_the_real_checksum(model_path):
 @pytest.mark.parametrize("platform, env, target, status, summary, fix", [
     ("linux", {}, "virtualcam", "warn", "no DISPLAY is set", DISPLAY_WARN),
     ("linux", {}, "window", "fail", "no DISPLAY is set", DISPLAY_FAIL),
-    ("linux", {}, "kiosk", "fail", "no DISPLAY is set", DISPLAY_FAIL),
+    ("linux", {}, "kiosk", "fail", "no DISPLAY is set", DISPLAY_KIOSK),
     ("linux", {"WAYLAND_DISPLAY": "wayland-0"}, "window", "fail",
      "no DISPLAY is set (Wayland without XWayland: the window needs X)", DISPLAY_FAIL),
     ("linux", {"DISPLAY": "screenhost:0"}, "window", "ok", "windows can open on DISPLAY=screenhost:0", ""),
@@ -448,7 +516,7 @@ def test_format_table_layout():
         "display         WARN    no DISPLAY is set",
         "                        fix: use a desktop",
         "",
-        "Not ready: fix the FAIL lines above, then run arfilter doctor again.",
+        "Not ready: virtual camera: not loaded; fix the FAIL lines above, then run arfilter doctor again.",
     ])
     assert json.loads(checks_to_json(checks))["checks"][1] == {
         "name": "virtual camera", "status": "fail", "summary": "not loaded", "fix": "load it", "details": {}}

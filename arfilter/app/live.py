@@ -28,6 +28,7 @@ from arfilter.core.types import Frame
 from arfilter.session.controls import Controls
 from arfilter.session.stats import RunStats
 from arfilter.settings.config import EventConfig, LooksConfig, TrackingConfig
+from arfilter.settings.preflight import panel_names, preflight
 
 
 def _say(line: str) -> None:
@@ -151,13 +152,16 @@ class LiveSession:
 
 def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
                   on_frame: Callable | None = None) -> LiveSession:
-    """Open every stage of a live session described by ``config`` (closed when ``stack`` ends)."""
+    """Open every stage of a live session described by ``config`` (closed when ``stack`` ends).
+
+    The pre-flight comes first: what ``arfilter config`` would find stops the start before anything opens."""
     from arfilter.io.sources import open_source
     from arfilter.ops.heartbeat import Heartbeat
     from arfilter.session.present import Presenter
     from arfilter.tracking.model import resolve_model
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
+    preflight(config, kiosk=kiosk)
     heartbeat = Heartbeat.from_env()  # a no-op unless supervised: every frame sent beats
     with named(config, "landmarks_out"):
         recorder = open_recorder(config.landmarks_out, stack)
@@ -188,11 +192,10 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
 def _serve_panel(config: EventConfig, controls: Controls, stack: ExitStack) -> None:
     from arfilter.operator.webcontrol import ControlServer, parse_control_address
 
-    where = config.origin("controls.web") or "--control"
+    where, token_where = panel_names(config)
     host, port = parse_control_address(config.controls.web, where)
     server = stack.enter_context(ControlServer(controls, host=host, port=port, token=config.controls.token or None,
-                                               where=where, token_where=config.origin("controls.token") or
-                                               "--control-token"))
+                                               where=where, token_where=token_where))
     _say(f"control panel: {server.link}")
 
 

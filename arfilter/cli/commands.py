@@ -149,6 +149,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     from arfilter.settings.config import EXAMPLE, check_config_file
+    from arfilter.settings.preflight import preflight_problems
 
     if args.example or not args.file:
         if not args.example:
@@ -156,6 +157,9 @@ def cmd_config(args: argparse.Namespace) -> int:
         sys.stdout.write(EXAMPLE)
         return 0
     config, problems = check_config_file(args.file)
+    if config is not None:  # the values are well formed: now what run and kiosk would meet at start
+        problems = preflight_problems(config)
+        config = None if problems else config
     for problem in problems:
         print(problem)
     if config is None:

@@ -95,21 +95,23 @@ def _no_core_dumps() -> None:
 def _supervised(args: argparse.Namespace) -> bool:
     """--supervise / --no-supervise, else the event file's ``supervise``, else only the kiosk.
 
-    A bad event file is reported by the session itself (supervised or not), so it
-    is read here only to find the choice.
+    A bad event file or setting is reported by the session itself, unsupervised, so
+    it is one line and exit code 2, not a restart loop: a supervised start runs the
+    pre-flight here first.
     """
-    if args.supervise is not None:
-        return args.supervise
-    if args.config:
-        try:
-            from arfilter.settings.config import load_config
+    from arfilter.settings.preflight import preflight
 
-            chosen = load_config(args.config).supervise
-            if chosen is not None:
-                return chosen
+    try:
+        config = event_config(args)
+    except ArfilterError:
+        return False
+    chosen = config.supervise if config.supervise is not None else args.command == "kiosk"
+    if chosen:
+        try:
+            preflight(config, kiosk=args.command == "kiosk")
         except ArfilterError:
-            return False  # unsupervised: the error is one line and exit code 2, not a restart loop
-    return args.command == "kiosk"
+            return False
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,12 +58,14 @@ class WindowSink(Closing):
     mirror is the presenter's alone and captions always read the right way.
     """
 
+    # What to do without a display, after "no display found": a preview can go to a file or the virtual camera.
+    no_display_hint = "run it on a desktop, or send the output elsewhere: --sink virtualcam or --sink out.mp4"
+    what = "preview window"
+
     def __init__(self, title: str = "arfilter", on_key: Callable[[int], object] | None = None) -> None:
         problem = display_problem()
         if problem:
-            raise DeviceUnavailable(
-                f"preview window: no display found ({problem}); run it on a desktop, "
-                "or write to a file with --sink out.mp4")
+            raise DeviceUnavailable(f"{self.what}: no display found ({problem}); {self.no_display_hint}")
         _point_qt_at_system_fonts()
         self.title = title
         self.name = "preview window"
@@ -112,9 +114,7 @@ class WindowSink(Closing):
         try:
             cv2.imshow(self.title, image)
         except cv2.error as exc:
-            raise DeviceUnavailable(
-                "preview window: no display found; run it on a desktop, or write to a file with --sink out.mp4"
-            ) from exc
+            raise DeviceUnavailable(f"{self.what}: no display found; {self.no_display_hint}") from exc
         self._shown = True
         self._sent += 1
         self.handle_key(cv2.waitKey(1))

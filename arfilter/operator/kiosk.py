@@ -128,6 +128,12 @@ class QuitGuard:
 class KioskWindowSink(WindowSink):
     """The preview window, full screen, with the pointer hidden and quitting guarded."""
 
+    # A kiosk is its screen: no file or virtual camera stands in, so start it where the screen is.
+    no_display_hint = ("start the kiosk inside the kiosk screen's desktop session (a terminal or autostart there), "
+                       "or point it at that screen: DISPLAY=:0 arfilter kiosk ...; 'arfilter doctor --for kiosk' "
+                       "checks the display")
+    what = "kiosk screen"
+
     def __init__(self, guard: QuitGuard, title: str = "arfilter kiosk", fullscreen: bool = True,
                  hide_cursor: bool = True, on_key: Callable[[int], object] | None = None) -> None:
         super().__init__(title=title, on_key=on_key)

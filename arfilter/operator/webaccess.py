@@ -37,20 +37,21 @@ def parse_control_address(text: str, where: str = "--control") -> tuple[str, int
     ``[::1]:8765``, ``localhost:8765``. A port alone means 127.0.0.1 (this computer only).
     ``where``: where the value came from, for the message (``event.toml: controls.web``)."""
     spec = text.strip()
-    example = f"e.g. --control {DEFAULT_HOST}:{DEFAULT_PORT}"
+    example = f"e.g. {_example(where, f'{DEFAULT_HOST}:{DEFAULT_PORT}')}"
     if not spec:
         raise ArfilterError(f"{where}: give an address and port, {example}")
     if spec.startswith("["):
         end = spec.find("]")
         if end < 0 or not spec[end + 1:].startswith(":"):
-            raise ArfilterError(f"{where} {text}: write an IPv6 address as [ADDRESS]:PORT, e.g. --control [::1]:8765")
+            raise ArfilterError(f"{where} {text}: write an IPv6 address as [ADDRESS]:PORT, "
+                                f"e.g. {_example(where, '[::1]:8765')}")
         host, port_text = spec[1:end], spec[end + 2:]
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ArfilterError(f"{where} {text}: {host!r} is not an IPv6 address; {example}") from None
     elif spec.count(":") > 1:
-        raise ArfilterError(f"{where} {text}: put an IPv6 address in brackets, e.g. --control [::1]:8765")
+        raise ArfilterError(f"{where} {text}: put an IPv6 address in brackets, e.g. {_example(where, '[::1]:8765')}")
     elif ":" in spec:
         host, port_text = spec.split(":")
         if not host:
@@ -63,6 +64,31 @@ def parse_control_address(text: str, where: str = "--control") -> tuple[str, int
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ArfilterError(f"{where} {text}: the port must be a number from 1 to 65535, {example}")
     return host, int(port_text)
+
+
+def _example(where: str, address: str) -> str:
+    """How to write ``address`` where the value came from: a flag, or the event file's ``web = "..."``."""
+    if where.startswith(("-", "$")):
+        return f"--control {address}"
+    return f'web = "{address}"'
+
+
+def access_problem(host: str, port: int, token: str | None, *, where: str = "--control",
+                   token_where: str = "--control-token") -> str | None:
+    """Why the panel may not listen at ``host:port`` with ``token``, or None: a token shorter than
+    ``MIN_TOKEN_LENGTH``, or an address beyond this computer without one. The pre-flight and the
+    server ask the same question; no socket is opened."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        return (f"{token_where}: too short ({len(token)} characters); "
+                f"use at least {MIN_TOKEN_LENGTH}, e.g. a few random words")
+    if token is None and not is_loopback(host):
+        if token_where.startswith(("-", "$")):
+            how = f"add --control-token SECRET (at least {MIN_TOKEN_LENGTH} characters)"
+        else:  # "event.toml: controls.token"
+            how = (f"add token = \"SECRET\" (at least {MIN_TOKEN_LENGTH} characters) under [controls] in "
+                   f"{token_where.rsplit(': ', 1)[0]}")
+        return f"{where} {format_address(host, port)}: binding beyond this computer needs a token; {how}"
+    return None
 
 
 def is_loopback(host: str) -> bool:

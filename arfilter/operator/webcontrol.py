@@ -54,7 +54,7 @@ from urllib.parse import quote
 
 from arfilter.core.errors import ArfilterError
 from arfilter.operator.webaccess import (
-    DEFAULT_HOST, DEFAULT_PORT, MIN_TOKEN_LENGTH, format_address, is_loopback, lan_address, parse_control_address,
+    DEFAULT_HOST, DEFAULT_PORT, access_problem, format_address, is_loopback, lan_address, parse_control_address,
 )
 from arfilter.operator.webhandler import ControlHandler
 from arfilter.session.controls import Controls
@@ -127,13 +127,9 @@ class ControlServer:
         self.stale_after_s = stale_after_s
         self.apply_wait_s = apply_wait_s
         self.max_stream_fps = max_stream_fps
-        address = format_address(host, self.port)
-        if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
-            raise ArfilterError(f"{token_where}: too short ({len(self.token)} characters); "
-                                f"use at least {MIN_TOKEN_LENGTH}, e.g. a few random words")
-        if self.token is None and not is_loopback(host):
-            raise ArfilterError(f"{self.where} {address}: binding beyond this computer needs a token; "
-                                f"add --control-token SECRET (at least {MIN_TOKEN_LENGTH} characters)")
+        refused = access_problem(host, self.port, self.token, where=where, token_where=token_where)
+        if refused:
+            raise ArfilterError(refused)
         self.loopback = is_loopback(host)
         self.page, self.csp = _load_page()
         self._server: PanelHTTPServer | None = None

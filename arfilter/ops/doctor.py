@@ -27,8 +27,9 @@ from arfilter.ops.doctor_virtualcam import check_virtual_camera
 
 # Kept importable from here: the CLI and the tests name them as ``arfilter.ops.doctor.X``.
 __all__ = [
-    "STATUSES", "TARGETS", "Check", "System", "add_doctor_arguments", "check_camera", "check_display", "check_model",
-    "check_virtual_camera", "checks_to_json", "cmd_doctor", "format_table", "parse_v4l2_modes", "ready", "run_checks",
+    "PRIORITY", "STATUSES", "TARGETS", "Check", "System", "add_doctor_arguments", "blocking", "check_camera",
+    "check_display", "check_model", "check_virtual_camera", "checks_to_json", "cmd_doctor", "format_table",
+    "parse_v4l2_modes", "ready", "run_checks",
 ]
 
 TARGETS = ("virtualcam", "window", "kiosk")
@@ -72,10 +73,21 @@ def ready(checks: Sequence[Check]) -> bool:
     """Whether ``arfilter run`` can work: nothing it needs failed.
 
     Warnings do not block: a model that is not downloaded yet will be on the
-    first run, exclusive_caps off still works in Zoom and OBS, and a missing
-    display or virtual camera are warnings only when the target does not need them.
+    first run (one that cannot be downloaded is a fail), exclusive_caps off still
+    works in Zoom and OBS, and a missing display or virtual camera are warnings
+    only when the target does not need them.
     """
     return all(check.status != "fail" for check in checks)
+
+
+# Without the model nothing runs at all, so it is named first; then what the picture comes from and goes to.
+PRIORITY = ("model", "camera", "virtual camera", "display")
+
+
+def blocking(checks: Sequence[Check]) -> list[Check]:
+    """The failed checks, the most important first (the one to fix before the others matter)."""
+    failed = [check for check in checks if check.status == "fail"]
+    return sorted(failed, key=lambda check: PRIORITY.index(check.name) if check.name in PRIORITY else len(PRIORITY))
 
 
 def format_table(checks: Sequence[Check]) -> str:
@@ -93,13 +105,18 @@ def format_table(checks: Sequence[Check]) -> str:
         lines.append("Ready: arfilter run can start." if all(c.status == "ok" for c in checks)
                      else "Ready: arfilter run can start (see the warnings above).")
     else:
-        lines.append("Not ready: fix the FAIL lines above, then run arfilter doctor again.")
+        first, *rest = blocking(checks)
+        more = f" (and {len(rest)} more FAIL line{'s' if len(rest) > 1 else ''} above)" if rest else ""
+        lines.append(f"Not ready: {first.name}: {first.summary}{more}; fix the FAIL lines above, "
+                     "then run arfilter doctor again.")
     return "\n".join(lines)
 
 
 def checks_to_json(checks: Sequence[Check]) -> str:
-    """The report for scripts: {"ready": bool, "checks": [{name, status, summary, fix, details}]}."""
-    return json.dumps({"ready": ready(checks), "checks": [asdict(check) for check in checks]},
+    """The report for scripts: {"ready": bool, "blocking": [the failed checks' names, most important first],
+    "checks": [{name, status, summary, fix, details}]}."""
+    return json.dumps({"ready": ready(checks), "blocking": [check.name for check in blocking(checks)],
+                       "checks": [asdict(check) for check in checks]},
                       indent=2, default=str)
 
 

@@ -1,7 +1,9 @@
 """Doctor's model and display checks: the face model where ``arfilter run`` looks, and a desktop to open windows on.
 
 The model check reads real files through :mod:`arfilter.tracking.model` (the
-same lookup as ``resolve_model``) but never downloads or deletes.
+same lookup as ``resolve_model``) but never downloads or deletes; when the model
+is missing it only asks whether its server can be reached, since ``run`` cannot
+start without it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ FIX_DISPLAY_WARN = (
 FIX_DISPLAY_FAIL = (
     "run arfilter from a terminal on the desktop (not over SSH or as a service), "
     "or record to a file instead: arfilter run --sink out.mp4"
+)
+FIX_DISPLAY_KIOSK = (  # a kiosk is its screen: no file stands in for it
+    "start the kiosk inside the kiosk screen's desktop session (a terminal or autostart there), "
+    "or point it at that screen: DISPLAY=:0 arfilter kiosk ..."
 )
 
 
@@ -38,8 +44,8 @@ def check_model(system: System, explicit: str | Path | None = None, *,
     path = face_model.user_cache_dir(system.platform(), env) / face_model.MODEL_FILENAME
     details: dict[str, Any] = {"path": str(path), "source": "cache", "expected_sha256": expected_sha256.lower()}
     if not path.exists():
-        return Check(name, "warn", f"not downloaded yet ({path})",
-                     f"it will be downloaded on first run ({url}), or save it there yourself", details)
+        return _to_download(system, path, url, details, f"not downloaded yet ({path})",
+                            f"it will be downloaded on first run ({url}), or save it there yourself")
     if not path.is_file():
         return Check(name, "fail", f"{path} is not a file",
                      f"remove {path}, or set ARFILTER_CACHE_DIR to another folder", details)
@@ -49,9 +55,21 @@ def check_model(system: System, explicit: str | Path | None = None, *,
         return Check(name, "fail", f"{path}: cannot read it",
                      f"check its permissions, or delete it so it is downloaded again ({url})", details)
     if digest != expected_sha256.lower():
-        return Check(name, "warn", f"{path} is damaged (checksum mismatch)",
-                     f"it will be downloaded again on first run ({url}), or save a fresh copy there yourself", details)
+        return _to_download(system, path, url, details, f"{path} is damaged (checksum mismatch)",
+                            f"it will be downloaded again on first run ({url}), or save a fresh copy there yourself")
     return Check(name, "ok", f"{path} (checksum ok)", "", details)
+
+
+def _to_download(system: System, path: Path, url: str, details: dict[str, Any], summary: str, fix: str) -> Check:
+    """The cache lacks a good model: a warning when ``run`` can download it, a fail when it cannot
+    (``run`` would stop at once), with how to bring the file over by hand."""
+    offline = system.can_download(url)
+    details["download"] = offline or "possible"
+    if offline is None:
+        return Check("model", "warn", summary, fix, details)
+    return Check("model", "fail", f"{summary}, and it cannot be downloaded from here ({offline})",
+                 f"on a computer with internet download {url} and save it as {path} "
+                 "(or point --model / ARFILTER_MODEL at it)", details)
 
 
 def _hash(path: Path) -> str | None:
@@ -96,5 +114,5 @@ def check_display(system: System, target: str = "virtualcam") -> Check:
     if env.get("WAYLAND_DISPLAY"):
         problem += " (Wayland without XWayland: the window needs X)"
     if target in ("window", "kiosk"):
-        return Check("display", "fail", problem, FIX_DISPLAY_FAIL, details)
+        return Check("display", "fail", problem, FIX_DISPLAY_KIOSK if target == "kiosk" else FIX_DISPLAY_FAIL, details)
     return Check("display", "warn", problem, FIX_DISPLAY_WARN, details)

@@ -93,6 +93,25 @@ class System:
             return 126, str(exc)
         return done.returncode, done.stdout
 
+    def can_download(self, url: str, timeout: float = 5.0) -> str | None:
+        """None if a connection to ``url``'s server opens (then closed at once, nothing sent), else why not.
+
+        Only asked when the model is missing: the one download arfilter ever makes must be able to happen."""
+        import socket
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+                return None
+        except socket.gaierror:
+            return f"cannot look up {parts.hostname}: no internet connection or no DNS"
+        except (socket.timeout, TimeoutError):
+            return f"{parts.hostname} does not answer (timed out)"
+        except (OSError, ValueError) as exc:
+            return f"cannot reach {parts.hostname} ({getattr(exc, 'strerror', None) or exc})"
+
     def registry_has(self, clsid: str) -> bool:
         """Whether a COM class (a DirectShow camera filter) is registered."""
         try:

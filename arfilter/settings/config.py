@@ -255,7 +255,8 @@ EXAMPLE = '''\
 # arfilter event configuration. Use it with:
 #   arfilter run --config event.toml      (virtual camera for OBS, Zoom, Meet...)
 #   arfilter kiosk --config event.toml    (full-screen exhibition screen)
-# Check it with: arfilter config event.toml
+# Check it with: arfilter config event.toml  (it refuses the placeholder helpline and link
+# in [campaign] until you put your campaign's own: people in danger may call or open them)
 # Flags on the command line win over this file. Every key is optional.
 
 source = 0                 # camera number, a device (/dev/video2), or a video/image file
@@ -289,8 +290,8 @@ caption_color = "#FFFFFF"
 bar_color = "#5B2A86"          # campaign purple
 bar_opacity = 0.8
 # font = "Noto Sans"           # a family name or a .ttf/.otf/.ttc file; default: one that covers the text
-helpline = "Helpline 0800 123 456 (free, 24/7)"
-qr_url = "https://example.org/help"
+helpline = "Helpline 0800 123 456 (free, 24/7)"   # PLACEHOLDER: put your campaign's real helpline
+qr_url = "https://example.org/help"            # PLACEHOLDER: the link to your campaign's help page
 panel_position = "top-right"   # top-right | top-left | bottom-right | bottom-left
 # logo = "logo.png"            # RGBA PNG, relative to this file
 
