@@ -94,7 +94,7 @@ def test_state_and_preview_for_the_control_panel(controls, portrait):
 class Stamp:
     """A campaign layer stand-in that marks the bottom rows, to see when it is drawn."""
 
-    def draw(self, image):
+    def draw(self, image, faces=()):
         out = image.copy()
         out[-10:] = (0, 0, 255)
         return out

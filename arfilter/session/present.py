@@ -6,15 +6,17 @@ person gets through, not even under a caption); the picture is mirrored here
 and only here (``--mirror``, the kiosk, the m key), before anything with text
 is drawn, so captions and readouts always read the right way round; the
 kiosk's attract screen replaces the picture when nobody is in front; the
-campaign layer and the readout go on top. ``card(image)`` is the same step
-for a source's "camera unavailable" card: the curtain still wins, and the
-card is never mirrored.
+campaign layer and the readout go on top. The campaign layer is given the
+faces' boxes in the picture it draws on (mirrored with it), so it can keep
+its bar and panel off the faces and the look painted on them.
+``card(image)`` is the same step for a source's "camera unavailable" card:
+the curtain still wins, and the card is never mirrored.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -27,8 +29,21 @@ from arfilter.core.types import Face
 CURTAIN_BGR = (32, 32, 32)
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+
 class Layer(Protocol):
-    def draw(self, image: np.ndarray) -> np.ndarray: ...
+    """Drawn over the picture, off the faces' boxes (``operator.campaign.CampaignLayer``)."""
+
+    def draw(self, image: np.ndarray, faces: Sequence[Box] = ()) -> np.ndarray: ...
+
+
+def face_boxes(faces: tuple[Face, ...], width: int, mirrored: bool) -> tuple[Box, ...]:
+    """The faces' boxes in the output picture: the camera's, flipped left-right when the picture is."""
+    boxes = tuple(face.bbox for face in faces)
+    if mirrored:
+        boxes = tuple((width - x1, y0, width - x0, y1) for x0, y0, x1, y1 in boxes)
+    return boxes
 
 
 class Screen(Protocol):
@@ -84,7 +99,8 @@ class Presenter:
         if self.screen is not None:
             output = self.screen(output, faces)
         if self.campaign is not None and controls.captions:
-            output = self.campaign.draw(output)
+            boxes = face_boxes(faces, output.shape[1], controls.mirror)
+            output = self.campaign.draw(output, boxes)
         if controls.stats_visible:
             output = draw_readout(output, figures)
         return output
