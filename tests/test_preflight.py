@@ -265,3 +265,19 @@ def test_placeholders_are_recognised_however_written(helpline, url, flagged, tmp
     path.write_text(f'[campaign]\nhelpline = "{helpline}"\nqr_url = "{url}"\n', encoding="utf-8")
     problems = preflight_problems(load_config(path))
     assert [problem.split(": ")[1] for problem in problems] == flagged
+
+
+@pytest.mark.parametrize("value", ["x" * 300, "a\x00b", "~nosuchuser/x", "/", "x" * 5000 + ".mp4"])
+def test_names_the_system_cannot_look_up_are_problems_not_tracebacks(value, tmp_path):
+    """Each of these as a look, a source, a model, an output, a panel address or a kiosk title: one line each."""
+    from arfilter.settings.config import check_config
+
+    tables = [{"looks": {"start": value}}, {"looks": {"rotation": [value]}}, {"source": value}, {"model": value},
+              {"stats_json": value}, {"landmarks_out": value}, {"sink": value + ".mp4"}, {"controls": {"web": value}},
+              {"controls": {"web": "0.0.0.0:1", "token": value}}, {"kiosk": {"title": value}}]
+    for table in tables:
+        config, problems = check_config(table, str(tmp_path / "e.toml"))
+        if config is not None:
+            problems = preflight_problems(config)
+        assert all(isinstance(line, str) and "\n" not in line for line in problems), table
+

@@ -80,7 +80,7 @@ def _look_problems(config: EventConfig) -> Iterator[str]:
         seen.add(name)
         try:
             folder = resolve_overlay(name)
-        except ArfilterError:
+        except (ArfilterError, OSError, ValueError):  # OSError: a name too long to even look up as a folder
             close = difflib.get_close_matches(name, list(list_overlays()), n=1)
             guess = f"did you mean {close[0]!r}? " if close else ""
             yield (f"{label(config, key, name)}: no installed look is called {name!r}; {guess}"
@@ -88,7 +88,7 @@ def _look_problems(config: EventConfig) -> Iterator[str]:
             continue
         try:
             _overlay, broken = check_pack(folder)
-        except ArfilterError as exc:
+        except (ArfilterError, OSError) as exc:
             broken = [str(exc)]
         if broken:
             yield (f"{label(config, key, name)}: the look {name!r} cannot be loaded ({broken[0]}); "
