@@ -344,8 +344,8 @@ def test_a_live_session_with_the_panel_writes_no_picture_and_listens_only_on_loo
     """``arfilter run`` with captions, a QR code, stats, rotating looks and the control panel, stopped by SIGTERM:
     no picture anywhere, nothing in /tmp, and the only network use is the panel's bind on 127.0.0.1."""
     clip = _clip(shared_media, "glasses_smile_512.mp4")
-    (box.cwd / "event.toml").write_text('[campaign]\ncaption = "#NoMoreSilence"\nhelpline = "Helpline 0800 123 456"\n'
-                                        'qr_url = "https://example.org/help"\n', encoding="utf-8")
+    (box.cwd / "event.toml").write_text('[campaign]\ncaption = "#NoMoreSilence"\nhelpline = "Helpline 0808 2000 247"\n'
+                                        'qr_url = "https://nomoresilence.campaign/help"\n', encoding="utf-8")
     port = _free_port()
     session = box.start("run-panel", ["run", "--config", "event.toml", "--source", str(clip), "--sink", "null",
                                       "--control", f"127.0.0.1:{port}", "--show-stats", "--rotate-every", "1"],
