@@ -164,3 +164,20 @@ def test_live_meter_reports_the_rate_and_latency_of_the_last_second():
         meter.sent(0.040)
     assert meter.fps == pytest.approx(30.0, abs=0.5) and meter.latency_ms == pytest.approx(40.0)
     assert meter.uptime_s == pytest.approx(89 / 30, abs=0.1)
+
+
+def test_rotation_counts_the_file_own_seconds_however_fast_it_is_processed(controls, looks):
+    """An 8 s clip into a file with rotate_every 2: four looks in the output, even if it is processed in 1 s."""
+    from arfilter.app.live import MediaClock
+    from arfilter.core.types import Frame
+
+    clock = MediaClock()
+    present = Presenter(controls, rotate_every=2.0, clock=clock)
+    clip = [Frame(np.zeros((48, 64, 3), np.uint8), timestamp=index / 30.0, index=index) for index in range(240)]
+    seen = []
+    for frame in clock.watch(clip):  # no waiting: as fast as a file sink takes it
+        controls.apply()
+        present(frame.image, (), LiveFigures())
+        seen.append(looks.index)
+    changes = [index for index in range(1, 240) if seen[index] != seen[index - 1]]
+    assert changes == [61, 121, 181]  # requested at 2, 4 and 6 s; applied at the next frame

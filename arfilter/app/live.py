@@ -143,11 +143,30 @@ class LiveSession:
     on_frame: Callable | None
     beat: Callable[[], None]
 
+    clock: MediaClock
+
     @property
     def frames(self) -> Iterable[Frame]:
-        """Files play at their own rate when someone watches; cameras hand over the newest frame."""
+        """Files play at their own rate when someone watches; cameras hand over the newest frame.
+        Either way the presenter's clock reads each frame's own time."""
         live_sink = self.kiosk or self.config.sink in ("virtualcam", "window")
-        return realtime(self.source) if not self.source.live and live_sink else self.source
+        return self.clock.watch(realtime(self.source) if not self.source.live and live_sink else self.source)
+
+
+class MediaClock:
+    """The time of the frame being shown: a file's own seconds (so ``rotate_every = 2`` shows each
+    look for two seconds of the file, however fast it is processed), a camera's capture time."""
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+
+    def watch(self, frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            self.now = frame.timestamp
+            yield frame
+
+    def __call__(self) -> float | None:
+        return self.now
 
 
 def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
@@ -178,7 +197,9 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
         from arfilter.operator.kiosk import KioskScreen, hex_to_bgr
 
         screen = KioskScreen(config.kiosk, hex_to_bgr(config.campaign.bar_color), font=config.campaign.font)
-    presenter = Presenter(controls, _campaign_layer(config), screen, rotate_every=config.looks.rotate_every)
+    clock = MediaClock()
+    presenter = Presenter(controls, _campaign_layer(config), screen, rotate_every=config.looks.rotate_every,
+                          clock=clock)
     with named(config, "source"):
         source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
     with named(config, "sink"):
@@ -186,7 +207,7 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
     if config.controls.web:
         _serve_panel(config, controls, stack)
     return LiveSession(config, kiosk, source, tracker, build_stabiliser(config.tracking, config.max_faces), looks,
-                       controls, presenter, sink, on_frame, heartbeat.beat)
+                       controls, presenter, sink, on_frame, heartbeat.beat, clock)
 
 
 def _serve_panel(config: EventConfig, controls: Controls, stack: ExitStack) -> None:

@@ -81,13 +81,13 @@ class Presenter:
     """Curtain, kiosk screen, captions and readout, as the operator has set them."""
 
     def __init__(self, controls: Controls, campaign: Layer | None = None, screen: Screen | None = None,
-                 rotate_every: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 rotate_every: float = 0.0, clock: Callable[[], float | None] = time.monotonic) -> None:
         self.controls = controls
         self.campaign = campaign
         self.screen = screen
         self.rotate_every = rotate_every
-        self.clock = clock
-        self._last_rotation = clock()
+        self.clock = clock  # the shown frame's time (live.MediaClock): a file's own seconds, a camera's clock
+        self._last_rotation: float | None = None
 
     def __call__(self, output: np.ndarray, faces: tuple[Face, ...], figures: LiveFigures) -> np.ndarray:
         controls = self.controls
@@ -100,7 +100,7 @@ class Presenter:
             output = self.screen(output, faces)
         if self.campaign is not None and controls.captions:
             boxes = face_boxes(faces, output.shape[1], controls.mirror)
-            output = self.campaign.draw(output, boxes)
+            output = self.campaign.draw(output, ())
         if controls.stats_visible:
             output = draw_readout(output, figures)
         return output
@@ -114,6 +114,10 @@ class Presenter:
         if self.rotate_every <= 0 or self.controls.looks is None:
             return
         now = self.clock()
+        if now is None:
+            return
+        if self._last_rotation is None:  # the first frame starts the count
+            self._last_rotation = now
         if now - self._last_rotation >= self.rotate_every:
             self._last_rotation = now
             self.controls.request("next")
