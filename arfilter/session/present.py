@@ -100,7 +100,7 @@ class Presenter:
             output = self.screen(output, faces)
         if self.campaign is not None and controls.captions:
             boxes = face_boxes(faces, output.shape[1], controls.mirror)
-            output = self.campaign.draw(output, ())
+            output = self.campaign.draw(output, boxes)
         if controls.stats_visible:
             output = draw_readout(output, figures)
         return output
