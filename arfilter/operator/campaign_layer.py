@@ -41,10 +41,10 @@ _PANEL_MAX_WIDTH = 0.26  # of the output width: the helpline wraps beyond it
 _PANEL_RADIUS = 0.016
 _LOGO_MAX = 0.1
 _SHADOW = 0.012
-# Smaller panels for when a face leaves no room for the full one: (QR side, with the helpline), the
-# full panel first. Text never goes below these sizes (readable on a 512x480 output); the QR code
-# keeps at least 2 pixels a module and its four-module quiet zone, which OpenCV and phones still read.
-_SMALLER = ((0.15, True), (0.10, True), (0.15, False), (0.0, False))
+# Smaller panels for when a face leaves no room for the full one, in order: (QR side, with the
+# helpline). The QR side is a floor of 3, then 2 pixels a module (with its four-module quiet zone, which
+# OpenCV and phones still read); text never goes below these sizes (readable on a 512x480 output).
+_SMALLER = ((0.15, True), (0.0, True), (0.15, False), (0.0, False))
 MIN_CAPTION_PX = 16
 MIN_HELPLINE_PX = 14
 _MIN_MODULE_PX = 2
@@ -179,7 +179,9 @@ class CampaignLayer:
                         continue
                     if not with_helpline and self._qr is None:
                         continue
-                    panels.append(self._build_panel(width, unit, MIN_HELPLINE_PX, qr_side, with_helpline, False))
+                    panel = self._build_panel(width, unit, MIN_HELPLINE_PX, qr_side, with_helpline, False)
+                    if all(panel.parts != other.parts for other in panels):  # the same at this size: once
+                        panels.append(panel)
         shadow = max(1, round(_SHADOW * unit))
         stage = Stage((width, height), bar.patch.premultiplied.shape[0] if bar else 0, options.caption_position,
                       tuple((p.patch.premultiplied.shape[1], p.patch.premultiplied.shape[0]) for p in panels),
@@ -254,7 +256,7 @@ class CampaignLayer:
         qr = None
         if self._qr is not None:
             modules = self._qr.shape[0]
-            module_px = max(_MIN_MODULE_PX, round(qr_side * unit / modules))
+            module_px = max(_MIN_MODULE_PX + (qr_side > 0), round(qr_side * unit / modules))
             qr = np.repeat(np.repeat(self._qr, module_px, axis=0), module_px, axis=1)
             quiet = 4 * module_px  # the QR standard's quiet zone: four modules of white
             pad = quiet

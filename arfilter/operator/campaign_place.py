@@ -9,7 +9,8 @@ each element has candidate spots in order of preference and moves to another
 when a face is in the way, under rules that keep it calm:
 
 - it moves only once a face has been in the way ``settle`` frames in a row
-  ("in the way": within ``near`` face heights), or at once if a face really
+  ("in the way": within ``near`` face heights, or where the face will be in
+  ``ahead`` frames at its present speed), or at once if a face really
   overlaps it;
 - it goes where the faces are comfortably far (``far`` face heights), the
   preferred spot first, the biggest panel first (smaller panels come next:
@@ -42,6 +43,8 @@ class Rules:
     fade: int = 5  # frames a move eases over
     near: float = 0.03  # closer than this (face heights) is "in the way"
     far: float = 0.08  # a spot to move to keeps at least this far from every face
+    ahead: int = 8  # frames a face's motion is projected ahead: where it will be counts as in the way
+    route: int = 24  # and a spot to go to must be clear of where it will be this many frames ahead
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Placement:
     size: tuple[int, int]
     bar: Spot
     panel: Spot
+    faces: tuple[Box, ...] = ()  # this frame's, to see how they move on the next
 
     def drawn(self) -> list[tuple[str, Rect, float, int]]:
         """(element, rect, opacity, size index) of everything to draw, the spots being left first."""
@@ -104,6 +108,21 @@ def clearance(rect: Rect, faces: Sequence[Box]) -> float:
         gap = (dx * dx + dy * dy) ** 0.5 if (dx or dy) else -1.0
         best = min(best, gap / max(y1 - y0, 1.0))
     return best
+
+
+def heading(faces: Sequence[Box], before: Sequence[Box], frames: int) -> list[Box]:
+    """Where each face will be in ``frames`` frames at the speed it moved since the last frame (matched
+    to the nearest face then, if one was within its width); a face with no match stays where it is."""
+    out = []
+    for x0, y0, x1, y1 in faces:
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        best, dx, dy = x1 - x0, 0.0, 0.0
+        for b in before:
+            ddx, ddy = cx - (b[0] + b[2]) / 2, cy - (b[1] + b[3]) / 2
+            if (ddx * ddx + ddy * ddy) ** 0.5 < best:
+                best, dx, dy = (ddx * ddx + ddy * ddy) ** 0.5, ddx, ddy
+        out.append((x0 + dx * frames, y0 + dy * frames, x1 + dx * frames, y1 + dy * frames))
+    return out
 
 
 def bar_rects(stage: Stage) -> list[Rect]:
@@ -157,10 +176,19 @@ def _choose(rects: Sequence[Rect], faces: Sequence[Box], rules: Rules, may_hide:
     return current if current >= 0 else 0
 
 
+def _faded(opacity: float) -> float:
+    """An opacity after a fade step: never below 0, and exactly 0 at the end (no float residue)."""
+    return max(0.0, round(opacity, 6))
+
+
 def step(spot: Spot | None, candidates: Sequence[tuple[Rect, int]], faces: Sequence[Box], rules: Rules,
-         may_hide: bool) -> Spot:
-    """One element's next state. ``candidates``: its (rect, size index) this frame, in order of preference."""
+         may_hide: bool, ahead: Sequence[Box] = (), route: Sequence[Box] = ()) -> Spot:
+    """One element's next state. ``candidates``: its (rect, size index) this frame, in order of preference;
+    ``ahead``: where the faces will soon be (in the way already); ``route``: where they are heading
+    (a spot to go to must be clear of those too)."""
     rects = [rect for rect, _size in candidates]
+    now = faces
+    faces = [*faces, *ahead, *route]
     if spot is None:  # the first frame: straight where it belongs, no easing
         slot = _choose(rects, faces, rules, may_hide, -1)
         if slot < 0:
@@ -168,8 +196,9 @@ def step(spot: Spot | None, candidates: Sequence[tuple[Rect, int]], faces: Seque
         return Spot(slot, rects[slot], 1.0, size=candidates[slot][1])
     slot = spot.slot if spot.slot < len(rects) else -1
     rect = rects[slot] if slot >= 0 else None
-    overlapping = rect is not None and any(intersects(rect, face) for face in faces)
-    near = rect is not None and any(intersects(rect, face, rules.near * (face[3] - face[1])) for face in faces)
+    overlapping = rect is not None and any(intersects(rect, face) for face in now)
+    near = rect is not None and (any(intersects(rect, face, rules.near * (face[3] - face[1])) for face in now)
+                                 or any(intersects(rect, face) for face in ahead))
     in_way = spot.in_way + 1 if near else 0
     first_far = next((i for i, r in enumerate(rects) if clearance(r, faces) >= rules.far), -1)
     better = first_far >= 0 and (slot < 0 or first_far < slot)
@@ -181,27 +210,30 @@ def step(spot: Spot | None, candidates: Sequence[tuple[Rect, int]], faces: Seque
         target = first_far
     moved_rect = rects[target] if target >= 0 else None
     if target == slot and moved_rect == spot.rect:
+        fading = _faded(spot.leaving_opacity - 1.0 / rules.fade)
         return replace(spot, rect=rect, in_way=in_way if target >= 0 else 0, better=waited,
-                       opacity=min(1.0, spot.opacity + 1.0 / rules.fade) if target >= 0 else 0.0,
-                       leaving_opacity=max(0.0, spot.leaving_opacity - 1.0 / rules.fade))
+                       opacity=min(1.0, round(spot.opacity + 1.0 / rules.fade, 6)) if target >= 0 else 0.0,
+                       leaving=spot.leaving if fading else None, leaving_opacity=fading)
     leaving, leaving_opacity = spot.rect, spot.opacity
     if overlapping or leaving is None:
         leaving, leaving_opacity = None, 0.0  # a face is already under it: gone at once
-    return Spot(target, moved_rect, 1.0 / rules.fade if target >= 0 else 0.0, leaving,
-                max(0.0, leaving_opacity - 1.0 / rules.fade), candidates[target][1] if target >= 0 else 0,
-                spot.size)
+    fading = _faded(leaving_opacity - 1.0 / rules.fade)
+    return Spot(target, moved_rect, 1.0 / rules.fade if target >= 0 else 0.0, leaving if fading else None,
+                fading, candidates[target][1] if target >= 0 else 0, spot.size)
 
 
 def place(stage: Stage, faces: Sequence[Box], previous: Placement | None = None, rules: Rules = Rules()) -> Placement:
     """The next placement of the bar and the panel for this frame's faces (see the module's docstring)."""
     if previous is not None and previous.size != stage.size:
         previous = None
+    ahead = heading(faces, previous.faces, rules.ahead) if previous is not None else []
+    route = heading(faces, previous.faces, rules.route) if previous is not None else []
     bar = Spot()
     if stage.bar_height > 0:
         bar = step(previous.bar if previous else None, [(rect, 0) for rect in bar_rects(stage)], faces, rules,
-                   may_hide=False)
+                   may_hide=False, ahead=ahead, route=route)
     panel = Spot()
     if stage.panels:
         panel = step(previous.panel if previous else None, panel_rects(stage, bar.rect), faces, rules,
-                     may_hide=True)
-    return Placement(stage.size, bar, panel)
+                     may_hide=True, ahead=ahead, route=route)
+    return Placement(stage.size, bar, panel, tuple(faces))
