@@ -368,7 +368,7 @@ RECORDER = """
 import sys, time
 import numpy as np
 from arfilter.io.sinks import VideoFileSink
-sink = VideoFileSink(sys.argv[1], fps=30.0)
+sink = VideoFileSink(sys.argv[1], fps=30.0, live=True)
 for number in range(100000):
     image = np.zeros((240, 320, 3), np.uint8)
     image[:, :160] = number % 256          # the frame number, readable back
@@ -394,7 +394,10 @@ def test_an_avi_recording_killed_with_sigkill_plays_up_to_the_last_second(tmp_pa
         assert time.monotonic() < deadline
     process.send_signal(signal.SIGKILL)
     process.wait()
-    capture = cv2.VideoCapture(str(path))
+    process.stdout.close()
+    left = list(tmp_path.iterdir())
+    assert len(left) == 1 and left[0].name.startswith("recording.recording-"), "the visible temporary file"
+    capture = cv2.VideoCapture(str(left[0]))
     numbers = []
     while True:
         ok, image = capture.read()

@@ -10,13 +10,15 @@
 **x264 settings** (measured in benchmarks/README.md, "Encoding"): ``veryfast`` at CRF 20. CRF 20
 keeps detail that survives a social app's own re-encode (their uploads are re-compressed at about
 CRF 23-28, so a source at 23 or above loses twice); ``veryfast`` is the slowest preset that still
-encodes 720p30 well above 60 fps on a 2-core laptop CPU, and ``superfast`` and faster drop
-x264's adaptive tools and need ~1.7x the bits for the same look.
+encodes 720p30 above 60 fps on a 2-core VM (65 fps, 25 ms CPU a frame), while ``superfast``'s
+cruder motion search needs ~1.8x the bits at the same CRF.
 
 **Two kinds of MP4.** A finished file (``apply``, ``demo``) gets ``+faststart`` (the index at the
 front, so a browser starts playing before the download ends). A live recording gets a fragmented
 MP4 (an index every fragment, a keyframe every half second, no encoder delay): a recording cut by
-``kill -9`` or a power cut plays up to its last fragment.
+``kill -9`` or a power cut plays up to its last fragment. It is encoded with ``superfast``, since
+it shares the CPU with the face model while the session runs (16 against 25 ms of CPU a 720p
+frame; about 1.8x the bits at the same CRF).
 
 **The thread.** ``send`` puts the frame on a bounded queue and returns; the encoder thread does
 the letterboxing, the colour conversion, the encoding and the writing. A file never drops frames:
@@ -39,6 +41,7 @@ import numpy as np
 from arfilter.core.framing import letterbox
 
 H264_PRESET, H264_CRF = "veryfast", 20
+LIVE_PRESET = "superfast"  # a live recording shares the CPU with the model: 2/3 of veryfast's CPU time
 VP9_CRF = 33
 MP4_FAMILY = (".mp4", ".mov", ".m4v")
 PYAV_SUFFIXES = MP4_FAMILY + (".mkv", ".webm")
@@ -65,8 +68,9 @@ def plan_for(suffix: str, fps: float, live: bool) -> Plan:
                                    "b": "0", "g": str(max(1, round(fps * 2)))})
     options = {"preset": H264_PRESET, "crf": str(H264_CRF), "profile": "high"}
     container: dict[str, str] = {}
-    if live:  # fragments of half a second, no frames held back by the encoder
-        options.update({"tune": "zerolatency", "g": str(max(1, round(fps / 2))), "keyint_min": "1"})
+    if live:  # fragments of half a second, no frames held back by the encoder, CPU left for the model
+        options.update({"preset": LIVE_PRESET, "tune": "zerolatency", "g": str(max(1, round(fps / 2))),
+                        "keyint_min": "1"})
         if suffix in MP4_FAMILY:
             container = {"movflags": "+frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
     else:
