@@ -105,7 +105,10 @@ def _campaign_layer(config: EventConfig):
     return CampaignLayer(campaign)
 
 
-def _open_sink(config: EventConfig, kiosk: bool, controls: Controls):
+def _open_sink(config: EventConfig, kiosk: bool, controls: Controls, source):
+    """The kiosk's screen, or the sink named in ``config``. A recording of a camera is a live one
+    (it survives a crash, never replaces a file); one of a file is written like ``apply``'s output,
+    at the file's frame rate and with its sound."""
     from arfilter.io.sinks import open_sink
 
     if kiosk:
@@ -117,8 +120,12 @@ def _open_sink(config: EventConfig, kiosk: bool, controls: Controls):
         _say(f"kiosk: {guard.hint}")
         return sink
     try:
-        return open_sink(config.sink, size=config.size, fps=config.fps, device=config.device,
-                         backend=config.backend, on_key=controls.handle_key)
+        from arfilter.io.files import VideoFileSource
+
+        video = isinstance(source, VideoFileSource)
+        return open_sink(config.sink, size=config.size, fps=source.fps if video else config.fps,
+                         device=config.device, backend=config.backend, on_key=controls.handle_key,
+                         live=source.live, audio_from=source.path if video else None)
     except ArfilterError as exc:
         if config.sink != "virtualcam" or config.fallback != "preview":
             raise
@@ -150,7 +157,10 @@ class LiveSession:
         """Files play at their own rate when someone watches; cameras hand over the newest frame.
         Either way the presenter's clock reads each frame's own time."""
         live_sink = self.kiosk or self.config.sink in ("virtualcam", "window")
-        return self.clock.watch(realtime(self.source) if not self.source.live and live_sink else self.source)
+        frames = realtime(self.source) if not self.source.live and live_sink else self.source
+        if not self.source.live and hasattr(self.sink, "follow"):  # a file's skipped frames keep the timing
+            frames = self.sink.follow(frames)
+        return self.clock.watch(frames)
 
 
 class MediaClock:
@@ -203,7 +213,7 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
     with named(config, "source"):
         source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
     with named(config, "sink"):
-        sink = stack.enter_context(_open_sink(config, kiosk, controls))
+        sink = stack.enter_context(_open_sink(config, kiosk, controls, source))
     if config.controls.web:
         _serve_panel(config, controls, stack)
     return LiveSession(config, kiosk, source, tracker, build_stabiliser(config.tracking, config.max_faces), looks,
@@ -239,7 +249,7 @@ def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable 
         _say(f"{source.name} -> {sink.name}, look: {looks.title}; press Ctrl+C to stop")
         if getattr(sink, "crash_safe", True) is False and source.live:
             _say(f"{sink.name} is finished when arfilter stops; a crash or power cut would lose it "
-                 "(record to .avi to keep everything up to the last second)")
+                 "(record to .mp4 or .avi to keep everything up to the last second)")
         if isinstance(sink, WindowSink) and not kiosk:
             _say(f"keys: {KEY_HINT}")
         render = looks.paint if source.fresh_frames else looks

@@ -42,12 +42,14 @@ def make_stabilizer(args: argparse.Namespace):
     return build_stabiliser(tracking_settings(args), args.max_faces)
 
 
-def make_renderer(model_path: Path, overlay_spec: str, intensity: float = 1.0):
+def make_renderer(model_path: Path, overlay, intensity: float = 1.0):
+    """A renderer of ``overlay`` (a loaded pack, or a name or folder to load)."""
     from arfilter.tracking.mesh import load_canonical_mesh
     from arfilter.render.packs import load_overlay
     from arfilter.render.renderer import Renderer
 
-    return Renderer(load_canonical_mesh(model_path), load_overlay(overlay_spec), intensity=intensity)
+    pack = load_overlay(overlay) if isinstance(overlay, (str, Path)) else overlay
+    return Renderer(load_canonical_mesh(model_path), pack, intensity=intensity)
 
 
 def read_photo(path: str, what: str) -> np.ndarray:
@@ -112,19 +114,36 @@ def cmd_overlays(args: argparse.Namespace) -> int:
     return 0
 
 
+class NoFaceFound(ArfilterError):
+    """``apply --require-face`` on an input without a face: a check that found a problem (exit code 1)."""
+
+    exit_code = ExitCode.PROBLEMS_FOUND
+
+
+def check_input(path: str) -> Path:
+    """The input file of ``apply``, or one line saying what it is instead."""
+    input_path = Path(path)
+    if input_path.is_dir():
+        raise ArfilterError(f"input {path}: is a folder; give one image or video file (apply works on a file)")
+    if not input_path.is_file():
+        raise ArfilterError(f"input {path}: no such file; give an image or video file")
+    return input_path
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     """The look on every frame of a photo or a video; a video keeps its sound. The output is checked
     first (never the input, by any name), written beside the target and moved into place when
     complete: an interrupted run leaves whatever was there before."""
+    from arfilter.session.crop import FaceCrop
     from arfilter.session.loop import run_pipeline
     from arfilter.core.framing import IMAGE_EXTENSIONS
     from arfilter.io.sinks import ImageFileSink, VideoFileSink
     from arfilter.io.sources import open_source
+    from arfilter.render.packs import load_overlay
 
-    input_path = Path(args.input)
-    if not input_path.is_file():
-        raise ArfilterError(f"input {args.input}: no such file; give an image or video file")
+    input_path = check_input(args.input)
     check_outputs(args, (args.input,))
+    overlay = load_overlay(args.overlay)  # a mistyped look is said before the model loads
     output = Path(args.output)
     with ExitStack() as stack:
         source = stack.enter_context(open_source(str(input_path), repeat_images=1))
@@ -137,12 +156,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
                                    VideoFileSink(output, fps=source.fps, audio_from=input_path))
         model_path, tracker = open_tracker(args.model, args.max_faces)
         stack.enter_context(tracker)
-        renderer = make_renderer(model_path, args.overlay, args.intensity)
+        renderer = make_renderer(model_path, overlay, args.intensity)
         recorder = open_recorder(args.landmarks_out, stack)
         frames = source if out_is_image else sink.follow(source)  # a skipped frame keeps the timing
+        crop = FaceCrop(args.crop, fps=source.fps, still=is_image) if args.crop else None
         stats = run_pipeline(frames, tracker, renderer.paint if source.fresh_frames else renderer, sink,
-                             smoother=make_stabilizer(args), on_frame=recorder)
+                             smoother=make_stabilizer(args), on_frame=recorder, present=crop)
+        if stats.frames_with_face == 0 and args.require_face:  # raised inside: the sink writes nothing
+            raise NoFaceFound(f"no face found in {args.input}; nothing written (--require-face)")
     finish(stats, args.stats_json)
+    if stats.frames_with_face == 0:
+        where = args.input if is_image else f"any frame of {args.input}"
+        print(f"arfilter: no face found in {where}: written unchanged", file=sys.stderr)
     print(f"arfilter: wrote {output}", file=sys.stderr)
     return 0
 

@@ -201,7 +201,12 @@ def _offline_commands(commands) -> None:
                                 description="Offline: the output has the same frames and size as the input; "
                                             "the same input always gives the same output.")
     apply.add_argument("input", help="image or video file")
-    apply.add_argument("-o", "--output", required=True, help="output file (.png/.jpg for images, .mp4/.avi/.mkv/.mov for videos)")
+    apply.add_argument("-o", "--output", required=True,
+                       help="output file (.png/.jpg for images; .mp4 (H.264, the sound kept), .webm, .mov, .mkv, .avi for videos)")
+    apply.add_argument("--crop", choices=tuple(limits.CROPS),
+                       help="cut to the shape people post, following the face (default: the input's shape)")
+    apply.add_argument("--require-face", action="store_true",
+                       help="exit with code 1 and write nothing when no face is found (default: write it unchanged)")
     _common(apply)
 
     demo = commands.add_parser("demo", help="see it work with no camera: a sample face, before and after",

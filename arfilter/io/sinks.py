@@ -233,10 +233,11 @@ def place_recording(partial: Path, target: Path) -> Path:
 def open_sink(
     spec: str, *, size: tuple[int, int] = SIZE.default, fps: float = FPS.default,
     device: str | None = None, backend: str | None = None, on_key: Callable[[int], object] | None = None,
-    live: bool = False,
+    live: bool = False, audio_from: str | Path | None = None,
 ) -> Sink:
     """A sink from what the user typed: virtualcam, window, null, or a file name. ``live``: a
-    recording of a live session (crash-safe where the format allows, never replaces a file)."""
+    recording of a live session (crash-safe where the format allows, never replaces a file).
+    ``audio_from``: a video file whose sound the recording keeps (a file played into a file)."""
     if spec == "virtualcam":
         return VirtualCameraSink(size=size, fps=fps, device=device, backend=backend)
     if spec == "window":
@@ -245,7 +246,7 @@ def open_sink(
         return NullSink()
     suffix = Path(spec).suffix.lower()
     if suffix in VIDEO_EXTENSIONS:
-        return VideoFileSink(spec, fps=fps, live=live)
+        return VideoFileSink(spec, fps=fps, live=live, audio_from=None if live else audio_from)
     if suffix in IMAGE_EXTENSIONS:
         return ImageFileSink(spec)
     raise ArfilterError(
