@@ -54,3 +54,8 @@ def test_a_mistyped_look_name_gets_the_installed_one_it_resembles():
 def test_a_folder_without_a_manifest_is_called_a_folder(tmp_path):
     with pytest.raises(ArfilterError, match=r"the folder has no overlay.toml"):
         resolve_overlay(tmp_path)
+
+
+def test_a_folder_given_as_a_photo_is_called_a_folder(capsys, tmp_path):
+    assert main(["unwrap", str(tmp_path), "-o", str(tmp_path / "uv.png")]) == ExitCode.BAD_INPUT
+    assert f"photo {tmp_path}: is a folder; give one image file" in capsys.readouterr().err

@@ -156,6 +156,8 @@ def read_image(path: str | Path, *, what: str = "image", hint: str = "use a JPEG
     (phone portraits stay upright), turns 16-bit into 8-bit and drops alpha.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ArfilterError(f"{what} {path}: is a folder; give one image file")
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
