@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             CameraSource(0, size=size, fps=fps, capture_factory=lambda device: PacedCapture(frames, fps)) as source, \
             TimedSink(size=size, fps=fps, camera_factory=lambda **kw: cameras.append(TimedCamera(**kw)) or cameras[-1]) as sink:
         controls = Controls(looks, stats=True, report=lambda line: None)
-        campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0800 123 456",
-                                                 qr_url="https://example.org/help"))
+        campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0808 2000 247",
+                                                 qr_url="https://nomoresilence.campaign/help"))
         presenter = Presenter(controls, campaign)
         stop = threading.Timer(args.seconds, source.close)
         stop.start()

@@ -251,8 +251,8 @@ def run(args: argparse.Namespace) -> dict:
     config = EventConfig(
         source="0", sink="virtualcam", size=size, fps=fps, max_faces=2, model=str(model),
         looks=LooksConfig(start="black_eye_left", rotate_every=args.rotate_every),
-        campaign=CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0800 123 456",
-                                 qr_url="https://example.org/help"),
+        campaign=CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0808 2000 247",
+                                 qr_url="https://nomoresilence.campaign/help"),
         controls=ControlsConfig(web=f"127.0.0.1:{port}", stats=True, captions=True))
 
     opened: list = []
