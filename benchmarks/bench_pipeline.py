@@ -1,282 +1,415 @@
-"""Per-stage timings of the whole pipeline at 720p and 1080p, against the model's own time.
+"""What users get: the CLI's own session on real decoded clips, against MediaPipe's model alone.
 
-For every shared clip, frames are scaled to fit the target size (upscaled
-where needed, letterboxed: a 512x512 clip becomes a 720x720 picture in the
-middle of 1280x720, so faces are as large as a webcam close-up gives) and
-written to a temporary MP4, so decoding is real work. Then
-one pass runs the product's pipeline stage by stage (decode, track, smooth,
-render, send) and, on the same frames in the same run, times:
+Per clip size, each case is timed ``--runs`` times (interleaved: run 1 of every case, then run 2, ...)
+and every figure is the median of the runs:
 
-* the landmark model alone (MediaPipe FaceLandmarker on a ready RGB image),
-* the common tutorial warp (a Python loop of per-triangle warpAffine + masks)
-  on the same faces, every few frames, against our renderer on the same
-  full-face texture,
-* every built-in look, per face.
+* ``run_null``: ``arfilter run --source CLIP --sink null``: the ``EventConfig`` the CLI's own parser
+  and ``cli.main.event_config`` build from those flags, run by ``app.live.run_session`` in this
+  process (file decoding on its read-ahead thread, tracker, stabiliser, the default look, presenter).
+* ``run_virtualcam``: ``arfilter run --source CLIP [--size 1920x1080]``: the same with the default
+  sink, the virtual camera: the real ``VirtualCameraSink`` and its sender thread, and pyvirtualcam's
+  real ``Camera`` over a stand-in backend that does what the v4l2loopback backend does up to the
+  device write (BGR to I420 into a frame buffer) and discards the bytes. A file played into a live
+  sink is paced at its own rate (30 fps), so its wall time per frame is the clip's period: read its
+  CPU per frame and cores busy.
+* ``apply_mp4``: ``arfilter apply CLIP -o out.mp4`` (H.264), the whole command as a child process:
+  start-up and model load included.
+* ``model_stock`` / ``model_no_blendshapes``: MediaPipe's ``FaceLandmarker`` alone on the same clip
+  decoded into memory first (RGB ``mp.Image`` made outside the clock): the bundle as Google ships it,
+  and ``tracking.tracker.landmarks_only_bundle`` (without the blendshape network). Flags: VIDEO mode,
+  num_faces=2, output_face_blendshapes=False, output_facial_transformation_matrixes=False.
 
-Run:  python benchmarks/bench_pipeline.py [--frames 120] [--json results.json]
-Needs ../shared/media (or --media) and a model ($ARFILTER_MODEL or the cache).
+Per case: frames per second, ms per frame (wall), CPU ms per frame (this process's CPU, every thread,
+``time.process_time``; the child's for apply), cores busy (CPU / wall), the loop's stage medians and
+p95 (``RunStats``), and the ratios of ms (and CPU ms) per frame against both models. The live runs are
+measured from the first frame out to the last (start-up and the first frame left out; the whole
+command's wall and CPU are reported beside). Clips: 720p is ``webcam_glasses_720x1280.mp4`` as it is
+(720x1280 portrait, 352 frames); 1080p is that clip upscaled to 1080x1920 (bicubic) and encoded once
+with libx264 CRF 18 into ``$ARFILTER_BENCH_CACHE`` (default ``~/.cache/arfilter-bench``); the landscape
+pair is the portrait clip scaled to fit 1280x720 / 1920x1080 with black bars left and right (what the
+virtual camera itself sends for a portrait source), encoded the same way.
+
+    ARFILTER_MODEL=../shared/models/face_landmarker.task .venv/bin/python benchmarks/bench_pipeline.py --runs 3
+    .venv/bin/python benchmarks/bench_pipeline.py --quick --json /tmp/p.json    # a smoke test: 16 frames, 1 run
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
 
-from arfilter.tracking.mesh import load_canonical_mesh
-from arfilter.tracking.model import resolve_model
-from arfilter.render.packs import load_overlay
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tutorial warp lives with the tests
-from reference import warp_per_triangle  # noqa: E402
-from arfilter.render.renderer import Renderer
-from arfilter.io.sinks import VirtualCameraSink
-from arfilter.tracking.stabilize import FaceStabilizer
-from arfilter.io.sources import VideoFileSource
-from arfilter.core.framing import letterbox
-from arfilter.tracking.tracker import FaceTracker, TrackerOptions, landmarks_only_bundle
-from arfilter.core.types import Face
-from arfilter.render.warp import signed_areas, visible_triangles
-
 REPO = Path(__file__).resolve().parents[1]
-SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
-BASELINE_EVERY = 8
-LOOKS_EVERY = 3
+sys.path.insert(0, str(REPO))
+
+from arfilter.core.framing import letterbox  # noqa: E402
+
+CLIP = "webcam_glasses_720x1280.mp4"
+# label -> (clip size, how it is made from the 720x1280 clip, --size for the virtual camera)
+SIZES: dict[str, tuple[tuple[int, int], str, str]] = {
+    "720p": ((720, 1280), "original", "1280x720"),
+    "1080p": ((1080, 1920), "upscaled", "1920x1080"),
+    "720p-landscape": ((1280, 720), "pillarboxed", "1280x720"),
+    "1080p-landscape": ((1920, 1080), "pillarboxed", "1920x1080"),
+}
+CASES = ("run_null", "run_virtualcam", "apply_mp4", "model_stock", "model_no_blendshapes")
+MODELS = ("model_stock", "model_no_blendshapes")
+CRF, PRESET = 18, "veryfast"
 
 
-class I420Camera:
-    """Stands in for pyvirtualcam.Camera where no driver exists: does the work its
-    Linux backend does per frame (BGR to I420) and discards the result."""
+# --- the clips ------------------------------------------------------------------------------
 
-    def __init__(self, width: int, height: int, fps: float, fmt: object, device=None, backend=None) -> None:
-        self.device = "benchmark"
+def make_clip(source: Path, out: Path, size: tuple[int, int], how: str, frames: int | None) -> None:
+    """``source`` re-encoded at ``size`` (libx264 CRF 18, 30 fps), written beside ``out`` then renamed."""
+    import av
 
-    def send(self, image: np.ndarray) -> None:
-        cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+    partial = out.with_name(out.name + ".partial")
+    with av.open(str(source)) as reader, av.open(str(partial), "w", format="mp4") as writer:
+        stream = writer.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"crf": str(CRF), "preset": PRESET}
+        for index, decoded in enumerate(reader.decode(video=0)):
+            if frames is not None and index >= frames:
+                break
+            image = np.ascontiguousarray(decoded.to_ndarray(format="bgr24"))
+            if how == "upscaled":
+                image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+            elif how == "pillarboxed":
+                image = letterbox(image, size)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                writer.mux(packet)
+        for packet in stream.encode():
+            writer.mux(packet)
+    os.replace(partial, out)
+
+
+def clip_for(label: str, media: Path, folder: Path, frames: int | None) -> Path:
+    """The clip of ``label``: the shared clip itself for 720p, else one made once into ``folder``."""
+    size, how, _ = SIZES[label]
+    source = media / CLIP
+    if how == "original" and frames is None:
+        return source
+    out = folder / f"{source.stem}_{size[0]}x{size[1]}_{how}_crf{CRF}{'' if frames is None else f'_{frames}f'}.mp4"
+    if not out.is_file():
+        print(f"making {out} ...", file=sys.stderr, flush=True)
+        make_clip(source, out, size, how, frames)
+    return out
+
+
+# --- timing helpers ---------------------------------------------------------------------------
+
+def per_frame(frames: int, wall_s: float, cpu_s: float) -> dict[str, float]:
+    """The figures every case reports, from its frame count and its wall and CPU seconds."""
+    return {"frames": frames, "fps": round(frames / wall_s, 2), "ms_per_frame": round(1e3 * wall_s / frames, 3),
+            "cpu_ms_per_frame": round(1e3 * cpu_s / frames, 3), "cores_busy": round(cpu_s / wall_s, 3)}
+
+
+class FrameClock:
+    """Notes wall and CPU time when the first and the last frame leave the loop (``on_frame``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: tuple[float, float] | None = None
+        self.last: tuple[float, float] | None = None
+
+    def __call__(self, *_: Any) -> None:
+        self.count += 1
+        self.last = (time.perf_counter(), time.process_time())
+        if self.first is None:
+            self.first = self.last
+
+    def figures(self) -> dict[str, float]:
+        """From the first frame out to the last: steady state, start-up and model warm-up left out."""
+        assert self.first and self.last and self.count > 1, "the session sent fewer than two frames"
+        return per_frame(self.count - 1, self.last[0] - self.first[0], self.last[1] - self.first[1])
+
+
+class StandInBackend:
+    """pyvirtualcam's v4l2loopback backend up to the device write: it gets the flat BGR frame
+    pyvirtualcam's ``Camera.send`` hands it, converts it to I420 into its frame buffer (what the
+    native backend does before ``write``) and discards the bytes."""
+
+    sent = 0
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw: Any) -> None:
+        from pyvirtualcam.util import decode_fourcc
+
+        if decode_fourcc(fourcc) != "24BG":
+            raise RuntimeError(f"stand-in backend: BGR expected, got {decode_fourcc(fourcc)!r}")
+        self.shape = (height, width, 3)
+        self.buffer = np.empty((height * 3 // 2, width), np.uint8)
+
+    def send(self, frame: np.ndarray) -> None:
+        cv2.cvtColor(frame.reshape(self.shape), cv2.COLOR_BGR2YUV_I420, dst=self.buffer)
+        StandInBackend.sent += 1
 
     def close(self) -> None:
         pass
 
+    def device(self) -> str:
+        return "/dev/video-benchmark"
 
-def whole_face_pack(folder: Path, size: int = 1024) -> Path:
-    """A texture that covers the whole face, so both warps draw every triangle."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ys, xs = np.mgrid[0:size, 0:size]
-    checker = ((xs // 64 + ys // 64) % 2).astype(bool)
-    texture = np.zeros((size, size, 4), np.uint8)
-    texture[checker] = (200, 80, 60, 255)
-    texture[~checker] = (60, 200, 200, 255)
-    cv2.imwrite(str(folder / "checker.png"), texture)
-    (folder / "overlay.toml").write_text('name = "checker"\n[[layers]]\ntexture = "checker.png"\n')
-    return folder
+    def native_fourcc(self) -> int:
+        from pyvirtualcam.util import encode_fourcc
+
+        return encode_fourcc("I420")
 
 
-def prepare_clip(clip: Path, size: tuple[int, int], frames: int, out: Path) -> int:
-    capture = cv2.VideoCapture(str(clip))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    written = 0
-    while written < frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        writer.write(letterbox(frame, size))
-        written += 1
-    capture.release()
-    writer.release()
-    return written
+@contextmanager
+def stand_in_virtual_camera() -> Iterator[None]:
+    """pyvirtualcam with the stand-in as its only backend, restored afterwards."""
+    from pyvirtualcam import camera
+
+    saved = dict(camera.BACKENDS)
+    camera.BACKENDS.clear()
+    camera.register_backend("benchmark", StandInBackend)
+    try:
+        yield
+    finally:
+        camera.BACKENDS.clear()
+        camera.BACKENDS.update(saved)
 
 
-def first_layer_only(pack: str, folder: Path) -> Path:
-    """A copy of a built-in pack with only its first layer: the one-layer twin of a two-layer look."""
-    import shutil
+# --- the cases ----------------------------------------------------------------------------
 
-    from arfilter.render.packs import resolve_overlay
+def run_cli_session(flags: list[str]) -> dict[str, Any]:
+    """``arfilter run FLAGS`` as the CLI builds it (its parser and ``event_config``), in this process."""
+    from arfilter.app.live import run_session
+    from arfilter.cli.main import event_config
+    from arfilter.cli.parser import build_parser
 
-    shutil.copytree(resolve_overlay(pack), folder)
-    manifest = (folder / "overlay.toml").read_text()
-    second = manifest.index("[[layers]]", manifest.index("[[layers]]") + 1)
-    (folder / "overlay.toml").write_text(manifest[:second])
-    return folder
-
-
-def look_renderers(mesh, workdir: Path) -> dict[str, Renderer]:
-    """Every built-in look, plus each two-layer look's first layer alone."""
-    from arfilter.render.packs import list_overlays
-
-    looks = {name: Renderer(mesh, load_overlay(folder)) for name, folder in list_overlays().items()}
-    for name in [n for n, r in looks.items() if len(r.overlay.layers) == 2]:
-        looks[f"{name} (first layer only)"] = Renderer(
-            mesh, load_overlay(first_layer_only(name, workdir / f"{name}_one_layer")))
-    return looks
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=np.float64)
-    return {"median_ms": round(float(np.median(array)), 3), "p95_ms": round(float(np.percentile(array, 95)), 3), "n": len(values)}
+    config = event_config(build_parser().parse_args(["run", *flags]))
+    clock = FrameClock()
+    StandInBackend.sent = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    stats = run_session(config, on_frame=clock)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    summary = stats.as_dict()
+    result = {**clock.figures(), "whole_command": {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)},
+              "processing_ms_per_frame": round(1e3 / summary["processing_fps"], 3) if summary["processing_fps"] else None,
+              "frames_with_face": summary["frames_with_face"], "bad_frames": summary["bad_frames"],
+              "stages": summary["stages"]}
+    if config.sink == "virtualcam":
+        result["frames_sent_to_camera"] = StandInBackend.sent
+        assert StandInBackend.sent >= summary["frames"], "the stand-in virtual camera got fewer frames than were made"
+    return result
 
 
-def bench_size(label: str, size: tuple[int, int], clips: list[Path], frames: int, model: Path, workdir: Path) -> dict:
+def run_apply(clip: Path, model: Path) -> dict[str, Any]:
+    """``arfilter apply CLIP -o out.mp4``, the whole command in a child process (its CPU from rusage)."""
+    import resource
+
+    with tempfile.TemporaryDirectory() as folder:
+        out, stats_path = Path(folder) / "out.mp4", Path(folder) / "stats.json"
+        env = dict(os.environ, ARFILTER_MODEL=str(model),
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "arfilter", "apply", str(clip), "-o", str(out),
+                        "--stats-json", str(stats_path)], env=env, check=True, capture_output=True, cwd=folder)
+        wall = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert out.stat().st_size > 0
+        summary = json.loads(stats_path.read_text())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {**per_frame(summary["frames"], wall, cpu), "frames_with_face": summary["frames_with_face"],
+            "stages": summary["stages"]}
+
+
+def decoded_rgb(clip: Path) -> list[np.ndarray]:
+    """Every frame of ``clip`` as RGB in memory (decoding is not what the baselines time)."""
+    import av
+
+    with av.open(str(clip)) as reader:
+        # contiguous: PyAV pads rows (1080 px of RGB is 3264 bytes a row) and MediaPipe reads them as packed
+        return [np.ascontiguousarray(frame.to_ndarray(format="rgb24")) for frame in reader.decode(video=0)]
+
+
+def time_models(clip: Path, model: Path) -> dict[str, dict[str, Any]]:
+    """Both bundles on the same decoded frames, alternating frame by frame (so load hits both alike)."""
     import mediapipe as mp
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
-    mesh = load_canonical_mesh(model)
-    renderer = Renderer(mesh, load_overlay("black_eye_left"))
-    checker = Renderer(mesh, load_overlay(whole_face_pack(workdir / "checker")))
-    checker_texture = cv2.imread(str(workdir / "checker" / "checker.png"), cv2.IMREAD_UNCHANGED)
-    uv_px = mesh.uvs * checker_texture.shape[0] - 0.5
-    front = float(np.sign(np.median(signed_areas(mesh.uvs, mesh.skin_triangles))))
-    looks = look_renderers(mesh, workdir / label)
-    look_times: dict[str, list[float]] = {name: [] for name in looks}
-    times: dict[str, list[float]] = {k: [] for k in (
-        "decode", "track", "smooth", "render", "render_per_face", "sink", "frame", "model_alone", "model_alone_no_blendshapes",
-        "warp_ours_full_face", "warp_tutorial_full_face")}
-    faces_seen = 0
-    raw_options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.VIDEO,
-        num_faces=2, output_facial_transformation_matrixes=True)
-    # What our tracker loads: the same bundle without the unused blendshape network.
-    stripped_options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_buffer=landmarks_only_bundle(model)), running_mode=vision.RunningMode.VIDEO,
-        num_faces=2, output_facial_transformation_matrixes=True)
-    clock = time.perf_counter
-    for clip in clips:
-        encoded = workdir / f"{clip.stem}_{label}.mp4"
-        prepare_clip(clip, size, frames, encoded)
-        kept: list[tuple[np.ndarray, tuple[Face, ...]]] = []
-        # Pass 1: the product's loop, stage by stage, nothing else interleaved.
-        stabilizer = FaceStabilizer()
-        with FaceTracker(TrackerOptions(model, max_faces=2)) as tracker, VideoFileSource(encoded) as source, \
-                VirtualCameraSink(size=size, fps=30.0, camera_factory=I420Camera) as sink:
-            frames_iter = iter(source)
-            while True:
-                t0 = clock()
-                frame = next(frames_iter, None)
-                if frame is None:
-                    break
-                t1 = clock()
-                original = frame.image.copy()  # for pass 2 (the product paints in place): not timed
-                copy_time = clock() - t1
-                t1 += copy_time
-                faces = tracker(frame)
-                t2s = clock()
-                faces = stabilizer(frame, faces)
-                t2 = clock()
-                output = renderer.paint(frame.image, faces)
-                t3 = clock()
-                sink.send(output)
-                t4 = clock()
-                times["decode"].append((t1 - copy_time - t0) * 1e3)
-                times["track"].append((t2s - t1) * 1e3)
-                times["smooth"].append((t2 - t2s) * 1e3)
-                times["render"].append((t3 - t2) * 1e3)
-                times["sink"].append((t4 - t3) * 1e3)
-                times["frame"].append((t4 - t0 - copy_time) * 1e3)
-                if faces:
-                    times["render_per_face"].append((t3 - t2) * 1e3 / len(faces))
-                faces_seen += len(faces)
-                kept.append((original, faces))
-        # Pass 2, same frames: the model alone on ready RGB images, and both warps.
-        with vision.FaceLandmarker.create_from_options(raw_options) as raw, \
-                vision.FaceLandmarker.create_from_options(stripped_options) as stripped:
-            for index, (image, faces) in enumerate(kept):
-                rgb = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-                t5 = clock()
-                raw.detect_for_video(rgb, index * 33 + 1)
-                t6 = clock()
-                stripped.detect_for_video(rgb, index * 33 + 1)
-                times["model_alone"].append((t6 - t5) * 1e3)
-                times["model_alone_no_blendshapes"].append((clock() - t6) * 1e3)
-                if faces and index % BASELINE_EVERY == 0:
-                    time_warps(faces[0], image, checker, checker_texture, uv_px, mesh, front, times)
-                if faces and index % LOOKS_EVERY == 0:
-                    for name, look in looks.items():
-                        canvas = image.copy()
-                        t7 = clock()
-                        look.paint(canvas, faces)
-                        look_times[name].append((clock() - t7) * 1e3 / len(faces))
-    result = {name: stats(values) for name, values in times.items() if values}
-    model_ms = result["model_alone"]["median_ms"]
-    result["faces"] = faces_seen
-    result["looks_per_face"] = {name: stats(values) for name, values in look_times.items()}
-    result["ratios"] = {
-        "frame_over_model": round(result["frame"]["median_ms"] / model_ms, 3),
-        "frame_over_model_no_blendshapes": round(
-            result["frame"]["median_ms"] / result["model_alone_no_blendshapes"]["median_ms"], 3),
-        "track_over_model": round(result["track"]["median_ms"] / model_ms, 3),
-        "render_over_model": round(result["render"]["median_ms"] / model_ms, 3),
-        "tutorial_over_ours": round(result["warp_tutorial_full_face"]["median_ms"]
-                                    / result["warp_ours_full_face"]["median_ms"], 2),
-    }
+    from arfilter.tracking.tracker import landmarks_only_bundle
+
+    def options(base: BaseOptions) -> Any:
+        return vision.FaceLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.VIDEO, num_faces=2,
+                                            output_face_blendshapes=False,
+                                            output_facial_transformation_matrixes=False)
+
+    frames = decoded_rgb(clip)
+    times: dict[str, list[tuple[float, float, int]]] = {name: [] for name in MODELS}
+    with vision.FaceLandmarker.create_from_options(options(BaseOptions(model_asset_path=str(model)))) as stock, \
+            vision.FaceLandmarker.create_from_options(options(BaseOptions(
+                model_asset_buffer=landmarks_only_bundle(model)))) as lean:
+        for index, rgb in enumerate(frames):
+            for name, landmarker in (("model_stock", stock), ("model_no_blendshapes", lean)):
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+                wall, cpu = time.perf_counter(), time.process_time()
+                found = landmarker.detect_for_video(image, index * 33 + 1)
+                times[name].append((time.perf_counter() - wall, time.process_time() - cpu, len(found.face_landmarks)))
+    results = {}
+    for name, samples in times.items():
+        steady = samples[1:]  # the first call warms the graph up, as the live runs' first frame does
+        walls = np.array([s[0] for s in steady]) * 1e3
+        results[name] = {**per_frame(len(steady), walls.sum() / 1e3, sum(s[1] for s in steady)),
+                         "median_ms": round(float(np.median(walls)), 3),
+                         "p95_ms": round(float(np.percentile(walls, 95)), 3),
+                         "frames_with_face": sum(1 for s in samples if s[2])}
+    return results
+
+
+def one_round(label: str, clip: Path, model: Path) -> dict[str, dict[str, Any]]:
+    """Every case once on ``clip``."""
+    vsize = SIZES[label][2]
+    result = {"run_null": run_cli_session(["--source", str(clip), "--sink", "null"])}
+    with stand_in_virtual_camera():
+        flags = ["--source", str(clip)] + ([] if vsize == "1280x720" else ["--size", vsize])
+        result["run_virtualcam"] = {**run_cli_session(flags), "paced": True}
+    result["apply_mp4"] = run_apply(clip, model)
+    result.update(time_models(clip, model))
     return result
 
 
-def time_warps(face: Face, image: np.ndarray, checker: Renderer, texture: np.ndarray, uv_px: np.ndarray,
-               mesh, front: float, times: dict[str, list[float]]) -> None:
-    """Our renderer and the tutorial loop, both drawing a full-face texture on one face."""
-    clock = time.perf_counter
-    t0 = clock()
-    checker(image, (face,))
-    times["warp_ours_full_face"].append((clock() - t0) * 1e3)
-    points = face.landmarks[:468, :2]
-    order = visible_triangles(points, face.landmarks[:468, 2], mesh.skin_triangles, front)
-    t1 = clock()
-    warped = warp_per_triangle(texture, uv_px, points, mesh.skin_triangles[order], (image.shape[1], image.shape[0]))
-    alpha = warped[:, :, 3:4].astype(np.float32) / 255.0
-    _ = (image * (1 - alpha) + warped[:, :, :3] * alpha).astype(np.uint8)
-    times["warp_tutorial_full_face"].append((clock() - t1) * 1e3)
+# --- summing up ---------------------------------------------------------------------------
+
+def median_of(runs: list[Any]) -> Any:
+    """The median of every number across runs (dicts recursively); other values from the first run."""
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: median_of([run.get(key) for run in runs]) for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        numbers = [value for value in runs if isinstance(value, (int, float))]
+        return round(float(statistics.median(numbers)), 3)
+    return first
+
+
+def with_ratios(cases: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each case's wall and CPU ms per frame over each model's (the same decoded frames, the same hour)."""
+    for case in cases.values():
+        case["ratio"] = {}
+        for model in MODELS:
+            base = cases[model]
+            short = model.replace("model_", "")
+            case["ratio"][f"wall_vs_{short}"] = round(case["ms_per_frame"] / base["ms_per_frame"], 3)
+            case["ratio"][f"cpu_vs_{short}"] = round(case["cpu_ms_per_frame"] / base["cpu_ms_per_frame"], 3)
+    return cases
+
+
+COMMANDS = {"run_null": "arfilter run --source CLIP --sink null",
+            "run_virtualcam": "arfilter run --source CLIP [--size 1920x1080] (virtual camera, stand-in backend)",
+            "apply_mp4": "arfilter apply CLIP -o out.mp4",
+            "model_stock": "FaceLandmarker, bundle as shipped",
+            "model_no_blendshapes": "FaceLandmarker, landmarks_only_bundle"}
+
+
+def print_table(label: str, clip: Path, cases: dict[str, dict[str, Any]]) -> None:
+    print(f"\n## {label}: {clip.name}\n")
+    print("| case | fps | ms/frame | CPU ms/frame | cores busy | x stock (wall) | x no-blendshapes (wall) "
+          "| x stock (CPU) | track median/p95 | render median/p95 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in CASES:
+        row, stages = cases[name], cases[name].get("stages") or {}
+        cells = [f"{stages[s]['median_ms']:.1f} / {stages[s]['p95_ms']:.1f}" if stages.get(s) else ""
+                 for s in ("track", "render")]
+        if name in MODELS:
+            cells[0] = f"{row['median_ms']:.1f} / {row['p95_ms']:.1f}"
+        print(f"| {name} | {row['fps']:.1f} | {row['ms_per_frame']:.1f} | {row['cpu_ms_per_frame']:.1f} "
+              f"| {row['cores_busy']:.2f} | {row['ratio']['wall_vs_stock']:.2f} "
+              f"| {row['ratio']['wall_vs_no_blendshapes']:.2f} | {row['ratio']['cpu_vs_stock']:.2f} "
+              f"| {cells[0]} | {cells[1]} |", flush=True)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+def find_model(explicit: str | None, media: Path) -> Path:
+    """--model, else $ARFILTER_MODEL, else models/ beside the media folder, else the product's lookup."""
+    if explicit or os.environ.get("ARFILTER_MODEL"):
+        return Path(explicit or os.environ["ARFILTER_MODEL"]).resolve()
+    beside = media.parent / "models" / "face_landmarker.task"
+    if beside.is_file():
+        return beside.resolve()
+    from arfilter.tracking.model import resolve_model
+
+    return resolve_model(None, progress=sys.stderr)
+
+
+def machine() -> dict[str, Any]:
+    import mediapipe
+
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "opencv": cv2.__version__, "numpy": np.__version__, "mediapipe": mediapipe.__version__,
+            "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    default_media = Path(os.environ["ARFILTER_TEST_MEDIA"]) / "media" if os.environ.get("ARFILTER_TEST_MEDIA") \
+        else REPO.parent / "shared" / "media"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=default_media, help=f"the folder holding {CLIP}")
+    parser.add_argument("--model", help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--runs", type=int, default=3, help="runs of every case; figures are their median")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: clips of --quick-frames frames, 1 run")
+    parser.add_argument("--quick-frames", type=int, default=16)
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "ARFILTER_BENCH_CACHE", Path.home() / ".cache" / "arfilter-bench")), help="where made clips are kept")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-pipeline.json (none with --quick)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 1
+    elif args.json is None:
+        args.json = REPO / "benchmarks" / "results" / f"{datetime.date.today():%Y-%m-%d}-pipeline.json"
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
-    parser.add_argument("--frames", type=int, default=120, help="frames per clip (default: 120)")
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args(argv)
-    clips = sorted(args.media.glob("*.mp4"))
-    if not clips:
-        print(f"no clips in {args.media}", file=sys.stderr)
-        return 1
-    model = resolve_model(None, progress=sys.stderr)
-    results = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "opencv": cv2.__version__, "numpy": np.__version__},
-        "frames_per_clip": args.frames,
-        "clips": [clip.name for clip in clips],
-    }
-    with tempfile.TemporaryDirectory() as tmp:
+    args = parse(argv)
+    if not (args.media / CLIP).is_file():
+        print(f"bench_pipeline: {args.media / CLIP} is missing; give --media FOLDER", file=sys.stderr)
+        return 2
+    model = find_model(args.model, args.media)
+    os.environ["ARFILTER_MODEL"] = str(model)  # what `arfilter run` and `apply` resolve, in and out of process
+    with tempfile.TemporaryDirectory() as quick_folder:
+        folder = Path(quick_folder) if args.quick else args.cache
+        folder.mkdir(parents=True, exist_ok=True)
+        frames = args.quick_frames if args.quick else None
+        clips = {label: clip_for(label, args.media, folder, frames) for label in args.sizes}
+        results: dict[str, Any] = {"date": f"{datetime.date.today():%Y-%m-%d}", "machine": machine(),
+                                   "runs": args.runs, "quick": args.quick, "commands": COMMANDS, "sizes": {}}
+        rounds: dict[str, list] = {label: [] for label in args.sizes}
+        for index in range(args.runs):
+            for label in args.sizes:
+                print(f"run {index + 1}/{args.runs}: {label}", file=sys.stderr, flush=True)
+                rounds[label].append(one_round(label, clips[label], model))
         for label in args.sizes:
-            results[label] = bench_size(label, SIZES[label], clips, args.frames, model, Path(tmp))
-            print_table(label, results[label])
+            cases = with_ratios(median_of(rounds[label]))
+            for name in CASES:
+                cases[name]["fps_runs"] = [run[name]["fps"] for run in rounds[label]]
+            size, how, vsize = SIZES[label]
+            results["sizes"][label] = {"clip": clips[label].name, "size": list(size), "made": how,
+                                       "virtual_camera_size": vsize, "cases": cases}
+            print_table(label, clips[label], cases)
+        results["machine"]["load_average_end"] = machine()["load_average"]
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
     return 0
-
-
-def print_table(label: str, result: dict) -> None:
-    model_ms = result["model_alone"]["median_ms"]
-    print(f"\n## {label}  ({result['frame']['n']} frames, {result['faces']} faces)\n")
-    print("| stage | median ms | p95 ms | median / model |")
-    print("| --- | ---: | ---: | ---: |")
-    for name in ("model_alone", "model_alone_no_blendshapes", "decode", "track", "smooth", "render", "render_per_face", "sink", "frame",
-                 "warp_ours_full_face", "warp_tutorial_full_face"):
-        if name in result:
-            row = result[name]
-            print(f"| {name} | {row['median_ms']:.2f} | {row['p95_ms']:.2f} | {row['median_ms'] / model_ms:.2f} |")
-    print(f"\nratios: {json.dumps(result['ratios'])}")
-    print("\n| look (render per face) | median ms | p95 ms | median / model |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, row in result["looks_per_face"].items():
-        print(f"| {name} | {row['median_ms']:.2f} | {row['p95_ms']:.2f} | {row['median_ms'] / model_ms:.3f} |")
 
 
 if __name__ == "__main__":
