@@ -1,10 +1,12 @@
-"""The tracker accepts any image layout, keeps VIDEO-mode timestamps valid and closes cleanly."""
+"""The tracker accepts any image layout, keeps VIDEO-mode timestamps valid and closes cleanly; its lean
+boundary gives today's landmarks bit for bit, from any one thread."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import threading
 
 import cv2
 import numpy as np
@@ -51,7 +53,7 @@ def test_every_image_layout_finds_the_face_in_pixel_coordinates(tracker, portrai
     # Same face, same place (VIDEO mode tracks from the previous frame, so allow a little).
     error = np.abs(landmarks[:, :2] + (shift, 0) - portrait_landmarks[:, :2]).mean()
     assert error < 4.0, f"{variant}: landmarks off by {error:.1f} px"
-    assert faces[0].pose is not None and faces[0].pose.shape == (4, 4)
+    assert faces[0].pose is None  # nothing in arfilter reads the pose, so MediaPipe is not asked for it
 
 
 def test_two_faces_on_one_photo(tracker, shared_media):
@@ -127,3 +129,93 @@ def test_landmarks_only_bundle_gives_the_stock_models_landmarks(model_path, port
     height, width = portrait.shape[:2]
     stock_xy = np.array([(p.x * width, p.y * height) for p in result.face_landmarks[0]], np.float32)
     np.testing.assert_allclose(portrait_landmarks[:, :2], stock_xy, atol=1e-3)
+
+
+def _clip_frames(shared_media, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(shared_media / "webcam_glasses_720x1280.mp4"))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        assert ok, "the clip has fewer frames than the test needs"
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def _public_path_landmarks(model_path, frames: list[np.ndarray], faces: int) -> list[list[np.ndarray]]:
+    """The tracker as it was before the lean boundary, rebuilt from MediaPipe's public API: the same
+    stripped bundle, pose matrices asked for, one Python object per landmark turned into an array."""
+    import mediapipe as mp
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    from arfilter.tracking.tracker import landmarks_only_bundle
+
+    options = vision.FaceLandmarkerOptions(
+        base_options=BaseOptions(model_asset_buffer=landmarks_only_bundle(model_path)),
+        running_mode=vision.RunningMode.VIDEO, num_faces=faces, output_face_blendshapes=False,
+        output_facial_transformation_matrixes=True)
+    out = []
+    with vision.FaceLandmarker.create_from_options(options) as landmarker:
+        for index, frame in enumerate(frames):
+            height, width = frame.shape[:2]
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            result = landmarker.detect_for_video(image, int(round(index / 30.0 * 1000.0)))
+            scale = np.array([width, height, width], dtype=np.float32)
+            out.append([np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32) * scale
+                        for points in result.face_landmarks])
+    return out
+
+
+def test_the_lean_boundary_gives_the_public_paths_landmarks_bit_for_bit(model_path, shared_media):
+    """No pose matrices, a reused RGB buffer and the C result read as arrays: not one bit may change."""
+    from arfilter.tracking import tracker as tracker_module
+
+    frames = _clip_frames(shared_media, 40)
+    expected = _public_path_landmarks(model_path, frames, faces=2)
+    with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker:
+        assert tracker.delegate == "cpu" and tracker.why_not_gpu is None
+        assert tracker._detect.__qualname__.startswith(tracker_module.lean_detector.__name__), \
+            "the lean reader is in use with this mediapipe (else this test compares the public path with itself)"
+        got = [tracker(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+    assert sum(len(faces) for faces in expected) == 40, "the clip has a face in every one of these frames"
+    for index, (faces, want) in enumerate(zip(got, expected)):
+        assert len(faces) == len(want), f"frame {index}"
+        for face, points in zip(faces, want):
+            assert face.landmarks.dtype == np.float32 and face.landmarks.flags.c_contiguous
+            assert face.landmarks.tobytes() == points.tobytes(), f"frame {index}: landmarks differ"
+
+
+def test_without_mediapipes_internals_the_public_path_gives_the_same_landmarks(model_path, shared_media,
+                                                                               monkeypatch):
+    """A mediapipe built differently (no ``_lib`` on the landmarker): the reader declines, the public
+    path is used, and the landmarks are the lean path's."""
+    from arfilter.tracking import tracker as tracker_module
+
+    assert tracker_module.lean_detector(object()) is None
+    frames = _clip_frames(shared_media, 6)
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as lean:
+        want = [lean(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+    monkeypatch.setattr(tracker_module, "lean_detector", lambda landmarker: None)
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as public:
+        assert public._detect == public._public_detect
+        got = [public(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+    assert [len(faces) for faces in got] == [1] * 6
+    for faces, expected in zip(got, want):
+        assert faces[0].landmarks.tobytes() == expected[0].landmarks.tobytes()
+
+
+def test_a_worker_thread_tracks_as_the_main_thread_does(model_path, shared_media):
+    """The pipelined loop calls the tracker from its own worker thread (always the same one)."""
+    frames = _clip_frames(shared_media, 5)
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as tracker:
+        main = [tracker(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+    got: list = []
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as tracker:
+        worker = threading.Thread(target=lambda: got.extend(
+            tracker(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)))
+        worker.start()
+        worker.join(120)
+    assert not worker.is_alive() and len(got) == 5
+    for faces, expected in zip(got, main):
+        assert len(faces) == 1 and faces[0].landmarks.tobytes() == expected[0].landmarks.tobytes()

@@ -28,7 +28,7 @@ from arfilter.core.types import Frame
 from arfilter.session.controls import Controls
 from arfilter.session.stats import RunStats
 from arfilter.settings.config import EventConfig, LooksConfig, TrackingConfig
-from arfilter.settings.preflight import panel_names, preflight
+from arfilter.settings.preflight import from_file, panel_names, preflight
 
 
 def _say(line: str) -> None:
@@ -197,7 +197,9 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
     on_frame = heartbeat.chain(_both(recorder, on_frame))
     with named(config, "model"):
         model_path = resolve_model(config.model, progress=sys.stderr)
-    tracker = stack.enter_context(FaceTracker(TrackerOptions(model_path=model_path, max_faces=config.max_faces)))
+    tracker = stack.enter_context(FaceTracker(TrackerOptions(
+        model_path=model_path, max_faces=config.max_faces, delegate=config.tracking.delegate,
+        delegate_named=config.origin("tracking.delegate") if from_file(config, "tracking.delegate") else "")))
     with named(config, "looks.start", "looks.rotation"):
         looks = stack.enter_context(make_switcher(model_path, config.looks))
     controls = Controls(looks, captions=config.controls.captions, stats=config.controls.stats,

@@ -19,12 +19,12 @@ from arfilter.core.types import Frame
 from arfilter.session.stats import RunStats
 
 
-def open_tracker(model: str | None, faces: int):
+def open_tracker(model: str | None, faces: int, delegate: str = "cpu"):
     from arfilter.tracking.model import resolve_model
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     model_path = resolve_model(model, progress=sys.stderr)
-    return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces))
+    return model_path, FaceTracker(TrackerOptions(model_path=model_path, max_faces=faces, delegate=delegate))
 
 
 def tracking_settings(args: argparse.Namespace):
@@ -154,7 +154,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             raise ArfilterError(f"output {args.output}: the input is {kind}, so the output must be {kind} file too")
         sink = stack.enter_context(ImageFileSink(output, inputs=(args.input,)) if out_is_image else
                                    VideoFileSink(output, fps=source.fps, audio_from=input_path))
-        model_path, tracker = open_tracker(args.model, args.max_faces)
+        model_path, tracker = open_tracker(args.model, args.max_faces, args.delegate)
         stack.enter_context(tracker)
         renderer = make_renderer(model_path, overlay, args.intensity)
         recorder = open_recorder(args.landmarks_out, stack)
@@ -234,7 +234,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_outputs(args, (args.face,) if args.face else ())
     still = load_sample_face(args.face)
     with ExitStack() as stack:
-        model_path, tracker = open_tracker(args.model, args.max_faces)
+        model_path, tracker = open_tracker(args.model, args.max_faces, args.delegate)
         stack.enter_context(tracker)
         faces = tracker(Frame(still, timestamp=0.0))
         if not faces:

@@ -34,6 +34,7 @@ def event_config(args: argparse.Namespace):
              "supervise": args.supervise, "landmarks_out": args.landmarks_out, "stats_json": args.stats_json,
              "tracking__smoothing": None if args.smoothing is None else args.smoothing == "on",
              "tracking__smooth_min_cutoff": args.smooth_min_cutoff, "tracking__smooth_beta": args.smooth_beta,
+             "tracking__delegate": args.delegate,
              # the token from the environment keeps it out of shell history and the process list
              "controls__token": args.control_token or os.environ.get("ARFILTER_CONTROL_TOKEN")}
     given = {key: value for key, value in flags.items() if value is not None}

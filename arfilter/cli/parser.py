@@ -107,6 +107,9 @@ def _common(parser: argparse.ArgumentParser, *, overlay: bool = True, tracking: 
                             help=f"smoothing of a still head in Hz: lower is steadier (default: {limits.SMOOTH_MIN_CUTOFF.default:g})")
         parser.add_argument("--smooth-beta", type=flag(limits.SMOOTH_BETA), default=None,
                             help=f"how fast smoothing lets go when the head moves: higher is less lag (default: {limits.SMOOTH_BETA.default:g})")
+        parser.add_argument("--delegate", choices=limits.DELEGATES, default=None if live else limits.DEFAULT_DELEGATE,
+                            help=f"where the face model runs: auto tries the GPU and falls back to the CPU, cpu, "
+                                 f"gpu (default: {limits.DEFAULT_DELEGATE})")
         parser.add_argument("--landmarks-out", metavar="PATH.npz",
                             help="write every frame's smoothed landmarks, face ids and timestamps (numbers only)")
     if stats:  # the commands that process frames: run, kiosk, apply, demo

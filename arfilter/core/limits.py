@@ -90,6 +90,10 @@ DEFAULT_OVERLAY = "black_eye_left"
 SINKS = ("virtualcam", "window", "null")  # or a file name: VIDEO_EXTENSIONS / IMAGE_EXTENSIONS
 FALLBACKS = ("none", "preview")
 SWITCH = ("on", "off")
+# --delegate / [tracking] delegate: where MediaPipe runs the face model. auto tries the GPU and
+# falls back to the CPU (one line says why); gpu insists (exit code 3 without one); cpu never tries.
+DELEGATES = ("auto", "cpu", "gpu")
+DEFAULT_DELEGATE = "auto"
 # --crop: the shapes people post, as width:height
 CROPS = {"square": (1, 1), "portrait": (9, 16), "landscape": (16, 9)}
 

@@ -2,8 +2,9 @@
 
 The people who set up a campaign booth are not engineers, so every problem
 comes with one plain line of advice holding the exact command or click.
-Four checks: a webcam, the virtual camera for this OS, the face model, and a
-display (only needed for the preview window and kiosk).
+Five checks: a webcam, the virtual camera for this OS, the face model, a
+display (only needed for the preview window and kiosk), and whether the face
+model will run on the GPU or the CPU.
 
 All OS access goes through one :class:`~arfilter.ops.doctor_system.System`
 object so each OS state can be faked in tests. The checks live one per device
@@ -23,13 +24,14 @@ import arfilter.tracking.model as face_model
 from arfilter.ops.doctor_camera import check_camera, parse_v4l2_modes
 from arfilter.ops.doctor_model import check_display, check_model
 from arfilter.ops.doctor_system import STATUSES, Check, System, one_line
+from arfilter.ops.doctor_tracking import check_tracking
 from arfilter.ops.doctor_virtualcam import check_virtual_camera
 
 # Kept importable from here: the CLI and the tests name them as ``arfilter.ops.doctor.X``.
 __all__ = [
     "PRIORITY", "STATUSES", "TARGETS", "Check", "System", "add_doctor_arguments", "blocking", "check_camera",
-    "check_display", "check_model", "check_virtual_camera", "checks_to_json", "cmd_doctor", "format_table",
-    "parse_v4l2_modes", "ready", "run_checks",
+    "check_display", "check_model", "check_tracking", "check_virtual_camera", "checks_to_json", "cmd_doctor",
+    "format_table", "parse_v4l2_modes", "ready", "run_checks",
 ]
 
 TARGETS = ("virtualcam", "window", "kiosk")
@@ -54,7 +56,8 @@ def _only_for_virtualcam(check: Check) -> Check:
 
 def run_checks(system: System | None = None, *, target: str = "virtualcam", model: str | Path | None = None,
                expected_sha256: str = face_model.MODEL_SHA256) -> list[Check]:
-    """Every check, in the order a user fixes them: camera, virtual camera, model, display."""
+    """Every check, in the order a user fixes them: camera, virtual camera, model, display; then
+    where tracking will run (never a failure: the CPU always works)."""
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     system = System() if system is None else system
@@ -64,6 +67,7 @@ def run_checks(system: System | None = None, *, target: str = "virtualcam", mode
         _guarded("model", lambda: check_model(system, model, expected_sha256=expected_sha256)),
         _guarded("display", lambda: check_display(system, target)),
     ]
+    checks.append(_guarded("tracking", lambda: check_tracking(system, checks[2])))  # needs the model's row
     if target != "virtualcam":
         checks[1] = _only_for_virtualcam(checks[1])
     return checks
@@ -81,7 +85,7 @@ def ready(checks: Sequence[Check]) -> bool:
 
 
 # Without the model nothing runs at all, so it is named first; then what the picture comes from and goes to.
-PRIORITY = ("model", "camera", "virtual camera", "display")
+PRIORITY = ("model", "camera", "virtual camera", "display", "tracking")
 
 
 def blocking(checks: Sequence[Check]) -> list[Check]:

@@ -64,6 +64,7 @@ class TrackingConfig:
     smoothing: bool = True
     smooth_min_cutoff: float = limits.SMOOTH_MIN_CUTOFF.default  # Hz: lower is steadier when still
     smooth_beta: float = limits.SMOOTH_BETA.default  # higher follows fast moves more tightly
+    delegate: str = limits.DEFAULT_DELEGATE  # where the face model runs: auto (GPU, else CPU), cpu, gpu
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Check]]] = {
     "looks": (LooksConfig, {"start": string, "rotation": _looks_list, "rotate_every": _in(limits.ROTATE_EVERY),
                             "intensity": _in(limits.INTENSITY)}),
     "tracking": (TrackingConfig, {"smoothing": boolean, "smooth_min_cutoff": _in(limits.SMOOTH_MIN_CUTOFF),
-                                  "smooth_beta": _in(limits.SMOOTH_BETA)}),
+                                  "smooth_beta": _in(limits.SMOOTH_BETA), "delegate": choice(*limits.DELEGATES)}),
     "controls": (ControlsConfig, {"web": string, "token": string, "stats": boolean, "captions": boolean}),
     "kiosk": (KioskConfig, {"clear_after": _in(limits.CLEAR_AFTER),
                             "title": string, "message": string, "quit_hold": _in(limits.QUIT_HOLD), "quit_pin": _pin,
@@ -282,6 +283,7 @@ intensity = 1.0            # 0 to 2
 smoothing = true           # steady the landmarks so the look does not shiver
 smooth_min_cutoff = 0.2    # Hz: lower is steadier when the head is still
 smooth_beta = 500          # higher follows fast moves more tightly
+delegate = "auto"          # where the face model runs: auto (the GPU if MediaPipe can use one, else the CPU) | cpu | gpu
 
 [campaign]
 caption = "#NoMoreSilence: violence at home is never private"
