@@ -444,7 +444,7 @@ def test_everything_fine_is_ready(tmp_path, capsys):
     args = argparse.Namespace(json=False, for_="virtualcam", model=None)
     checks = run_checks(healthy_linux(tmp_path), expected_sha256=_sha(b"fake model"))
     assert [(c.name, c.status) for c in checks] == [
-        ("camera", "ok"), ("virtual camera", "ok"), ("model", "ok"), ("display", "ok")]
+        ("camera", "ok"), ("virtual camera", "ok"), ("model", "ok"), ("display", "ok"), ("tracking", "ok")]
     assert ready(checks)
     assert format_table(checks).endswith("Ready: arfilter run can start.")
     # Against the real checksum the cached fake is damaged: run downloads it again, so a warning, still ready.
@@ -467,7 +467,7 @@ def test_cmd_doctor_json(capsys, model_path):
     report = json.loads(capsys.readouterr().out)
     assert report["ready"] is False
     assert [(c["name"], c["status"]) for c in report["checks"]] == [
-        ("camera", "ok"), ("virtual camera", "fail"), ("model", "ok"), ("display", "warn")]
+        ("camera", "ok"), ("virtual camera", "fail"), ("model", "ok"), ("display", "warn"), ("tracking", "ok")]
     vcam = report["checks"][1]
     assert vcam["fix"] == NO_DEVICE and vcam["details"] == {"module_loaded": True, "devices": []}
     assert set(report["checks"][0]) == {"name", "status", "summary", "fix", "details"}
