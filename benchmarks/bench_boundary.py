@@ -18,7 +18,7 @@ not (as it does now); then the whole call before (the old ``__call__``, rebuilt 
 landmarker, so a busy moment of the (shared) machine hits them alike. Frames are decoded before
 timing.
 
-    ARFILTER_MODEL=../shared/models/face_landmarker.task .venv/bin/python benchmarks/bench_boundary.py
+    ARFILTER_TEST_MEDIA=../shared .venv/bin/python benchmarks/bench_boundary.py
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ without a desktop, NVIDIA's EGL vendor file must be visible; it is looked up and
 (the same few words as ``arfilter doctor``) and the CPU rows still run. About a minute on a
 16-core machine; a deadline (``--budget``, 200 s) stops it early, saying so, well inside 4 minutes.
 
-    ARFILTER_MODEL=../shared/models/face_landmarker.task .venv/bin/python benchmarks/bench_delegate.py
+    ARFILTER_TEST_MEDIA=../shared .venv/bin/python benchmarks/bench_delegate.py
 """
 
 from __future__ import annotations
