@@ -52,11 +52,10 @@ LATENCIES: list[float] = []  # seconds, frame entered -> frame left the sink
 CURRENT = [0.0]  # when the frame now in the loop entered the source
 
 
-def tagged(source):
-    """The source's frames, noting when each entered (a live source's timestamp is its capture time)."""
-    for frame in source:
-        CURRENT[0] = frame.timestamp
-        yield frame
+def tag(frame) -> None:
+    """Note when the frame being shown entered (a live source's timestamp is its capture time); the loop
+    calls it as each frame's turn comes (``showing``): its tracker reads a frame ahead on its own thread."""
+    CURRENT[0] = frame.timestamp
 
 
 class TimedSink(VirtualCameraSink):
@@ -117,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         presenter = Presenter(controls, campaign)
         stop = threading.Timer(args.seconds, source.close)
         stop.start()
-        run_pipeline(tagged(source), tracker, looks.paint, sink, smoother=FaceStabilizer(), stats=stats,
-                     controls=controls, present=presenter)
+        run_pipeline(source, tracker, looks.paint, sink, smoother=FaceStabilizer(), stats=stats,
+                     controls=controls, present=presenter, showing=tag)
         stop.cancel()
         time.sleep(0.1)
     warm = 30  # the first second: model warm-up, looks still loading

@@ -160,7 +160,7 @@ class LiveSession:
         frames = realtime(self.source) if not self.source.live and live_sink else self.source
         if not self.source.live and hasattr(self.sink, "follow"):  # a file's skipped frames keep the timing
             frames = self.sink.follow(frames)
-        return self.clock.watch(frames)
+        return frames  # the loop tells the clock (run_pipeline's showing): it reads a frame ahead
 
 
 class MediaClock:
@@ -172,8 +172,12 @@ class MediaClock:
 
     def watch(self, frames: Iterable[Frame]) -> Iterator[Frame]:
         for frame in frames:
-            self.now = frame.timestamp
+            self.show(frame)
             yield frame
+
+    def show(self, frame: Frame) -> None:
+        """``frame`` is the one being shown now (``run_pipeline``'s ``showing``)."""
+        self.now = frame.timestamp
 
     def __call__(self) -> float | None:
         return self.now
@@ -259,7 +263,7 @@ def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable 
         try:
             run_pipeline(session.frames, session.tracker, render, sink, stats=stats, smoother=session.stabiliser,
                          on_frame=session.on_frame, controls=session.controls, present=session.presenter,
-                         stop=stop)
+                         stop=stop, showing=session.clock.show)
         except KeyboardInterrupt:
             pass
         except ArfilterError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
@@ -118,7 +119,7 @@ class VideoFileSink(Closing):
             say(f"output {self.path}: .avi keeps no sound; use .mp4 to keep the input's sound")
         self.frames_written = 0
         self.crash_safe = self.suffix == ".avi" or (live and self.suffix in MP4_FAMILY)
-        self.next_timestamp: float | None = None
+        self._following: deque[float] = deque()  # timestamps of frames read, not yet sent (see follow)
         self.partial: Path | None = None
         self._queue_size = queue_size
         self._encoder: EncoderThread | None = None
@@ -141,10 +142,11 @@ class VideoFileSink(Closing):
         self._encoder = EncoderThread(writer, self._queue_size, name=f"arfilter-encode-{self.path.name}")
 
     def follow(self, frames: Iterable[Frame]) -> Iterator[Frame]:
-        """``frames`` as they are, each one's timestamp kept for the image sent next (the loop sends
-        one image per frame), so a file whose undecodable frames were skipped keeps its timing."""
+        """``frames`` as they are, each one's timestamp kept, in order, for the images sent next (the loop
+        sends one image per frame, and reads a frame ahead on its tracker's thread), so a file whose
+        undecodable frames were skipped keeps its timing."""
         for frame in frames:
-            self.next_timestamp = frame.timestamp
+            self._following.append(frame.timestamp)
             yield frame
 
     def send(self, image: np.ndarray, timestamp: float | None = None) -> None:
@@ -152,8 +154,8 @@ class VideoFileSink(Closing):
         the one ``follow`` kept), else one frame after the last."""
         if self._encoder is None:
             self._open(self.size or (int(image.shape[1]), int(image.shape[0])))
-        when = timestamp if timestamp is not None else self.next_timestamp
-        self.next_timestamp = None
+        followed = self._following.popleft() if self._following else None
+        when = timestamp if timestamp is not None else followed
         pts = self._last_pts + 1 if when is None else max(self._last_pts + 1, round(when * frame_rate(self.fps)))
         try:
             self._encoder.send(image, pts)
