@@ -255,7 +255,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ArfilterError("demo: no face was found in the sample; try 'arfilter demo --face PHOTO' with a frontal photo")
     width, height = source.size
     print(f"arfilter: wrote {args.output} ({stats.frames} frames, before | after, {2 * width}x{height})")
-    print(f"arfilter: throughput {stats.processing_fps:.1f} fps (track {stats.as_dict()['stages']['track']['median_ms']:.1f} ms, "
+    print(f"arfilter: throughput {stats.wall_fps:.1f} fps (track {stats.as_dict()['stages']['track']['median_ms']:.1f} ms, "
           f"render {stats.as_dict()['stages']['render']['median_ms']:.1f} ms median per frame)")
     return 0
 

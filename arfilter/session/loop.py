@@ -264,6 +264,8 @@ def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: 
     frame being shown (the presenter's clock) is set here. ``pipelined=False``: track on this thread too,
     one stage after another (the same output; for comparing and timing)."""
     stats = stats or RunStats()
+    if not stats.frames:  # the throughput counts from here, not from loading the model and opening devices
+        stats.started = time.perf_counter()
     frames = iter(source)
     ahead = TrackAhead(frames, tracker) if pipelined else TrackInline(frames, tracker)
     try:

@@ -56,7 +56,9 @@ class RunStats:
 
     @property
     def processing_fps(self) -> float:
-        """Frames per second of pipeline work (track + render + sink, not waiting for input)."""
+        """Frames per second if the stages ran one after another (track + render + sink, not waiting for
+        input). The loop overlaps tracking with the rest, so it is a floor, not the throughput:
+        ``wall_fps`` is what came out."""
         busy_ms = sum(sum(self.stages[s]) for s in ("track", "smooth", "render", "sink"))
         return round(self.frames / (busy_ms / 1000.0), 2) if busy_ms > 0 else 0.0
 
@@ -91,7 +93,7 @@ class RunStats:
         stages = self.as_dict()["stages"]
         parts = [f"{name} {stages[name]['median_ms']:.1f} ms" for name in STAGES if stages[name]]
         return (
-            f"{self.frames} frames, {self.frames_with_face} with a face, {self.processing_fps:.1f} fps processing"
+            f"{self.frames} frames, {self.frames_with_face} with a face, {self.wall_fps:.1f} fps"
             + (f" ({', '.join(parts)} median)" if parts else "")
         )
 
