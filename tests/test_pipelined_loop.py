@@ -119,22 +119,34 @@ def test_pipelined_and_serial_runs_of_a_real_clip_give_the_same_output(model_pat
     from arfilter.tracking.tracker import FaceTracker, TrackerOptions
 
     outputs = {}
-    for pipelined in (True, False):
+    for mode in ("pipelined", "serial", "prepared"):  # prepared: the decode thread makes the model's input
         sink = RecordingSink()
         landmarks: list[np.ndarray] = []
         renderer = Renderer(mesh, load_overlay("black_eye_left"))
         smoother = FaceStabilizer(StabilizerOptions(smoothing=SmoothingOptions(enabled=True)))
+        prepared: list[bool] = []
         with FaceTracker(TrackerOptions(model_path=model_path, max_faces=2)) as tracker, \
                 VideoFileSource(shared_media / "grimace_green_512.mp4") as source:
-            stats = run_pipeline(source, tracker, renderer, sink, smoother=smoother, pipelined=pipelined,
-                                 on_frame=lambda frame, faces, out: landmarks.extend(f.landmarks for f in faces))
+            if mode == "prepared":
+                source.prepare = tracker.prepare
+
+            def on_frame(frame, faces, out):
+                landmarks.extend(f.landmarks for f in faces)
+                prepared.append(frame.prepared is not None)
+
+            stats = run_pipeline(source, tracker, renderer, sink, smoother=smoother, pipelined=mode != "serial",
+                                 on_frame=on_frame)
         assert stats.frames == 78 and stats.frames_with_face >= 70 and stats.bad_frames == 0
-        outputs[pipelined] = (sink.images, landmarks)
-    (pipelined_images, pipelined_marks), (serial_images, serial_marks) = outputs[True], outputs[False]
-    assert len(pipelined_images) == len(serial_images) == 78
-    assert all(np.array_equal(a, b) for a, b in zip(pipelined_images, serial_images)), "the same pixels"
-    assert len(pipelined_marks) == len(serial_marks) and all(
-        np.array_equal(a, b) for a, b in zip(pipelined_marks, serial_marks)), "the same smoothed faces"
+        assert prepared == [mode == "prepared"] * 78
+        assert not [thread for thread in threading.enumerate() if thread.name.startswith("arfilter-")]
+        outputs[mode] = (sink.images, landmarks)
+    serial_images, serial_marks = outputs["serial"]
+    assert len(serial_images) == 78
+    for mode in ("pipelined", "prepared"):
+        images, marks = outputs[mode]
+        assert len(images) == 78 and all(np.array_equal(a, b) for a, b in zip(images, serial_images)), mode
+        assert len(marks) == len(serial_marks) and all(
+            np.array_equal(a, b) for a, b in zip(marks, serial_marks)), f"{mode}: the same smoothed faces"
 
 
 def test_a_frame_the_tracker_cannot_handle_is_passed_through_unchanged(shared_media):
@@ -273,6 +285,61 @@ def test_a_thread_waiting_on_a_camera_ends_with_the_run():
 
         stats = run_pipeline(camera, lambda frame: (), lambda image, faces: image, StopAfterTwo())
         assert stats.frames == 2 and not tracker_threads(), "ended while the camera was still open"
+
+
+def test_a_camera_prepares_the_models_input_on_its_capture_thread_and_nothing_changes(model_path, shared_media):
+    """A real CameraSource over a clip's frames: its capture thread makes the model's input (newest wins,
+    so some are made for frames that are dropped); each shown frame's faces are bit for bit those a
+    tracker finds making its own input from the same pictures, and every thread ends with the run."""
+    import cv2
+
+    from arfilter.io.camera import CameraSource
+    from arfilter.tracking.tracker import FaceTracker, Prepared, TrackerOptions
+
+    capture = cv2.VideoCapture(str(shared_media / "webcam_glasses_720x1280.mp4"))
+    pictures = [capture.read()[1] for _ in range(12)]
+    capture.release()
+    made_on: set[str] = set()
+
+    class Clip:  # the clip's pictures at a camera's pace, over and over
+        count = 0
+
+        def isOpened(self) -> bool:
+            return True
+
+        def read(self):
+            threading.Event().wait(0.03)
+            self.count += 1
+            return True, pictures[self.count % len(pictures)].copy()
+
+        def get(self, prop) -> float:
+            return 0.0
+
+        def set(self, prop, value) -> bool:
+            return True
+
+        def release(self) -> None:
+            pass
+
+    shown: list[tuple[Frame, tuple[Face, ...]]] = []
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as tracker, \
+            CameraSource(0, capture_factory=lambda device: Clip(), size=(720, 1280), fps=30, stall_seconds=5.0,
+                         report=lambda line: None) as camera:
+        def prepare(image):
+            made_on.add(threading.current_thread().name)
+            return tracker.prepare(image)
+
+        camera.prepare = prepare
+        stats = run_pipeline(camera, tracker, lambda image, faces: image, NullSink(),
+                             on_frame=lambda frame, faces, out: shown.append((frame, faces)),
+                             stop=lambda: len(shown) >= 8)
+    assert stats.frames == 8 and made_on == {"arfilter-camera 0"}
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("arfilter-")]
+    assert all(isinstance(frame.prepared, Prepared) and frame.prepared.of is frame.image for frame, _ in shown)
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as fresh:
+        for frame, faces in shown:
+            again = fresh(Frame(frame.image, frame.timestamp, frame.index))
+            assert len(faces) == len(again) == 1 and faces[0].landmarks.tobytes() == again[0].landmarks.tobytes()
 
 
 def test_what_follows_the_shown_frame_is_told_in_turn_though_the_source_is_read_ahead(tmp_path):

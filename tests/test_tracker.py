@@ -1,5 +1,6 @@
 """The tracker accepts any image layout, keeps VIDEO-mode timestamps valid and closes cleanly; its lean
-boundary gives today's landmarks bit for bit, from any one thread."""
+boundary gives today's landmarks bit for bit, from any one thread, and so does the model's input made
+ahead of time on a source's thread."""
 
 from __future__ import annotations
 
@@ -218,4 +219,44 @@ def test_a_worker_thread_tracks_as_the_main_thread_does(model_path, shared_media
         worker.join(120)
     assert not worker.is_alive() and len(got) == 5
     for faces, expected in zip(got, main):
+        assert len(faces) == 1 and faces[0].landmarks.tobytes() == expected[0].landmarks.tobytes()
+
+
+def test_input_prepared_on_the_decode_thread_gives_the_public_paths_landmarks_bit_for_bit(model_path, shared_media):
+    """The file's read-ahead thread makes the model's input (several frames ahead, each thread with its own
+    buffer) while the tracker runs on another: not one bit may change."""
+    from arfilter.io.files import VideoFileSource
+    from arfilter.tracking.tracker import Prepared
+
+    frames = _clip_frames(shared_media, 40)
+    expected = _public_path_landmarks(model_path, frames, faces=2)
+    got = []
+    with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker, \
+            VideoFileSource(shared_media / "webcam_glasses_720x1280.mp4") as source:
+        assert source.fps == 30.0
+        source.prepare = tracker.prepare
+        worker = threading.Thread(target=lambda: got.extend(
+            (frame, tracker(frame)) for frame, _ in zip(source, range(40))))
+        worker.start()
+        worker.join(120)
+    assert not worker.is_alive() and len(got) == 40
+    for index, ((frame, faces), want, image) in enumerate(zip(got, expected, frames)):
+        assert np.array_equal(frame.image, image), f"frame {index}: the same decoded pixels"
+        assert isinstance(frame.prepared, Prepared) and frame.prepared.of is frame.image, f"frame {index}"
+        assert len(faces) == len(want) == 1, f"frame {index}"
+        assert faces[0].landmarks.tobytes() == want[0].tobytes(), f"frame {index}: landmarks differ"
+
+
+def test_an_input_prepared_from_another_image_is_not_used(model_path, shared_media):
+    """Only the very array it was made from may use a prepared input; anything else is prepared anew."""
+    frames = _clip_frames(shared_media, 2)
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as tracker:
+        want = [tracker(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+    with FaceTracker(TrackerOptions(model_path, max_faces=1)) as tracker:
+        stale = tracker.prepare(frames[1])
+        got = [tracker(Frame(frame, index / 30.0, prepared=stale if index == 0 else tracker.prepare(frames[1].copy())))
+               for index, frame in enumerate(frames)]
+        for unfit in (frames[0][:, ::2], frames[0].astype(np.float32), frames[0][:, :, 0], np.zeros((0, 0, 3), np.uint8)):
+            assert tracker.prepare(unfit) is None
+    for faces, expected in zip(got, want):
         assert len(faces) == 1 and faces[0].landmarks.tobytes() == expected[0].landmarks.tobytes()

@@ -218,6 +218,7 @@ def build_session(config: EventConfig, stack: ExitStack, *, kiosk: bool = False,
                           clock=clock)
     with named(config, "source"):
         source = stack.enter_context(open_source(config.source, size=config.size, fps=config.fps, repeat_images=None))
+    source.prepare = tracker.prepare  # a file's decode thread or a camera's capture thread makes the model's input
     with named(config, "sink"):
         sink = stack.enter_context(_open_sink(config, kiosk, controls, source))
     if config.controls.web:

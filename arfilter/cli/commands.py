@@ -156,6 +156,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
                                    VideoFileSink(output, fps=source.fps, audio_from=input_path))
         model_path, tracker = open_tracker(args.model, args.max_faces, args.delegate)
         stack.enter_context(tracker)
+        source.prepare = tracker.prepare  # the decode thread makes the model's input, off the tracker's thread
         renderer = make_renderer(model_path, overlay, args.intensity)
         recorder = open_recorder(args.landmarks_out, stack)
         frames = source if out_is_image else sink.follow(source)  # a skipped frame keeps the timing

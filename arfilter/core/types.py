@@ -21,6 +21,8 @@ class Frame:
     shown as it is (no tracking, no look).
     ``decode_s``: decoding happens on another thread while the previous frame is tracked, so the
     loop's wait for a frame is near zero; the capture stage reports this work instead.
+    ``prepared``: the model's input made from ``image`` on the thread that produced the frame (a source's
+    ``prepare`` hook, ``FaceTracker.prepare``), so the tracker's thread only runs the model; opaque here.
     """
 
     image: np.ndarray
@@ -28,6 +30,7 @@ class Frame:
     index: int = 0
     placeholder: bool = False
     decode_s: float = 0.0  # seconds spent decoding it (a file's read-ahead thread), counted in the capture stage
+    prepared: object = None  # the tracker's input made from ``image`` ahead of time, or None: it makes its own
 
     @property
     def size(self) -> tuple[int, int]:

@@ -27,26 +27,37 @@ class LatestFrame:
     """A one-slot mailbox between a capture thread and the loop: newest wins.
 
     ``put`` replaces what is there (counting the replaced frame as dropped if
-    nobody took it); ``get`` waits for a frame newer than the last one taken.
+    nobody took it); ``get`` waits for a frame newer than the last one taken, as
+    (image, timestamp, the tracker's input made from it by ``prepare`` or None).
     """
+
+    # The tracker's input from a BGR image (``FaceTracker.prepare``), made by ``put``'s caller (the
+    # capture thread, which waits for the camera most of each frame) outside the lock.
+    prepare: Callable[[Any], object] | None = None
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._item: tuple[Any, float] | None = None
+        self._item: tuple[Any, float, object] | None = None
         self._fresh = False
         self._closed = False
         self.error: BaseException | None = None
         self.dropped = 0
 
     def put(self, image: Any, timestamp: float) -> None:
+        prepared = None
+        if self.prepare is not None:
+            try:
+                prepared = self.prepare(image)
+            except Exception:  # why: not the camera's failure: the tracker makes its own input and reports it
+                prepared = None
         with self._cond:
             if self._fresh:
                 self.dropped += 1
-            self._item = (image, timestamp)
+            self._item = (image, timestamp, prepared)
             self._fresh = True
             self._cond.notify_all()
 
-    def get(self, timeout: float | None = None) -> tuple[Any, float] | None:
+    def get(self, timeout: float | None = None) -> tuple[Any, float, object] | None:
         """The newest unseen frame, or None when closed or after ``timeout`` seconds."""
         with self._cond:
             if not self._cond.wait_for(lambda: self._fresh or self._closed, timeout):
@@ -237,6 +248,15 @@ class CameraSource(Closing):
         return capture
 
     @property
+    def prepare(self) -> Callable[[Any], object] | None:
+        """The tracker's input from each new frame (``FaceTracker.prepare``), made on the capture thread."""
+        return self._mailbox.prepare
+
+    @prepare.setter
+    def prepare(self, prepare: Callable[[Any], object] | None) -> None:
+        self._mailbox.prepare = prepare
+
+    @property
     def lost(self) -> bool:
         return self._lost_since is not None
 
@@ -299,7 +319,7 @@ class CameraSource(Closing):
                 except ValueError:
                     self._unreadable += 1
                 else:
-                    yield Frame(image=image, timestamp=item[1], index=index)
+                    yield Frame(image=image, timestamp=item[1], index=index, prepared=item[2])
                     index += 1
             elif self.lost:  # the loop keeps going, and every sink shows the card
                 self.placeholders += 1

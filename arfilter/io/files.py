@@ -2,7 +2,9 @@
 
 A small read-ahead thread decodes the next video frames while the current one
 is tracked, so decoding costs no wall time; each frame carries the time its
-decoding took (``Frame.decode_s``) for the capture stage's figure. Photos are read by
+decoding took (``Frame.decode_s``) for the capture stage's figure. When the tracker's ``prepare``
+hook is set, that thread also makes the model's input (``Frame.prepared``), so the tracker's
+thread only runs the model. Photos are read by
 :func:`arfilter.core.images.read_image`. Every frame is normalised to BGR uint8.
 """
 
@@ -12,7 +14,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -41,6 +43,9 @@ class VideoFileSource(Closing):
     live = False
     fresh_frames = True
     dropped = 0
+    # The tracker's input from a decoded BGR image (``FaceTracker.prepare``; set by the session before
+    # iterating): made on the decode thread, timed with the decoding.
+    prepare: Callable[[np.ndarray], object] | None = None
 
     def __init__(self, path: str | Path, *, read_ahead: int = 3) -> None:
         self.path = Path(path)
@@ -90,7 +95,9 @@ class VideoFileSource(Closing):
         expected = self.frame_count or 0
         give_up = max(250, int(10 * self.fps))  # consecutive failures: a bogus count must not spin forever
         while image is not None and not self._stop.is_set():
-            self._put((image, position, spent))
+            started = time.perf_counter()
+            prepared = self._prepared(image)
+            self._put((image, position, spent + time.perf_counter() - started, prepared))
             position += 1
             image, failures = None, 0
             started = time.perf_counter()
@@ -103,6 +110,14 @@ class VideoFileSource(Closing):
                 if position >= expected or failures >= give_up:
                     break  # the end (or all announced frames accounted for)
                 position += 1
+
+    def _prepared(self, image: np.ndarray) -> object:
+        if self.prepare is None:
+            return None
+        try:
+            return self.prepare(image)
+        except Exception:  # why: not the decoder's failure: the tracker makes its own input and reports it
+            return None
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():
@@ -122,13 +137,13 @@ class VideoFileSource(Closing):
             item = self._queue.get()
             if item is _END:
                 break
-            raw, position, spent = item
+            raw, position, spent, prepared = item
             try:
                 image = to_bgr(raw)
             except ValueError:
                 bad += 1
                 continue
-            yield Frame(image=image, timestamp=position / self.fps, index=index, decode_s=spent)
+            yield Frame(image=image, timestamp=position / self.fps, index=index, decode_s=spent, prepared=prepared)
             index += 1
         if self._error is not None:
             raise ArfilterError(f"{self.name}: decoding stopped at frame {index} ({self._error}); "

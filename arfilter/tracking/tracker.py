@@ -217,6 +217,15 @@ def gpu_reason(exc: BaseException) -> str:
     return first if len(first) <= 100 else first[:97] + "..."
 
 
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """The model's input for one BGR image, made ahead of time (``FaceTracker.prepare``) on the thread
+    that produced the frame; used only for a frame that shows the very array ``of``."""
+
+    of: np.ndarray
+    image: Any  # MediaPipe's image: its own copy of the pixels, as RGB
+
+
 def _say_stderr(line: str) -> None:
     print(f"arfilter: {line}", file=sys.stderr, flush=True)
 
@@ -228,7 +237,9 @@ class FaceTracker:
     tracker derives its own from the frame timestamps and forces them upward
     when a source repeats or rewinds time. It keeps no thread-bound state: any
     one thread may call it (MediaPipe runs every native call on its own
-    dispatcher thread). ``delegate`` says where the model runs ("cpu" or "gpu").
+    dispatcher thread), and any other may ``prepare`` frames for it meanwhile
+    (each thread converts into its own buffer). ``delegate`` says where the
+    model runs ("cpu" or "gpu").
     """
 
     def __init__(self, options: TrackerOptions, say: Callable[[str], None] = _say_stderr) -> None:
@@ -262,7 +273,9 @@ class FaceTracker:
         if register_exit is not None:
             register_exit(self._finalizer)
         self._detect = lean_detector(landmarker) or self._public_detect
-        self._rgb: np.ndarray | None = None  # reused: MediaPipe copies the pixels into its own image
+        # The RGB buffer, reused (MediaPipe copies the pixels into its own image): one per thread, since
+        # ``prepare`` runs on the sources' threads while ``__call__`` runs on the tracker's.
+        self._buffers = threading.local()
 
     def _start_cpu(self, model_bytes: bytes):
         try:
@@ -299,18 +312,39 @@ class FaceTracker:
         self._last_ms = ms
         return ms
 
+    def prepare(self, image: np.ndarray) -> Prepared | None:
+        """The model's input for a C-contiguous BGR uint8 ``image`` (a source's ``prepare`` hook), made on
+        the caller's thread: the colour conversion and MediaPipe's copy then leave the tracker's thread,
+        which runs only the model. It touches no graph state, so any thread may call it. None for any other
+        image (the tracker makes its own input then, and says what is wrong with it)."""
+        if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+                and image.shape[2] == 3 and image.size and image.flags.c_contiguous
+                and max(image.shape[:2]) <= MAX_SIDE):
+            return None
+        return Prepared(image, self._model_image(image))
+
+    def _model_image(self, bgr: np.ndarray) -> Any:
+        """MediaPipe's RGB image of ``bgr``, through this thread's reused buffer."""
+        rgb = getattr(self._buffers, "rgb", None)
+        if rgb is None or rgb.shape != bgr.shape:
+            rgb = self._buffers.rgb = np.empty_like(bgr)
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=rgb)  # 25x faster than a [::-1] copy
+        return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)  # copies the pixels
+
     def __call__(self, frame: Frame) -> tuple[Face, ...]:
-        """Faces in ``frame``, in its pixel coordinates."""
+        """Faces in ``frame``, in its pixel coordinates (from ``frame.prepared`` when it was made from
+        this very image)."""
         if not self._finalizer.alive:
             raise RuntimeError("FaceTracker is closed")
-        bgr = to_bgr(frame.image)  # ValueError for what is not a picture
-        height, width = bgr.shape[:2]
-        if max(height, width) > MAX_SIDE:  # MediaPipe aborts the whole process on these (an OpenCV assert)
-            raise ValueError(f"a {width}x{height} frame is larger than the {MAX_SIDE} px per side the model takes")
-        if self._rgb is None or self._rgb.shape != bgr.shape:
-            self._rgb = np.empty_like(bgr)
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=self._rgb)  # 25x faster than a [::-1] copy
-        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)  # copies the pixels
+        prepared = frame.prepared
+        if isinstance(prepared, Prepared) and prepared.of is frame.image:
+            image, (height, width) = prepared.image, frame.image.shape[:2]
+        else:
+            bgr = to_bgr(frame.image)  # ValueError for what is not a picture
+            height, width = bgr.shape[:2]
+            if max(height, width) > MAX_SIDE:  # MediaPipe aborts the whole process on these (an OpenCV assert)
+                raise ValueError(f"a {width}x{height} frame is larger than the {MAX_SIDE} px per side the model takes")
+            image = self._model_image(bgr)
         timestamp = self._timestamp_ms(frame)
         if self._first:
             with _quiet_native_stderr():
