@@ -255,6 +255,13 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("require-face-ignored", "apply --require-face writes the unchanged photo and exits 0",
            "arfilter/cli/commands.py", "if stats.frames_with_face == 0 and args.require_face:", "if False:",
            ("tests/test_apply_cli.py",)),
+    # --- issue 14: the filter costs nothing over the model ---
+    mutant("loop-serial-again", "the tracker no longer runs ahead on its own thread (the loop is serial)",
+           "arfilter/session/loop.py", "ahead = TrackAhead(frames, tracker) if pipelined else",
+           "ahead = TrackInline(frames, tracker) if True else", ("tests/test_pipelined_loop.py",)),
+    mutant("stale-prepared-input", "the tracker uses a prepared model input made from another picture",
+           "arfilter/tracking/tracker.py", "if isinstance(prepared, Prepared) and prepared.of is frame.image:",
+           "if isinstance(prepared, Prepared):", ("tests/test_tracker.py",)),
 )
 
 
