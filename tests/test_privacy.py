@@ -554,7 +554,8 @@ def test_a_crash_leaves_no_core_dump_of_the_faces_and_no_pixels_in_its_report(bo
             if path.is_file():
                 path.unlink()
     assert code == -signal.SIGSEGV, f"the session crashed as planned (exit {code})"
-    _assert_clean_log(session.stderr, "the crash report")
+    # faulthandler prints every thread's stack: the tracker's, the decoder's, MediaPipe's dispatcher
+    _assert_clean_log(session.stderr, "the crash report", max_lines=80)
     assert not dumps, f"the crash left a core dump with the faces in memory: {dumps}"
     assert limit == 0, (f"arfilter runs with core dumps allowed (soft limit {limit if limit is not None else 'unlimited'}): "
                         "a crash would write its frames to disk; it must set RLIMIT_CORE to 0 at start")

@@ -135,13 +135,15 @@ def lean_detector(landmarker: Any) -> Callable[[Any, int], list[np.ndarray]] | N
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def _quiet_native_stderr(always: bool = False) -> Iterator[None]:
     """Hide the native libraries' start-up chatter (TFLite, glog) from users.
 
     They write straight to file descriptor 2, so redirecting ``sys.stderr`` is
     not enough. Used only around model creation and the first inference.
+    ``always``: even with ARFILTER_DEBUG (a failed GPU start prints pages of EGL
+    stack traces; its reason is said in one line anyway).
     """
-    if os.environ.get("ARFILTER_DEBUG"):
+    if os.environ.get("ARFILTER_DEBUG") and not always:
         yield
         return
     try:
@@ -177,7 +179,7 @@ def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool)
         output_face_blendshapes=False,
         output_facial_transformation_matrixes=False,
     )
-    with _quiet_native_stderr():
+    with _quiet_native_stderr(always=gpu):
         landmarker = vision.FaceLandmarker.create_from_options(task_options)
         if gpu:
             import mediapipe as mp
