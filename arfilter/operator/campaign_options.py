@@ -40,7 +40,7 @@ class CampaignOptions:
     bar_color: str = "#5B2A86"
     bar_opacity: float = 0.75  # 0: text only, 1: solid bar
     font: str | None = None  # a font file or family; None: one that covers the text
-    font_size: float = 0.045  # caption size, a fraction of the output height
+    font_size: float = 0.045  # caption size, a fraction of the output's shorter side
     helpline: str = ""  # "Helpline 0800 123 456", under the QR code
     qr_url: str = ""
     panel_position: str = "top-right"
