@@ -67,7 +67,7 @@ class ImageFileSink(Closing):
         check_output(self.path, "output", inputs)
         self._last: np.ndarray | None = None
 
-    def send(self, image: np.ndarray, timestamp: float | None = None) -> None:
+    def send(self, image: np.ndarray) -> None:
         self._last = image
 
     def close(self) -> None:
@@ -149,13 +149,12 @@ class VideoFileSink(Closing):
             self._following.append(frame.timestamp)
             yield frame
 
-    def send(self, image: np.ndarray, timestamp: float | None = None) -> None:
-        """Queue one frame for the encoder thread; shown at ``timestamp`` seconds when given (or
-        the one ``follow`` kept), else one frame after the last."""
+    def send(self, image: np.ndarray) -> None:
+        """Queue one frame for the encoder thread; shown at the timestamp ``follow`` kept for it,
+        else one frame after the last."""
         if self._encoder is None:
             self._open(self.size or (int(image.shape[1]), int(image.shape[0])))
-        followed = self._following.popleft() if self._following else None
-        when = timestamp if timestamp is not None else followed
+        when = self._following.popleft() if self._following else None
         pts = self._last_pts + 1 if when is None else max(self._last_pts + 1, round(when * frame_rate(self.fps)))
         try:
             self._encoder.send(image, pts)
