@@ -7,6 +7,7 @@ share these without reaching into each other's private names.
 from __future__ import annotations
 
 import sys
+from typing import Any, Callable
 
 
 class Closing:
@@ -25,3 +26,14 @@ class Closing:
 def say(line: str) -> None:
     """One ``arfilter: ...`` line on stderr: how sources and sinks tell the user what happened."""
     print(f"arfilter: {line}", file=sys.stderr)
+
+
+def prepare_quietly(prepare: Callable[[Any], object] | None, image: Any) -> object:
+    """The tracker's input made from ``image`` by a source's ``prepare`` hook, or None: a failure
+    there is not the source's (the tracker then makes its own input and reports what is wrong)."""
+    if prepare is None:
+        return None
+    try:
+        return prepare(image)
+    except Exception:  # why: see above; the frame itself still goes on
+        return None

@@ -20,7 +20,7 @@ import numpy as np
 from arfilter.core.errors import DeviceUnavailable
 from arfilter.core.imageutil import to_bgr
 from arfilter.core.types import Frame
-from arfilter.io.base import Closing, say
+from arfilter.io.base import Closing, prepare_quietly, say
 
 
 class LatestFrame:
@@ -44,12 +44,7 @@ class LatestFrame:
         self.dropped = 0
 
     def put(self, image: Any, timestamp: float) -> None:
-        prepared = None
-        if self.prepare is not None:
-            try:
-                prepared = self.prepare(image)
-            except Exception:  # why: not the camera's failure: the tracker makes its own input and reports it
-                prepared = None
+        prepared = prepare_quietly(self.prepare, image)
         with self._cond:
             if self._fresh:
                 self.dropped += 1

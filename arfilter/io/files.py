@@ -24,7 +24,7 @@ from arfilter.core.framing import IMAGE_EXTENSIONS
 from arfilter.core.images import read_image
 from arfilter.core.imageutil import to_bgr
 from arfilter.core.types import Frame
-from arfilter.io.base import Closing, say
+from arfilter.io.base import Closing, prepare_quietly, say
 
 _END = object()
 
@@ -96,7 +96,7 @@ class VideoFileSource(Closing):
         give_up = max(250, int(10 * self.fps))  # consecutive failures: a bogus count must not spin forever
         while image is not None and not self._stop.is_set():
             started = time.perf_counter()
-            prepared = self._prepared(image)
+            prepared = prepare_quietly(self.prepare, image)
             self._put((image, position, spent + time.perf_counter() - started, prepared))
             position += 1
             image, failures = None, 0
@@ -110,14 +110,6 @@ class VideoFileSource(Closing):
                 if position >= expected or failures >= give_up:
                     break  # the end (or all announced frames accounted for)
                 position += 1
-
-    def _prepared(self, image: np.ndarray) -> object:
-        if self.prepare is None:
-            return None
-        try:
-            return self.prepare(image)
-        except Exception:  # why: not the decoder's failure: the tracker makes its own input and reports it
-            return None
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():
