@@ -40,23 +40,11 @@ sys.path.insert(0, str(REPO / "tests"))
 from arfilter.core.imageutil import to_bgr  # noqa: E402
 from arfilter.core.types import Frame  # noqa: E402
 from arfilter.tracking import tracker as tracker_module  # noqa: E402
-from media import MODEL as MODEL_NAME, media_root  # noqa: E402  (tests/media.py: the one lookup)
+from media import MODEL as MODEL_NAME, media_root, read_frames  # noqa: E402  (tests/media.py: the one lookup)
 
 MODEL = media_root() / MODEL_NAME
 
 CLIP = "webcam_glasses_720x1280.mp4"
-
-
-def read_frames(path: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def landmarker(matrices: bool, faces: int):

@@ -40,21 +40,9 @@ if "__EGL_VENDOR_LIBRARY_FILENAMES" not in os.environ:  # before mediapipe loads
 
 from arfilter.core.types import Frame  # noqa: E402
 from arfilter.tracking import tracker as tracker_module  # noqa: E402
-from media import MODEL as MODEL_NAME, media_root  # noqa: E402  (tests/media.py: the one lookup)
+from media import MODEL as MODEL_NAME, media_root, read_frames  # noqa: E402  (tests/media.py: the one lookup)
 
 SIZES = {"720p": 720, "1080p": 1080}  # the short side
-
-
-def clip_frames(path: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -69,7 +57,7 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def workloads(media: Path, count: int) -> dict[tuple[str, int], list[np.ndarray]]:
     """(size, faces) -> BGR frames: the webcam clip for one face, the two-people photo for two."""
-    clip = clip_frames(media / "webcam_glasses_720x1280.mp4", count)
+    clip = read_frames(media / "webcam_glasses_720x1280.mp4", count)
     pair = cv2.imread(str(media / "two_people.jpg"))
     out = {}
     for size, short in SIZES.items():

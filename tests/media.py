@@ -168,6 +168,22 @@ def media_root(env: Mapping[str, str] = os.environ, *, repo: Path = REPO, opener
     return fill_cache(cache_dir(env), sources(FILES, env), opener, say)
 
 
+def read_frames(path: Path | str, count: int | None = None) -> list:
+    """The first ``count`` frames of a video (every frame when None), as BGR arrays: the one reader
+    the tests and benchmarks share."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while count is None or len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
 def main() -> int:
     """Find (and if needed fetch) the test media; print the folder, or one line saying what is wrong."""
     try:

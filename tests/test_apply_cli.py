@@ -10,6 +10,7 @@ import pytest
 from arfilter.cli.main import main
 from arfilter.core.errors import ExitCode
 from arfilter.core.types import Frame
+from media import read_frames
 
 
 @pytest.fixture
@@ -32,18 +33,6 @@ def face_boxes(model_path, images: list[np.ndarray]) -> list[tuple[float, float,
             faces = tracker(Frame(np.ascontiguousarray(image), 0.0))
         boxes.append(faces[0].bbox if faces else None)
     return boxes
-
-
-def read_video(path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
 
 
 def test_a_photo_without_a_face_is_written_unchanged_and_says_so(capsys, user, tmp_path):
@@ -104,7 +93,7 @@ def test_crop_follows_the_face_through_a_clip_and_keeps_every_frame(capsys, user
     out = tmp_path / "square.mp4"
     code, _ = apply(capsys, str(clip), "-o", str(out), "--crop", "square")
     assert code == ExitCode.OK
-    frames = read_video(out)
+    frames = read_frames(out)
     assert len(frames) == 352 and all(frame.shape == (720, 720, 3) for frame in frames)
     for box in face_boxes(user, frames[::50]):
         assert box is not None and box[0] > 0 and box[2] < 720 and box[1] > 0 and box[3] < 720

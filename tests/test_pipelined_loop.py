@@ -16,18 +16,9 @@ from arfilter.core.errors import ArfilterError, DeviceUnavailable
 from arfilter.core.types import Face, Frame
 from arfilter.io.sinks import NullSink, VideoFileSink
 from arfilter.session.loop import run_pipeline
+from test_pipeline import RecordingSink
 
 WAIT_S = 10.0  # generous: only a loop that never overlaps the two stages waits this long
-
-
-class RecordingSink(NullSink):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[np.ndarray] = []
-
-    def send(self, image: np.ndarray) -> None:
-        super().send(image)
-        self.images.append(image)
 
 
 def numbered(count: int | None) -> Iterator[Frame]:
