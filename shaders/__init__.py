@@ -37,7 +37,14 @@ class Shader:
     name: str
     blend: Blend
     params: Mapping[str, Param] = field(default_factory=dict)
-    uses_skin: bool = False  # takes skin=<the face's skin brightness> from the renderer
+    # What the renderer passes besides the layer, by keyword: "skin" (the face's skin
+    # brightness, 0-1), "light" (the light on this face, arfilter.core.types.Light or None)
+    # and "texel_px" (screen pixels per texel of the layer as drawn).
+    needs: frozenset[str] = frozenset()
+
+    @property
+    def uses_skin(self) -> bool:
+        return "skin" in self.needs
 
     def __call__(self, base: np.ndarray, color: np.ndarray, alpha: np.ndarray, **params: float) -> np.ndarray:
         return self.blend(base, color, alpha, **params)
@@ -63,8 +70,10 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
     table = {}
     for module in modules:
         name = module.__name__.rsplit(".", 1)[-1]
-        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)),
-                             getattr(module, "USES_SKIN", False))
+        needs = set(getattr(module, "NEEDS", ()))
+        if getattr(module, "USES_SKIN", False):
+            needs.add("skin")
+        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)), frozenset(needs))
     return MappingProxyType(table)
 
 

@@ -19,11 +19,35 @@ from arfilter.render.packs import Layer, Overlay
 from arfilter.render.regions import keep_mask
 from arfilter.shaders import get_shader
 from arfilter.core.types import Face
+from arfilter.render.lighting import LightEstimator
+from arfilter.render.occlusion import Occlusion
+from arfilter.render.unwrap import UvView, grid_coordinates, look_box, to_screen, unwrap, vertex_facing, vertex_normals
 from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
 # Cheeks and forehead: skin that is rarely in shadow, hair or paint.
 SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
+
+
+# Paint fades with the angle between the surface and the view (the cosine of it,
+# "facing"): full where the surface is within ~70 degrees of facing the camera,
+# nothing at a grazing ~87 degrees, so a turning head never shows a hard cut at its outline.
+FADE_FACING = (0.05, 0.35)
+
+
+def _fade_table() -> np.ndarray:
+    """float32 facing (0-1) quantised to 256 steps -> uint8 paint weight (smoothstep)."""
+    facing = np.arange(256, dtype=np.float64) / 255.0
+    t = np.clip((facing - FADE_FACING[0]) / (FADE_FACING[1] - FADE_FACING[0]), 0.0, 1.0)
+    return np.round(t * t * (3.0 - 2.0 * t) * 255.0).astype(np.uint8)
+
+
+_FADE = _fade_table()
+
+
+def grazing_fade(facing: np.ndarray) -> np.ndarray:
+    """uint8 paint weight per texel from its facing cosine (see :data:`FADE_FACING`)."""
+    return cv2.LUT(np.clip(facing * 255.0 + 0.5, 0, 255).astype(np.uint8), _FADE)
 
 
 _PATCH = np.mgrid[-2:3, -2:3].reshape(2, -1)  # a 5x5 patch around each sample point
@@ -54,7 +78,7 @@ class Renderer:
     controls change it between frames.
     """
 
-    def __init__(self, mesh: CanonicalMesh, overlay: Overlay, intensity: float = 1.0) -> None:
+    def __init__(self, mesh: CanonicalMesh, overlay: Overlay, intensity: float = 1.0, occlusion: bool = True) -> None:
         self.mesh = mesh
         self.overlay = overlay
         self.intensity = intensity
@@ -64,8 +88,14 @@ class Renderer:
         self._touched = overlay.touched_triangles(mesh.uvs, triangles)
         shaders = [get_shader(layer.shader) for layer in overlay.layers]
         self._blends = [shader.bind(layer.params) for shader, layer in zip(shaders, overlay.layers)]
-        self._uses_skin = [shader.uses_skin for shader in shaders]
-        self._needs_skin = any(self._uses_skin)  # sample the face's skin tone once per face, if at all
+        self._needs = [shader.needs for shader in shaders]
+        self._needs_skin = any(shader.uses_skin for shader in shaders)  # sample the skin tone once per face, if at all
+        self._needs_light = any("light" in shader.needs for shader in shaders)
+        # Per-face memory lives with the look: what the skin looked like, the light on it.
+        self._grid = grid_coordinates(mesh.uvs)
+        self._box = look_box(mesh.uvs, triangles[self._touched])
+        self.occlusion = Occlusion(self._box) if occlusion else None
+        self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
@@ -105,6 +135,15 @@ class Renderer:
         roi = triangles_roi(points, self._triangles[touched], *frame_size)
         return roi, visible
 
+    def _paint_weight(self, image: np.ndarray, face: Face, points: np.ndarray, facing: np.ndarray,
+                      triangles: np.ndarray) -> tuple[UvView, np.ndarray]:
+        """Per texel of the look's box: how much paint it takes (grazing fade x not covered)."""
+        view = unwrap(image, points, facing, self._grid, triangles, self._box)
+        weight = grazing_fade(view.facing)
+        if self.occlusion is not None:
+            weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
+        return view, weight
+
     def draw_face(self, image: np.ndarray, face: Face) -> Roi:
         """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
         height, width = image.shape[:2]
@@ -116,18 +155,27 @@ class Renderer:
         level = self._level_for(face_width)
         map_x, map_y, coverage = sample_map(
             points, self._triangles[visible], self._targets[level], roi, raster_step(face_width))
+        normals = vertex_normals(face.landmarks[:MESH_VERTICES], self.mesh.triangles, self._front_sign)
+        _, weight = self._paint_weight(image, face, points, vertex_facing(normals),
+                                       self._triangles[visible[self._touched[visible]]])
+        coverage = cv2.multiply(coverage, to_screen(weight, self._box, map_x, map_y, self.overlay.texture_size, level),
+                                scale=1.0 / 255.0)
         coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
         out = region
-        skin = face_skin_luma(image, points) if self._needs_skin else None
-        for layer, levels, blend, uses_skin in zip(self.overlay.layers, self._levels, self._blends, self._uses_skin):
+        extras = {
+            "skin": face_skin_luma(image, points) if self._needs_skin else None,
+            "light": self.lighting.light(face.face_id, image, points, normals) if self.lighting else None,
+            "texel_px": face_width * (2**level) / max(self._face_texels, 1e-6),
+        }
+        for layer, levels, blend, needs in zip(self.overlay.layers, self._levels, self._blends, self._needs):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
             # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
             warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity * self.intensity / 255.0)
             color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
             alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
-            out = blend(out, color, alpha, skin=skin) if uses_skin else blend(out, color, alpha)
+            out = blend(out, color, alpha, **{key: extras[key] for key in needs})
         region[...] = out
         return roi
 
@@ -136,6 +184,8 @@ class Renderer:
         full-frame copy, 0.5 ms at 1080p)."""
         for face in faces:
             self.draw_face(image, face)
+        if self.occlusion is not None:
+            self.occlusion.seen({face.face_id for face in faces})
         return image
 
     def __call__(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:

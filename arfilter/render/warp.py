@@ -96,8 +96,6 @@ def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, constant[:, None, :]], axis=1)
 
 
-# why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
-# share a dozen arrays that splitting would pass around or copy, and it is measured in benchmarks/.
 def rasterize_map(
     points: np.ndarray,
     triangles: np.ndarray,
@@ -112,10 +110,28 @@ def rasterize_map(
     A pixel is covered when its centre lies inside a triangle. Uncovered pixels
     hold :data:`OUTSIDE`.
     """
-    map_x = np.full((roi.height, roi.width), OUTSIDE, dtype=np.float32)
-    map_y = np.full((roi.height, roi.width), OUTSIDE, dtype=np.float32)
+    map_x, map_y = rasterize_values(points, triangles, targets, roi)
+    return map_x, map_y
+
+
+# why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
+# share a dozen arrays that splitting would pass around or copy, and it is measured in benchmarks/.
+def rasterize_values(
+    points: np.ndarray,
+    triangles: np.ndarray,
+    values: np.ndarray,
+    roi: Roi,
+) -> np.ndarray:
+    """``values`` (one row of C numbers per vertex) interpolated over ``roi``: (C, height, width) float32.
+
+    Each triangle is affine between its vertices, so every channel is
+    interpolated linearly inside it; the nearest triangle (last in
+    ``triangles``) wins; uncovered pixels hold :data:`OUTSIDE` in every channel.
+    """
+    channels = values.shape[1]
+    maps = np.full((channels, roi.height, roi.width), OUTSIDE, dtype=np.float32)
     if roi.empty or len(triangles) == 0:
-        return map_x, map_y
+        return maps
 
     local = points.astype(np.float64) - (roi.x, roi.y)
     screen = local[triangles]  # (K, 3, 2)
@@ -124,8 +140,8 @@ def rasterize_map(
     inside = (high[:, 0] >= 0) & (high[:, 1] >= 0) & (low[:, 0] <= roi.width - 1) & (low[:, 1] <= roi.height - 1)
     triangles, screen = triangles[inside], screen[inside]
     if len(triangles) == 0:
-        return map_x, map_y
-    coeffs = _affine_to_target(screen, targets[triangles])  # (K, 3, 2)
+        return maps
+    coeffs = _affine_to_target(screen, values[triangles].astype(np.float64))  # (K, 3, C)
 
     # Sort each triangle's vertices by y: top (a), middle (b), bottom (c).
     order = np.argsort(screen[:, :, 1], axis=1)
@@ -139,7 +155,7 @@ def rasterize_map(
     rows_per_tri = np.maximum(row1 - row0 + 1, 0)
     total_rows = int(rows_per_tri.sum())
     if total_rows == 0:
-        return map_x, map_y
+        return maps
 
     # One entry per (triangle, row): where the row crosses the triangle.
     span_tri = np.repeat(np.arange(len(triangles)), rows_per_tri)
@@ -163,24 +179,22 @@ def rasterize_map(
     pixels_per_span = np.maximum(x_end - x_start + 1, 0)
     total = int(pixels_per_span.sum())
     if total == 0:
-        return map_x, map_y
-
-    # Target coordinate at each span's first pixel, and its step along x.
-    m = coeffs[span_tri]  # (S, 3, 2)
-    xs = x_start.astype(np.float64)
-    start_u = m[:, 0, 0] * xs + m[:, 1, 0] * y + m[:, 2, 0]
-    start_v = m[:, 0, 1] * xs + m[:, 1, 1] * y + m[:, 2, 1]
-    step_u, step_v = m[:, 0, 0], m[:, 0, 1]
+        return maps
 
     first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
     span_of_pixel = np.repeat(np.arange(len(pixels_per_span)), pixels_per_span)
     offset = (np.arange(total) - first_pixel[span_of_pixel]).astype(np.float32)
     flat = (y.astype(np.int64) * roi.width + x_start)[span_of_pixel] + offset.astype(np.int64)
-    # Painter's order: spans are grouped by triangle far to near, and numpy's
-    # fancy assignment writes in index order, so the nearest triangle wins.
-    map_x.ravel()[flat] = start_u.astype(np.float32)[span_of_pixel] + step_u.astype(np.float32)[span_of_pixel] * offset
-    map_y.ravel()[flat] = start_v.astype(np.float32)[span_of_pixel] + step_v.astype(np.float32)[span_of_pixel] * offset
-    return map_x, map_y
+    # Value at each span's first pixel, and its step along x. Painter's order: spans are
+    # grouped by triangle far to near, and numpy's fancy assignment writes in index
+    # order, so the nearest triangle wins.
+    m = coeffs[span_tri]  # (S, 3, C)
+    xs = x_start.astype(np.float64)
+    for channel in range(channels):
+        start = (m[:, 0, channel] * xs + m[:, 1, channel] * y + m[:, 2, channel]).astype(np.float32)
+        step = m[:, 0, channel].astype(np.float32)
+        maps[channel].ravel()[flat] = start[span_of_pixel] + step[span_of_pixel] * offset
+    return maps
 
 
 def raster_step(face_width_px: float, target_px: float = 180.0, max_step: int = 4) -> int:

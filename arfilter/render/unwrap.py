@@ -1,0 +1,118 @@
+"""The face seen from the texture's side: each texel of a look's UV box, where it is on screen.
+
+The renderer maps screen pixels to texels (to sample the look). Keeping
+per-face memory (what this skin looked like a moment ago, is it covered)
+needs the opposite direction, at a fixed texel density, so that a texel
+means the same bit of skin in every frame however the head moves. One
+rasterisation of the look's visible triangles in UV space gives, per texel,
+its screen position and how squarely the surface faces the camera; one
+``cv2.remap`` reads the frame there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from arfilter.render.warp import OUTSIDE, Roi, rasterize_values
+
+# Texels per UV unit of the grid: a face is ~0.85 UV wide, so ~220 texels across,
+# about 1.5 screen pixels each for a 300-pixel face at 720p, 2.5 at 1080p close up.
+TEXELS_PER_UV = 256
+
+
+@dataclass(frozen=True, eq=False)
+class UvView:
+    """The frame as seen through one look's UV box this frame.
+
+    ``box`` is in grid texels (:data:`TEXELS_PER_UV` per UV unit), the same box
+    every frame for a look, so arrays of two frames line up texel for texel.
+    """
+
+    box: Roi
+    image: np.ndarray  # (h, w, 3) uint8 BGR: the frame at each texel (0 where not valid)
+    valid: np.ndarray  # (h, w) bool: the texel is on a visible triangle inside the frame
+    facing: np.ndarray  # (h, w) float32: cosine between the surface normal and the view, 0 where not valid
+    screen_x: np.ndarray  # (h, w) float32: where each texel is in the frame (OUTSIDE where not valid)
+    screen_y: np.ndarray
+
+
+def grid_coordinates(uvs: np.ndarray) -> np.ndarray:
+    """Grid texel coordinates of UVs (pixel k's centre at k, as OpenCV's)."""
+    return uvs.astype(np.float64) * TEXELS_PER_UV - 0.5
+
+
+def look_box(uvs: np.ndarray, triangles: np.ndarray, margin: int = 2) -> Roi:
+    """The grid texels a look's ``triangles`` cover (a box, with a small margin)."""
+    if len(triangles) == 0:
+        return Roi(0, 0, 0, 0)
+    grid = grid_coordinates(uvs)[triangles.ravel()]
+    x0 = max(int(np.floor(grid[:, 0].min())) - margin, 0)
+    y0 = max(int(np.floor(grid[:, 1].min())) - margin, 0)
+    x1 = min(int(np.ceil(grid[:, 0].max())) + margin + 1, TEXELS_PER_UV)
+    y1 = min(int(np.ceil(grid[:, 1].max())) + margin + 1, TEXELS_PER_UV)
+    return Roi(x0, y0, x1 - x0, y1 - y0)
+
+
+def vertex_normals(landmarks: np.ndarray, triangles: np.ndarray, front_sign: float) -> np.ndarray:
+    """(N, 3) unit normals per vertex, in image axes: x right, y down, z towards the camera.
+
+    Each is the area-weighted sum of the adjacent triangles' normals
+    (MediaPipe's z is in pixels like x and y, smaller = closer, so it is
+    negated). ``front_sign`` (the UV winding) orients them outwards: the z part
+    of a triangle's normal is its signed screen area.
+    """
+    points = landmarks[:, :3].astype(np.float64) * (1.0, 1.0, -1.0)
+    corners = points[triangles]
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]) * front_sign
+    corners_of = triangles.ravel()
+    summed = np.stack([np.bincount(corners_of, weights=np.repeat(normals[:, axis], 3), minlength=len(points))
+                       for axis in range(3)], axis=1)
+    length = np.linalg.norm(summed, axis=1)
+    length[length == 0] = 1.0
+    return (summed / length[:, None]).astype(np.float32)
+
+
+def vertex_facing(normals: np.ndarray) -> np.ndarray:
+    """Per vertex, the cosine between the surface normal and the direction to the camera.
+
+    Under the weak perspective of a face at arm's length the view direction
+    is the z axis, so it is the normal's z part; surfaces turned away go
+    negative (the fade clamps them to 0).
+    """
+    return np.ascontiguousarray(normals[:, 2])
+
+
+def unwrap(image: np.ndarray, points: np.ndarray, facing: np.ndarray, grid: np.ndarray,
+           triangles: np.ndarray, box: Roi) -> UvView:
+    """Rasterise ``triangles`` (visible ones) in UV space over ``box`` and read the frame there.
+
+    ``points`` are the vertices' screen positions, ``facing`` their
+    :func:`vertex_facing`, ``grid`` their :func:`grid_coordinates`.
+    """
+    values = np.column_stack([points[:, 0], points[:, 1], facing])
+    screen_x, screen_y, face_on = rasterize_values(grid, triangles, values, box)
+    valid = screen_x != OUTSIDE
+    seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    height, width = image.shape[:2]
+    valid &= (screen_x >= 0) & (screen_y >= 0) & (screen_x <= width - 1) & (screen_y <= height - 1)
+    face_on = np.where(valid, np.clip(face_on, 0.0, 1.0), np.float32(0.0))
+    return UvView(box, seen, valid, face_on, screen_x, screen_y)
+
+
+def to_screen(values: np.ndarray, box: Roi, map_x: np.ndarray, map_y: np.ndarray,
+              texture_size: int, level: int) -> np.ndarray:
+    """Sample a per-texel uint8 array of a :class:`UvView` at every screen pixel of a look's maps.
+
+    ``map_x``/``map_y`` are the renderer's remap maps (texel coordinates of
+    mip ``level`` of a ``texture_size`` texture); a pixel showing no texel gets 0.
+    """
+    # texel t of level L sits at uv = (t * 2**L + 0.5) / size; grid g = uv * TEXELS_PER_UV - 0.5 - box origin.
+    scale = np.float32((2**level) * TEXELS_PER_UV / texture_size)
+    offset_x = np.float32(0.5 * TEXELS_PER_UV / texture_size - 0.5 - box.x)
+    offset_y = np.float32(0.5 * TEXELS_PER_UV / texture_size - 0.5 - box.y)
+    grid_x = map_x * scale + offset_x
+    grid_y = map_y * scale + offset_y
+    return cv2.remap(values, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
