@@ -30,9 +30,10 @@ SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
 
 
 # Paint fades with the angle between the surface and the view (the cosine of it,
-# "facing"): full where the surface is within ~70 degrees of facing the camera,
-# nothing at a grazing ~87 degrees, so a turning head never shows a hard cut at its outline.
-FADE_FACING = (0.05, 0.35)
+# "facing"): full where the surface is within 60 degrees of facing the camera, nothing
+# at a grazing 89 degrees, so a turning head never shows a hard cut at its outline. (Seen
+# from the front, a cheek's outer part lies at 50-60 degrees: it keeps its paint.)
+FADE_FACING = (0.02, 0.5)
 
 
 def _fade_table() -> np.ndarray:
@@ -166,7 +167,7 @@ class Renderer:
         extras = {
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
             "light": self.lighting.light(face.face_id, image, points, normals) if self.lighting else None,
-            "texel_px": face_width * (2**level) / max(self._face_texels, 1e-6),
+            "texel_px": face_width / max(self._face_texels, 1e-6),  # per full-size texel, whatever mip is drawn
         }
         for layer, levels, blend, needs in zip(self.overlay.layers, self._levels, self._blends, self._needs):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
