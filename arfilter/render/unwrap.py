@@ -64,13 +64,20 @@ def vertex_normals(landmarks: np.ndarray, triangles: np.ndarray, front_sign: flo
     negated). ``front_sign`` (the UV winding) orients them outwards: the z part
     of a triangle's normal is its signed screen area.
     """
-    points = landmarks[:, :3].astype(np.float64) * (1.0, 1.0, -1.0)
-    corners = points[triangles]
-    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]) * front_sign
+    points = landmarks[:, :3].astype(np.float64)
+    e1 = points[triangles[:, 1]] - points[triangles[:, 0]]
+    e2 = points[triangles[:, 2]] - points[triangles[:, 0]]
+    # The cross product written out (several times faster than np.cross on 898 rows), with z negated
+    # so it points towards the camera.
+    normals = (
+        (-e1[:, 1] * e2[:, 2] + e1[:, 2] * e2[:, 1]) * front_sign,
+        (-e1[:, 2] * e2[:, 0] + e1[:, 0] * e2[:, 2]) * front_sign,
+        (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) * front_sign,
+    )
     corners_of = triangles.ravel()
-    summed = np.stack([np.bincount(corners_of, weights=np.repeat(normals[:, axis], 3), minlength=len(points))
-                       for axis in range(3)], axis=1)
-    length = np.linalg.norm(summed, axis=1)
+    summed = np.stack([np.bincount(corners_of, weights=np.repeat(normal, 3), minlength=len(points))
+                       for normal in normals], axis=1)
+    length = np.sqrt((summed * summed).sum(axis=1))
     length[length == 0] = 1.0
     return (summed / length[:, None]).astype(np.float32)
 
