@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from . import bruise, multiply, normal, overlay, paint, screen, soft_light
+from . import bruise, multiply, normal, overlay, paint, relief, screen, soft_light
 from .params import Param
 
 Blend = Callable[..., np.ndarray]
@@ -39,7 +39,7 @@ class Shader:
     params: Mapping[str, Param] = field(default_factory=dict)
     # What the renderer passes besides the layer, by keyword: "skin" (the face's skin
     # brightness, 0-1), "light" (the light on this face, arfilter.core.types.Light or None)
-    # and "texel_px" (screen pixels per texel of the layer as drawn).
+    # and "texel_px" (screen pixels per texel of the layer's full-size texture, the same at every mip level).
     needs: frozenset[str] = frozenset()
 
     @property
@@ -77,7 +77,7 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
     return MappingProxyType(table)
 
 
-SHADERS: Mapping[str, Shader] = _register(normal, multiply, screen, overlay, soft_light, bruise, paint)
+SHADERS: Mapping[str, Shader] = _register(normal, multiply, screen, overlay, soft_light, bruise, paint, relief)
 
 
 def get_shader(name: str) -> Shader:

@@ -232,7 +232,7 @@ def test_bound_parameters_are_used():
 
 def test_unknown_shader_lists_the_valid_names():
     with pytest.raises(ValueError, match="unknown shader 'glow'; valid shaders: bruise, multiply, normal, "
-                                         "overlay, paint, screen, soft_light"):
+                                         "overlay, paint, relief, screen, soft_light"):
         get_shader("glow")
 
 

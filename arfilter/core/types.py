@@ -59,3 +59,18 @@ class Face:
         x0, y0 = xy.min(axis=0)
         x1, y1 = xy.max(axis=0)
         return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True)
+class Light:
+    """The light falling on one face, estimated from the face's own shading (``render.lighting``).
+
+    Kept here, with the other values between stages, so shaders can read it without importing
+    the renderer. ``direction``: unit vector towards the light in image axes (x right, y down,
+    z towards the camera). ``ambient``: brightness (0-1 of luma) the skin gets from all around.
+    ``directional``: how much of the light comes from that one direction, 0 (flat) to 1 (one hard light).
+    """
+
+    direction: tuple[float, float, float]
+    ambient: float
+    directional: float

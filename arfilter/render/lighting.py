@@ -1,10 +1,155 @@
-"""SCAFFOLD (helper fills in): the light falling on each face."""
+"""The light falling on each face, read from the face's own shading.
+
+Relief (a swelling, a raised cut) looks real only if it is lit like the face
+around it. The face is its own light probe: skin of one albedo, seen over the
+tracked mesh's normals, is brighter where it faces the light. Per face, the
+brightness at well-lit skin vertices (cheeks, forehead, nose, chin; not the
+eyes, brows, lips, nostrils or the outline) is fitted by first-order
+spherical harmonics, ``luma ~ a + b . n`` (four unknowns, least squares), the
+albedo folded into ``a`` and ``b``:
+
+- direction ``b / |b|`` (towards the light, image axes), ambient ``a``, and
+  how directional the light is, ``|b| / (a + |b|)``;
+- vertices facing away from the light get only ``a`` (the cosine is clamped
+  at 0), which a linear fit cannot follow, so the fit is done again on the
+  lit side of the first one's direction; a trim of the worst residuals drops
+  a highlight, a strand of hair or a shadow cast by the nose.
+
+The fit runs every :data:`REFIT_EVERY` calls for a face (a few times a second
+at 30 fps; ~0.1 ms each) and is smoothed exponentially, so the shading a
+shader draws from it never jumps as the head turns. Faces not asked about for
+:data:`FORGET_AFTER` calls are forgotten.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from arfilter.core.types import Light
+
+# Skin vertices of MediaPipe's mesh used as the light probe: every vertex outside the eyes (grown by
+# 2 % of the texture), brows, lips (render.regions' outlines), the face's outline (tracking.mesh.FACE_OVAL)
+# and the nostrils and the shadow under the nose. tests/test_lighting.py checks them against the mesh.
+SKIN_VERTICES = np.array((
+    1, 3, 4, 5, 6, 8, 9, 18, 31, 32, 34, 35, 36, 43, 44, 45, 47, 49, 50, 51, 57, 68, 69, 71, 83, 92, 100, 101,
+    104, 106, 108, 111, 114, 116, 117, 118, 119, 120, 122, 123, 124, 126, 129, 131, 134, 135, 137, 138, 139, 140,
+    142, 143, 147, 151, 156, 164, 165, 167, 168, 169, 170, 171, 174, 175, 177, 182, 186, 187, 188, 192, 193, 194,
+    195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216,
+    217, 220, 227, 228, 236, 248, 261, 262, 264, 265, 266, 273, 274, 275, 277, 279, 280, 281, 287, 298, 299, 301,
+    313, 322, 329, 330, 333, 335, 337, 340, 343, 345, 346, 347, 348, 349, 351, 352, 353, 355, 358, 360, 363, 364,
+    366, 367, 368, 369, 371, 372, 376, 383, 391, 393, 394, 395, 396, 399, 401, 406, 410, 411, 412, 416, 417, 418,
+    419, 420, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431, 432, 433, 434, 435, 436, 437, 440, 447, 448,
+    456,
+), np.intp)
+
+REFIT_EVERY = 3  # calls per face between fits: 10 fits a second at 30 fps
+SMOOTHING = 0.35  # weight of a new fit in the running estimate (time constant ~3 fits, 0.3 s)
+FORGET_AFTER = 300  # calls (of any face) without this one before its estimate is dropped
+MIN_FACING = 0.25  # vertices turned further from the camera than ~75 degrees are not sampled
+MIN_VERTICES = 24  # fewer usable vertices than this (a face mostly out of the frame): no fit
+TRIM = 0.8  # share of the vertices kept by the robust pass (the best-fitting ones)
+
+_PATCH = np.mgrid[-1:2, -1:2].reshape(2, -1)  # 3x3 samples around each vertex, spaced by the face's size
+
+
+@dataclass
+class _FaceLight:
+    """Running estimate for one face: SH coefficients (a, bx, by, bz), 0-1 luma units."""
+
+    coefficients: np.ndarray
+    calls: int
+    last_seen: int
+
+
+def sample_luma(image: np.ndarray, points: np.ndarray, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean luma (0-1) of 3x3 samples around each vertex, and which vertices lie inside the frame.
+
+    The samples are spaced by about a 150th of the face's width, so pores and
+    noise average out at any face size without blurring the whole frame.
+    """
+    height, width = image.shape[:2]
+    step = max(1, int(round(float(np.ptp(points[:, 0])) / 150.0)))
+    centres = np.round(points[vertices]).astype(np.intp)
+    margin = step
+    inside = ((centres[:, 0] >= margin) & (centres[:, 0] < width - margin)
+              & (centres[:, 1] >= margin) & (centres[:, 1] < height - margin))
+    xs = centres[inside, 0, None] + step * _PATCH[1]
+    ys = centres[inside, 1, None] + step * _PATCH[0]
+    bgr = image[ys, xs].astype(np.float32)  # (n, 9, 3)
+    luma = (bgr @ np.array([0.114, 0.587, 0.299], np.float32)).mean(axis=1) / 255.0
+    return luma, inside
+
+
+def _solve(normals: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    design = np.column_stack([np.ones(len(normals)), normals])
+    coefficients, *_ = np.linalg.lstsq(design, luma, rcond=None)
+    return coefficients
+
+
+def fit_light(normals: np.ndarray, luma: np.ndarray) -> np.ndarray | None:
+    """(a, bx, by, bz) with ``luma ~ a + b . n``, robust to shadowed and odd vertices; None if unfit."""
+    if len(luma) < MIN_VERTICES:
+        return None
+    coefficients = _solve(normals, luma)
+    for _ in range(2):
+        b = coefficients[1:]
+        strength = float(np.linalg.norm(b))
+        lit = normals @ (b / strength) > -0.1 if strength > 1e-6 else np.ones(len(luma), bool)
+        if lit.sum() < MIN_VERTICES:
+            break
+        residual = np.abs(normals[lit] @ b + coefficients[0] - luma[lit])
+        kept = residual <= np.quantile(residual, TRIM)
+        coefficients = _solve(normals[lit][kept], luma[lit][kept])
+    return coefficients
+
+
+def as_light(coefficients: np.ndarray) -> Light:
+    """The :class:`Light` of SH coefficients (a, b): direction b/|b|, ambient a, share |b| / (a + |b|)."""
+    ambient = max(float(coefficients[0]), 0.0)
+    b = np.asarray(coefficients[1:], np.float64)
+    strength = float(np.linalg.norm(b))
+    if strength < 1e-6:
+        return Light((0.0, 0.0, 1.0), ambient, 0.0)
+    direction = b / strength
+    share = strength / (ambient + strength)
+    return Light((float(direction[0]), float(direction[1]), float(direction[2])), ambient, share)
 
 
 class LightEstimator:
-    def light(self, face_id: int, image: np.ndarray, points: np.ndarray, normals: np.ndarray) -> object | None:
-        return None
+    """Per face: the light on it, re-fitted every few calls and smoothed (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self._faces: dict[int, _FaceLight] = {}
+        self._calls = 0
+
+    def fit(self, image: np.ndarray, points: np.ndarray, normals: np.ndarray) -> np.ndarray | None:
+        """One unsmoothed fit on this frame: SH coefficients (a, bx, by, bz), or None."""
+        luma, inside = sample_luma(image, points, SKIN_VERTICES)
+        probe = normals[SKIN_VERTICES[inside]].astype(np.float64)
+        facing = probe[:, 2] >= MIN_FACING
+        return fit_light(probe[facing], luma[facing].astype(np.float64))
+
+    def light(self, face_id: int, image: np.ndarray, points: np.ndarray, normals: np.ndarray) -> Light | None:
+        """The smoothed light on face ``face_id`` in this frame; None until it could be fitted once."""
+        self._calls += 1
+        state = self._faces.get(face_id)
+        if state is None or state.calls % REFIT_EVERY == 0:
+            fitted = self.fit(image, points, normals)
+            if fitted is not None:
+                if state is None:
+                    state = self._faces[face_id] = _FaceLight(fitted, 0, self._calls)
+                else:
+                    state.coefficients = state.coefficients + SMOOTHING * (fitted - state.coefficients)
+        self._forget()
+        if state is None:
+            return None
+        state.calls += 1
+        state.last_seen = self._calls
+        return as_light(state.coefficients)
+
+    def _forget(self) -> None:
+        stale = [face_id for face_id, state in self._faces.items() if self._calls - state.last_seen > FORGET_AFTER]
+        for face_id in stale:
+            del self._faces[face_id]

@@ -1,0 +1,69 @@
+"""``relief``: a swelling, a puffy eyelid or a raised cut, shaded by the light on this face.
+
+The layer's alpha is a height map (0 flat, 255 highest; its colour is not
+used). A raised patch of skin turns its slopes towards or away from the
+light, so the side facing the light is brighter and the other side darker;
+without that, a bump reads as a coloured blob. The renderer estimates the
+light from the face's own shading (``render.lighting``) and passes it as
+``light``; the relief is shaded by the screen-space slope of the warped
+height along the light's direction on the screen:
+
+    gain = 1 + strength * directional * (slope . -light_xy)
+
+where ``slope`` is the height's gradient (one ``cv2.filter2D`` pass: the
+Sobel kernels along x and y combined, weighted by the light's direction,
+into one 3x3 kernel) and ``directional`` how much of the light comes from
+one direction, so under flat light the relief all but disappears, as a real
+one does. The gain multiplies the skin (one saturating uint8 pass), so its
+pores and colour stay. Heights are in texels of the layer's texture
+(:data:`HEIGHT_TEXELS` at 255) and slopes are measured on the screen with
+``texel_px``, so the same swelling has the same slopes at any face size.
+Where alpha is 0 the skin is returned bit for bit (no ring around the
+relief), and without a light estimate (none yet) nothing is drawn.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from arfilter.core.types import Light
+
+from .params import Param
+
+NEEDS = ("light", "texel_px")
+PARAMS = {
+    "strength": Param(1.0, 0.0, 2.0, "how high the relief stands: 1 as authored, 2 twice as high, 0 flat"),
+}
+# Height at alpha 255, in texels of the layer's texture: on a 1024-texel texture (a face ~870
+# texels wide) a dome 140 texels across with a cosine profile has slopes up to ~0.5.
+HEIGHT_TEXELS = 24.0
+GAIN_ONE = 128.0  # the gain map's code for 1 (unchanged); 0-255 codes gains 0-2
+
+# d/dx and d/dy of the height in alpha units per pixel (Sobel, normalised by its weight 8).
+_SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0
+_SOBEL_Y = _SOBEL_X.T.copy()
+
+
+def shading_kernel(light: Light, strength: float, texel_px: float) -> np.ndarray:
+    """3x3 float32 kernel: alpha -> gain code offset (x GAIN_ONE), for this light and face size."""
+    lx, ly = float(light.direction[0]), float(light.direction[1])
+    # Height in screen pixels at alpha 255 is HEIGHT_TEXELS * texel_px; the slope is its derivative.
+    per_alpha = HEIGHT_TEXELS * float(texel_px) / 255.0
+    amplitude = float(strength) * float(light.directional) * per_alpha * GAIN_ONE
+    # A surface tilted by slope s gets (-s . l) more of a light whose screen direction is l.
+    return (-(lx * _SOBEL_X + ly * _SOBEL_Y) * amplitude).astype(np.float32)
+
+
+def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: float = 1.0,
+          light: Light | None = None, texel_px: float = 1.0) -> np.ndarray:
+    """base * (1 + strength * directional * slope . -light_xy), alpha being the height."""
+    if light is None or strength <= 0.0 or light.directional <= 0.0:
+        return base.copy()
+    height = cv2.extractChannel(alpha, 0)
+    kernel = shading_kernel(light, strength, texel_px)
+    gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
+    out = cv2.multiply(base, cv2.merge([gain, gain, gain]), scale=1.0 / GAIN_ONE)
+    # The 3x3 kernel reaches one pixel past the height map's edge: keep the skin there exactly.
+    np.copyto(out, base, where=(height == 0)[:, :, None])
+    return out

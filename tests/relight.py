@@ -1,0 +1,86 @@
+"""Relight a real face with a known light: the ground truth for the light estimate and the relief.
+
+Shared by tests/test_lighting.py, tests/test_relief.py and benchmarks/bench_relief.py. Per-pixel
+normals are the tracked mesh's vertex normals interpolated over its triangles; the face is divided by
+the shading of the light it was photographed in (taken as frontal: ``ambient + n_z``) and multiplied
+by the shading of the new light, ``ambient + max(0, n . L)``; the background is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from arfilter.render.unwrap import vertex_normals
+from arfilter.render.warp import OUTSIDE, Roi, visible_triangles
+from arfilter.render.warp import rasterize_values
+from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh
+from arfilter.render.warp import signed_areas
+
+AMBIENT = 0.25  # the ambient part of the synthetic light, against 1 for the directional one
+
+# Unit directions towards the light in image axes (x right, y down, z to the camera), 50 degrees off the view.
+_SIDE = np.sin(np.radians(50.0))
+_FRONT = np.cos(np.radians(50.0))
+LIGHTS = {
+    name: (np.array([dx, dy, 0.0]) / np.hypot(dx, dy) * _SIDE + (0.0, 0.0, _FRONT)).tolist()
+    for name, (dx, dy) in {
+        "left": (-1, 0), "right": (1, 0), "top": (0, -1), "bottom": (0, 1),
+        "top-left": (-1, -1), "top-right": (1, -1), "bottom-left": (-1, 1), "bottom-right": (1, 1),
+    }.items()
+}
+
+
+def front_sign(mesh: CanonicalMesh) -> float:
+    """The mesh's winding (as the renderer computes it)."""
+    return float(np.sign(np.median(signed_areas(mesh.uvs, mesh.skin_triangles))))
+
+
+def normals_of(landmarks: np.ndarray, mesh: CanonicalMesh) -> np.ndarray:
+    """(468, 3) vertex normals, as the renderer computes them."""
+    return vertex_normals(landmarks[:MESH_VERTICES], mesh.triangles, front_sign(mesh))
+
+
+def relight(image: np.ndarray, landmarks: np.ndarray, mesh: CanonicalMesh,
+            light: tuple[float, float, float] | None, ambient: float = AMBIENT) -> np.ndarray:
+    """``image`` with its face relit by a directional ``light`` (None: ambient light only, flat)."""
+    points = landmarks[:MESH_VERTICES, :2].astype(np.float64)
+    normals = normals_of(landmarks, mesh)
+    visible = visible_triangles(points, landmarks[:MESH_VERTICES, 2], mesh.triangles, front_sign(mesh))
+    height, width = image.shape[:2]
+    x0, y0 = np.floor(points.min(axis=0)).astype(int).clip(0)
+    x1, y1 = np.ceil(points.max(axis=0)).astype(int) + 1
+    roi = Roi(int(x0), int(y0), int(min(x1, width) - x0), int(min(y1, height) - y0))
+    nx, ny, nz = rasterize_values(points, mesh.triangles[visible], normals.astype(np.float64), roi)
+    face = nx != OUTSIDE
+    n = np.stack([nx, ny, nz], axis=-1)
+    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
+    before = 1.0
+    after = ambient + (np.clip(n @ np.asarray(light, np.float64), 0.0, None) if light is not None else 0.7)
+    gain = np.where(face, after / before, 1.0)
+    out = image.copy()
+    region = out[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width].astype(np.float64)
+    out[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width] = np.clip(region * gain[..., None] + 0.5, 0, 255)
+    return out
+
+
+def dome_pack(folder, mesh: CanonicalMesh, vertex: int = 151, radius_uv: float = 0.07, size: int = 1024,
+              strength: float = 1.0) -> "Path":
+    """A look with one ``relief`` layer: a dome (cosine profile) centred on ``vertex`` (151: mid-forehead)."""
+    from pathlib import Path
+
+    import cv2
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    centre = mesh.uvs[vertex] * size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
+    r = np.hypot(xs - centre[0], ys - centre[1]) / (radius_uv * size)
+    height = np.where(r < 1.0, 0.5 + 0.5 * np.cos(np.pi * np.minimum(r, 1.0)), 0.0)
+    texture = np.zeros((size, size, 4), np.uint8)
+    texture[..., :3] = 255
+    texture[..., 3] = np.round(height * 255.0).astype(np.uint8)
+    cv2.imwrite(str(folder / "dome.png"), texture)
+    (folder / "overlay.toml").write_text(
+        'name = "dome"\n\n[[layers]]\ntexture = "dome.png"\nshader = "relief"\n'
+        f"params = {{ strength = {strength} }}\n", encoding="utf-8")
+    return folder
