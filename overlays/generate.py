@@ -1,14 +1,17 @@
 """Reproducible generator for the built-in overlay textures.
 
-Run ``python -m arfilter.overlays.generate`` to rebuild the committed PNGs.
+Run ``python -m arfilter.overlays.generate`` (from a checkout: ``python -m overlays.generate``) to rebuild the committed PNGs.
 Textures are procedural (seeded noise, colour ramps, masks, and for the
 campaign mark a font that ships with matplotlib) and placed with the
 canonical mesh's own UVs, read from the model bundle, so nothing here is
 copied mesh data. The manifests (``overlay.toml``) are written by hand.
 
 Bruise textures hold *density* in alpha, for the ``bruise`` shader, which
-takes the colour from the bruise's age and the skin; their RGB is only a
-preview colour for image editors.
+takes the colour from the bruise's age and the skin. Their green channel,
+as a fraction of alpha, is the per-texel age map (read only when the layer
+sets ``age_spread``: 0 = the layer's age, 255 = ``age_spread`` days older);
+red and blue are only a preview colour for image editors. Relief textures
+(for the ``relief`` shader) hold a height map in alpha: 0 flat, 255 highest.
 """
 
 from __future__ import annotations
@@ -63,16 +66,22 @@ def mottle(density: np.ndarray, rng: np.random.Generator, ragged: float = 0.3) -
     return np.clip(out, 0.0, 1.0)
 
 
-def blob(size: int, centre: tuple[float, float], radii: tuple[float, float], angle_deg: float,
-         rng: np.random.Generator, ragged: float = 0.2) -> np.ndarray:
-    """A rotated, irregular bruise (UV units), densest in the middle, fading without a rim.
+def blob_fields(size: int, centre: tuple[float, float], radii: tuple[float, float], angle_deg: float,
+                rng: np.random.Generator, ragged: float = 0.2, edge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A rotated, irregular bruise (UV units): its density and its normalised radius (1 at the rim).
 
     The ellipse is domain-warped by smooth noise, so the outline wanders the
-    way blood spreads under skin instead of being a circle.
+    way blood spreads under skin instead of being a circle; ``edge`` adds a
+    finer warp that makes the outline itself ragged.
     """
     u, v = _grid(size)
     u = u + (value_noise(size, rng, (3, 6, 12)) - 0.5) * radii[0] * 0.9
     v = v + (value_noise(size, rng, (3, 6, 12)) - 0.5) * radii[1] * 0.9
+    blotch = value_noise(size, rng, (4, 8, 16, 32))
+    fine = value_noise(size, rng, octaves=(48, 96, 192))
+    if edge > 0.0:  # drawn after the others, so the bruises made without it stay as they were
+        u = u + (value_noise(size, rng, (12, 24, 48)) - 0.5) * radii[0] * edge
+        v = v + (value_noise(size, rng, (12, 24, 48)) - 0.5) * radii[1] * edge
     theta = np.deg2rad(angle_deg)
     du, dv = u - centre[0], v - centre[1]
     along = (du * np.cos(theta) + dv * np.sin(theta)) / radii[0]
@@ -81,31 +90,106 @@ def blob(size: int, centre: tuple[float, float], radii: tuple[float, float], ang
     # No plateau and no threshold: a wide, uneven gradient reads as blood under skin, a
     # plateau with an edge reads as a sticker.
     falloff = np.clip(1.0 - radius, 0.0, 1.0) ** 1.2
-    blotch = value_noise(size, rng, (4, 8, 16, 32))
-    fine = value_noise(size, rng, octaves=(48, 96, 192))
     density = falloff * (1.0 - ragged + 2.0 * ragged * blotch) * (0.85 + 0.15 * fine)
-    return np.clip(density * 1.25, 0.0, 1.0)
+    return np.clip(density * 1.25, 0.0, 1.0), radius
 
 
-def periorbital(mesh: CanonicalMesh, contour: tuple[int, ...], rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
-    """A black eye's density: pools below the eye and along the socket, fades towards the brow."""
+def blob(size: int, centre: tuple[float, float], radii: tuple[float, float], angle_deg: float,
+         rng: np.random.Generator, ragged: float = 0.2) -> np.ndarray:
+    """A rotated, irregular bruise's density (see :func:`blob_fields`)."""
+    return blob_fields(size, centre, radii, angle_deg, rng, ragged)[0]
+
+
+def rim_age(radius: np.ndarray, rng: np.random.Generator, fresh_within: float = 0.3) -> np.ndarray:
+    """Per-texel age map (0 = the layer's age, 1 = ``age_spread`` days older): fresh in the
+    middle, older towards the rim, unevenly, as a bruise heals from its edge in."""
+    uneven = 0.7 + 0.3 * value_noise(radius.shape[0], rng, (6, 12, 24))
+    return np.clip(smoothstep(fresh_within, 1.0, radius) * uneven, 0.0, 1.0)
+
+
+def aged_blob(size: int, centre: tuple[float, float], radii: tuple[float, float], angle_deg: float,
+              rng: np.random.Generator, ragged: float = 0.3, edge: float = 0.35) -> np.ndarray:
+    """A bruise with a ragged outline and an age map (BGRA for ``bruise``, with ``age_spread``)."""
+    density, radius = blob_fields(size, centre, radii, angle_deg, rng, ragged, edge)
+    return bruise_texture(density, rim_age(radius, rng))
+
+
+def _outline_distance(mesh: CanonicalMesh, contour: tuple[int, ...], size: int) -> np.ndarray:
+    """Distance (UV units) from each texel outside an outline to it; 0 inside."""
+    polygon = np.round(mesh.uvs[list(contour)] * size).astype(np.int32)
+    outside = np.full((size, size), 255, np.uint8)
+    cv2.fillPoly(outside, [polygon], 0)
+    return cv2.distanceTransform(outside, cv2.DIST_L2, 5) / size
+
+
+def periorbital(mesh: CanonicalMesh, contour: tuple[int, ...], rng: np.random.Generator,
+                size: int = SIZE) -> np.ndarray:
+    """A black eye (BGRA for ``bruise`` with ``age_spread``): blood pools along the lash lines,
+    most under the eye, so the core is dark and blotchy; it thins out, older, towards the brow
+    and cheek, with an irregular edge."""
     eye = mesh.uvs[list(contour)]
     centre = eye.mean(axis=0)
     half_width = float(np.ptp(eye[:, 0])) / 2.0
     u, v = _grid(size)
     du = (u - centre[0]) / (half_width * 1.85)
     dv = (v - centre[1]) / np.where(v > centre[1], half_width * 1.6, half_width * 1.15)
-    radius = np.sqrt(du * du + dv * dv)
-    density = mottle(smoothstep(1.0, 0.3, radius), rng, ragged=0.35)
+    ragged = value_noise(size, rng, (6, 12, 24)) - 0.5  # the socket's outline wanders
+    radius = np.sqrt(du * du + dv * dv) * (1.0 + 0.35 * ragged)
+    socket = mottle(smoothstep(1.0, 0.3, radius), rng, ragged=0.35)
+    near = _outline_distance(mesh, contour, size) / half_width
+    lower = smoothstep(centre[1] - 0.3 * half_width, centre[1] + 0.3 * half_width, v)
+    pool = np.exp(-np.square(near / (0.30 + 0.25 * lower))) * (0.7 + 0.3 * lower)
+    # Darker patches of pooled blood, a few across the eye: the core is never one flat colour.
+    spots = smoothstep(0.4, 0.8, value_noise(size, rng, (24, 48, 96)))
+    density = socket * (0.6 + 0.3 * spots) + pool * (0.45 + 0.55 * spots) * smoothstep(1.2, 0.5, radius)
     # Same peak darkness whichever seed: both eyes' bruises are equally strong.
-    return np.clip(density / max(float(np.percentile(density, 99.9)), 1e-3), 0.0, 1.0)
+    density = np.clip(density / max(float(np.percentile(density, 99.5)), 1e-3), 0.0, 1.0)
+    return bruise_texture(density, rim_age(radius, rng, fresh_within=0.35))
 
 
-def bruise_texture(density: np.ndarray) -> np.ndarray:
-    """BGRA for the ``bruise`` shader: alpha is the density; RGB a preview colour."""
+def lid_swelling(mesh: CanonicalMesh, contour: tuple[int, ...], size: int = SIZE) -> np.ndarray:
+    """Puffy lids (BGRA for ``relief``: height in alpha): a raised band above the eye, up to
+    the brow, and a smaller one under it, both leaving the lash line itself low."""
+    eye = mesh.uvs[list(contour)]
+    centre = eye.mean(axis=0)
+    half_width = float(np.ptp(eye[:, 0])) / 2.0
+    u, v = _grid(size)
+    near = _outline_distance(mesh, contour, size) / half_width
+    upper = smoothstep(centre[1] + 0.3 * half_width, centre[1] - 0.3 * half_width, v)
+    crest = 0.22 + 0.10 * upper  # how far from the lash line each lid is highest
+    # Low and wide: a lid is only a few texels high (``relief`` reads alpha 255 as 24 texels), and
+    # a narrow band would shade as a dark line along the lashes, like eyeliner.
+    band = np.exp(-np.square((near - crest) / (0.24 + 0.12 * upper))) * (0.55 + 0.45 * upper) * 0.35
+    du, dv = (u - centre[0]) / (half_width * 1.6), (v - centre[1]) / (half_width * 1.3)
+    height = band * smoothstep(1.0, 0.55, np.sqrt(du * du + dv * dv)) * smoothstep(0.0, 0.3, near)  # no cliff at the lashes
+    return height_texture(cv2.GaussianBlur(height, (0, 0), size / 400.0))
+
+
+def dome(centre: tuple[float, float], radius: float, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
+    """A swelling (BGRA for ``relief``): a raised dome, slightly uneven, with a soft foot."""
+    u, v = _grid(size)
+    u = u + (value_noise(size, rng, (3, 6)) - 0.5) * radius * 0.35
+    v = v + (value_noise(size, rng, (3, 6)) - 0.5) * radius * 0.35
+    r = np.hypot(u - centre[0], v - centre[1]) / radius
+    return height_texture(np.exp(-1.6 * r * r) * smoothstep(1.7, 0.9, r))
+
+
+def height_texture(height: np.ndarray) -> np.ndarray:
+    """BGRA for ``relief``: the height (0-1) in alpha, grey preview colour, clear where flat."""
+    alpha = np.clip(height * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    bgra = np.dstack([np.full_like(alpha, 128)] * 3 + [alpha])
+    bgra[alpha == 0] = 0
+    return bgra
+
+
+def bruise_texture(density: np.ndarray, older: np.ndarray | None = None) -> np.ndarray:
+    """BGRA for the ``bruise`` shader: alpha is the density; green the age map (``older``,
+    0-1, as a fraction of alpha once premultiplied), if any; the rest a preview colour."""
     alpha = np.clip(density * 255.0 + 0.5, 0, 255).astype(np.uint8)
     bgra = np.zeros((*density.shape, 4), np.uint8)
     bgra[:, :, :3] = PREVIEW_BGR
+    if older is not None:
+        bgra[:, :, 1] = np.clip(older * 255.0 + 0.5, 0, 255).astype(np.uint8)
     bgra[:, :, 3] = alpha
     bgra[alpha == 0] = 0
     return bgra
@@ -191,7 +275,9 @@ def painted_text(lines: tuple[str, ...], centre: tuple[float, float], width: flo
 
 
 def cut(start: tuple[float, float], end: tuple[float, float], width: float, size: int = SIZE) -> np.ndarray:
-    """A small healing cut (for ``multiply``): a dark red line, narrower at its ends."""
+    """A split in the lip (for ``multiply``): a dark red-brown crust, blackish along its middle,
+    narrower at its ends, in reddened skin. ``width`` (UV) is its half-width at the middle:
+    0.010 is a 5-6 px line on a face 280 px wide, what still reads at arm's length on a webcam."""
     u, v = _grid(size)
     a, b = np.array(start, np.float32), np.array(end, np.float32)
     direction = b - a
@@ -199,30 +285,14 @@ def cut(start: tuple[float, float], end: tuple[float, float], width: float, size
     t = np.clip(((u - a[0]) * direction[0] + (v - a[1]) * direction[1]) / length2, 0.0, 1.0)
     dist = np.hypot(u - (a[0] + t * direction[0]), v - (a[1] + t * direction[1]))
     taper = width * (0.35 + 0.65 * np.sin(np.pi * t))
-    core = smoothstep(1.0, 0.3, dist / taper)
-    halo = smoothstep(1.0, 0.0, dist / (taper * 3.0)) * 0.35  # reddened skin around it
+    core = smoothstep(1.0, 0.45, dist / taper)
+    middle = smoothstep(0.5, 0.0, dist / taper)  # the open split, darkest
+    halo = smoothstep(1.0, 0.0, dist / (taper * 2.5)) * 0.45  # reddened, swollen skin around it
     alpha = np.maximum(core, halo)
-    # Transmittance: the crust is dark red-brown, the halo a light red.
-    rgb = np.where(core[..., None] > halo[..., None], (0.42, 0.12, 0.12), (0.85, 0.55, 0.55)).astype(np.float32)
+    # Transmittance: the crust dark red-brown, nearly black-red in the middle; the halo light red.
+    crust = np.array((0.45, 0.13, 0.12), np.float32) * (1.0 - 0.4 * middle[..., None])
+    rgb = np.where(core[..., None] > halo[..., None], crust, np.array((0.85, 0.50, 0.50), np.float32))
     bgra = np.dstack([rgb[:, :, ::-1], alpha]).astype(np.float32)
-    bgra[alpha <= 1.0 / 255.0] = 0.0
-    return np.clip(bgra * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def swelling(centre: tuple[float, float], radius: float, size: int = SIZE) -> np.ndarray:
-    """A bump lit from above (for ``soft_light``): lighter on top, shadowed below.
-
-    Grey 128 changes nothing under ``soft_light``; the shade is the slope of a
-    dome facing a light above the camera.
-    """
-    u, v = _grid(size)
-    du, dv = (u - centre[0]) / radius, (v - centre[1]) / radius
-    r2 = du * du + dv * dv
-    height = np.exp(-2.0 * r2)
-    slope_v = -4.0 * dv * height  # d(height)/dv: positive above the top, negative below
-    shade = np.clip(0.5 + 0.45 * slope_v, 0.0, 1.0)
-    alpha = smoothstep(1.3, 0.6, np.sqrt(r2))
-    bgra = np.dstack([shade, shade, shade, alpha]).astype(np.float32)
     bgra[alpha <= 1.0 / 255.0] = 0.0
     return np.clip(bgra * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -233,21 +303,25 @@ def build_textures(mesh: CanonicalMesh, size: int = SIZE) -> dict[str, np.ndarra
     healing = bruise_texture(blob(size, (0.29, 0.54), (0.15, 0.11), 15.0, rng(21), ragged=0.3))
     lip_corner = mesh.uvs[291]
     return {
-        "black_eye_left/bruise.png": bruise_texture(periorbital(mesh, LEFT_EYE_CONTOUR, rng(7), size)),
-        "black_eye_right/bruise.png": bruise_texture(periorbital(mesh, RIGHT_EYE_CONTOUR, rng(8), size)),
-        "cheek_bruise/bruise.png": bruise_texture(
-            blob(size, (0.70, 0.535), (0.15, 0.10), -35.0, rng(11), ragged=0.3)),
-        "jaw_bruise/bruise.png": bruise_texture(blob(size, (0.235, 0.80), (0.15, 0.075), 35.0, rng(13))),
-        "split_lip/bruise.png": bruise_texture(
-            blob(size, (float(lip_corner[0]) - 0.05, float(lip_corner[1]) + 0.03), (0.06, 0.04), 0.0, rng(14))),
-        "split_lip/cut.png": cut((0.545, 0.700), (0.556, 0.735), 0.0045, size),
-        "forehead_bump/bruise.png": bruise_texture(blob(size, (0.57, 0.175), (0.10, 0.085), 0.0, rng(15))),
-        "forehead_bump/swelling.png": swelling((0.57, 0.175), 0.085, size),
+        "black_eye_left/bruise.png": periorbital(mesh, LEFT_EYE_CONTOUR, rng(7), size),
+        "black_eye_left/lids.png": lid_swelling(mesh, LEFT_EYE_CONTOUR, size),
+        "black_eye_right/bruise.png": periorbital(mesh, RIGHT_EYE_CONTOUR, rng(8), size),
+        "black_eye_right/lids.png": lid_swelling(mesh, RIGHT_EYE_CONTOUR, size),
+        "cheek_bruise/bruise.png": aged_blob(size, (0.70, 0.535), (0.14, 0.10), -35.0, rng(11)),
+        # On the jaw, not over its edge: the outline turns away first when the head turns.
+        "jaw_bruise/bruise.png": aged_blob(size, (0.265, 0.76), (0.10, 0.075), 25.0, rng(13)),
+        "split_lip/bruise.png": aged_blob(
+            size, (float(lip_corner[0]) - 0.05, float(lip_corner[1]) + 0.03), (0.06, 0.04), 0.0, rng(14)),
+        "split_lip/cut.png": cut((0.546, 0.698), (0.556, 0.742), 0.010, size),
+        "split_lip/swelling.png": dome((0.552, 0.722), 0.035, rng(17), size),
+        "forehead_bump/bruise.png": aged_blob(size, (0.57, 0.175), (0.075, 0.065), 10.0, rng(15)),
+        "forehead_bump/swelling.png": dome((0.57, 0.175), 0.085, rng(18), size),
         "healing_day01/bruise.png": healing,
         "healing_day05/bruise.png": healing,
         "healing_day10/bruise.png": healing,
         "purple_ribbon/ribbon.png": ribbon((0.29, 0.545), 0.15, size),
-        "no_more_silence/mark.png": painted_text(("#NoMore", "Silence"), (0.71, 0.57), 0.27, -6.0, size, rng(16)),
+        # Well inside the cheek: on a three-quarter face the outer cheek turns away.
+        "no_more_silence/mark.png": painted_text(("#NoMore", "Silence"), (0.662, 0.52), 0.15, -6.0, size, rng(16)),
     }
 
 

@@ -12,6 +12,14 @@ that falls on the face, so it follows the scene's brightness.
   red-purple, blue-purple by day 3, green by day 6, yellow-brown after ten.
   The thin rim is drawn older than the core, as real bruises heal from the
   edge in.
+- ``age_spread`` (days, default 0) gives every texel its own age: the
+  texture's green channel, as a fraction of its alpha (0 at G = 0, 1 at
+  G = A), makes that texel up to ``age_spread`` days older than ``age``. So
+  one bruise can be fresh in the middle and older at the rim, by design.
+  At 0 the colour is not read at all (packs made before keep their look).
+  Still a table lookup: the age is quantised to 16 steps, and one
+  ``cv2.remap`` with nearest sampling reads a (16, 256) table of
+  transmittances indexed by (age step, alpha).
 - Skin tone: on darker skin the melanin above the blood hides its hue, so
   the bruise reads darker and less red. The renderer passes ``skin``, the
   brightness of the face's cheeks and forehead (an eye socket in shadow
@@ -34,7 +42,10 @@ USES_SKIN = True  # the renderer passes skin=<brightness of this face's skin, 0-
 PARAMS = {
     "intensity": Param(1.0, 0.0, 2.0, "how dark the bruise is: 1 clear, 2 severe"),
     "age": Param(2.0, 0.0, 14.0, "days since the injury: 0 red, 3 blue-purple, 6 green, 10+ yellow-brown"),
+    "age_spread": Param(0.0, 0.0, 14.0, "days older a texel is where the texture's green equals its alpha "
+                        "(0: one age for the whole bruise; the colour is not read)"),
 }
+AGE_STEPS = 16  # per-texel ages are quantised to this many steps (a day apart at most for age_spread <= 14)
 
 # Absorbance (optical density per unit of bruise density) along the healing
 # sequence, in RGB; stored as BGR below to match the frames.
@@ -80,6 +91,28 @@ def transmittance_table(age: float, intensity: float, skin: float) -> np.ndarray
 
 
 @lru_cache(maxsize=256)
+def age_map_table(age: float, age_spread: float, intensity: float, skin: float) -> np.ndarray:
+    """uint8 (AGE_STEPS, 256, 3): row k is the transmittance table of a texel
+    ``age_spread * k / (AGE_STEPS - 1)`` days older than ``age``."""
+    rows = [transmittance_table(min(age + age_spread * k / (AGE_STEPS - 1), float(_AGE_DAYS[-1])), intensity, skin)
+            for k in range(AGE_STEPS)]
+    return np.ascontiguousarray(np.stack([row.reshape(256, 3) for row in rows]))
+
+
+def _transmittance(color: np.ndarray, alpha: np.ndarray, age: float, age_spread: float,
+                   intensity: float, skin: float) -> np.ndarray:
+    """uint8 (h, w, 3) transmittance of every pixel: one LUT, or one gather from the age map's table."""
+    if age_spread <= 0.0:
+        return cv2.LUT(alpha, transmittance_table(age, intensity, skin))
+    a = cv2.extractChannel(alpha, 0)
+    # The colour is premultiplied, so green / alpha is the texel's own fraction of the spread
+    # (unchanged by coverage and opacity, which scale both); alpha 0 divides to 0.
+    step = cv2.divide(cv2.extractChannel(color, 1), a, scale=AGE_STEPS - 1)
+    index = cv2.merge([a.astype(np.int16), step.astype(np.int16)])  # (x, y) = (alpha, age step)
+    return cv2.remap(age_map_table(age, age_spread, intensity, skin), index, None, cv2.INTER_NEAREST)
+
+
+@lru_cache(maxsize=256)
 def _spared_table(shine_from: float) -> np.ndarray:
     """uint8 (256,): how much of a highlight of each (blurred) brightness is spared."""
     level = np.arange(256, dtype=np.float64) / 255.0
@@ -87,13 +120,14 @@ def _spared_table(shine_from: float) -> np.ndarray:
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray,
-          intensity: float = 1.0, age: float = 2.0, skin: float | None = None) -> np.ndarray:
+          intensity: float = 1.0, age: float = 2.0, skin: float | None = None, age_spread: float = 0.0) -> np.ndarray:
     """base * 10 ** -(density * absorbance(local age, skin)), density = alpha * intensity."""
     gray = luma(base)
     if skin is None:
         skin = skin_luma(gray, alpha[:, :, 0])
     skin = round(float(skin), 2)  # finer steps are invisible, and the tables stay cached
-    out = cv2.multiply(base, cv2.LUT(alpha, transmittance_table(float(age), float(intensity), skin)), scale=1.0 / 255.0)
+    transmittance = _transmittance(color, alpha, float(age), float(age_spread), float(intensity), skin)
+    out = cv2.multiply(base, transmittance, scale=1.0 / 255.0)
     # Specular highlights (areas well above the skin's brightness, judged on a blurred
     # copy so single bright pores are not) lie on top of the skin: give them back.
     shine_from = min(1.3 * skin, 0.9)

@@ -69,7 +69,7 @@ LAYER = '[[layers]]\ntexture = "paint.png"\n'
     (LAYER + 'opacity = "half"\n', "{m}: layer 1 opacity: must be a number from 0 to 1, not 'half'"),
     (LAYER + 'shader = "bruise"\nparams = { age = 20 }\n', "{m}: layer 1 params: age must be from 0 to 14, not 20"),
     (LAYER + 'shader = "bruise"\nparams = { hue = 1 }\n',
-     "{m}: layer 1 params: 'hue' is not a parameter of shader 'bruise'; valid parameters: age, intensity"),
+     "{m}: layer 1 params: 'hue' is not a parameter of shader 'bruise'; valid parameters: age, age_spread, intensity"),
     (LAYER + 'params = 3\n', "{m}: layer 1 params: must be a table, e.g. params = { age = 3 }"),
     (LAYER + 'exclude = ["nose"]\n', "{m}: layer 1 exclude: unknown region 'nose'; valid regions: eyes, lips, brows"),
     (LAYER + 'exclude = "eyes"\n', "{m}: layer 1 exclude: must be a list of region names (eyes, lips, brows)"),

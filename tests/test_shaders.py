@@ -215,7 +215,7 @@ def test_paint_shows_the_pores():
 @pytest.mark.parametrize("name, params, expected", [
     ("bruise", {"age": 30}, ["age must be from 0 to 14, not 30"]),
     ("bruise", {"intensity": "high"}, ["intensity must be a number from 0 to 2, not 'high'"]),
-    ("bruise", {"colour": 1}, ["'colour' is not a parameter of shader 'bruise'; valid parameters: age, intensity"]),
+    ("bruise", {"colour": 1}, ["'colour' is not a parameter of shader 'bruise'; valid parameters: age, age_spread, intensity"]),
     ("multiply", {"age": 1}, ["'age' is not a parameter of shader 'multiply'; valid parameters: none"]),
     ("paint", {"shading": 0.5}, []),
 ])
@@ -246,3 +246,70 @@ def test_bruise_follows_the_scene_light():
     darkening_dim = dim.astype(float) - bruise(dim, color, alpha, skin=0.6)
     ratio = darkening_dim.mean() / darkening_bright.mean()
     assert 0.35 < ratio < 0.45, ratio
+
+
+# --- the bruise's per-texel age map (age_spread) ----------------------------------------------------
+
+def _aged_layer(alpha: int, older: float, shape=(64, 64)) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform bruise layer whose green channel says how much older it is (premultiplied, as the
+    renderer passes it): ``older`` 0 = the layer's age, 1 = ``age_spread`` days older."""
+    return _layer((120, round(255 * older), 125), alpha, shape)
+
+
+def test_age_spread_zero_is_todays_bruise_byte_for_byte(portrait, portrait_landmarks):
+    """Packs made before the age map keep their look exactly: at age_spread 0 the colour is not read."""
+    x, y = portrait_landmarks[1, :2].astype(int)
+    base = np.ascontiguousarray(portrait[y - 64:y + 64, x - 96:x + 96])
+    rng = np.random.default_rng(5)
+    alpha = np.repeat(rng.integers(0, 256, (*base.shape[:2], 1), dtype=np.uint8), 3, axis=2)
+    color = (rng.integers(0, 256, base.shape) * (alpha / 255.0)).astype(np.uint8)
+    bruise = get_shader("bruise")
+    for skin in (None, 0.3, 0.7):
+        plain = bruise(base, np.zeros_like(color), alpha, age=3.0, skin=skin)
+        np.testing.assert_array_equal(bruise(base, color, alpha, age=3.0, skin=skin, age_spread=0.0), plain)
+        np.testing.assert_array_equal(bruise(base, color, alpha, age=3.0, skin=skin), plain)
+
+
+def test_age_spread_makes_a_texel_as_old_as_its_green_says():
+    """A texel whose green is 8/15 of its alpha (the table has 16 age steps), with age 1 and
+    age_spread 7.5, is drawn as a 5-day-old bruise: greener than the fresh core."""
+    patch = _skin_patch((200, 200, 200))
+    bruise = get_shader("bruise")
+    core = _gain(patch, bruise(patch, *_aged_layer(230, 0.0), age=1.0, age_spread=7.5))
+    rim = _gain(patch, bruise(patch, *_aged_layer(230, 8 / 15), age=1.0, age_spread=7.5))
+    five_days = _gain(patch, bruise(patch, *_layer((0, 0, 0), 230, shape=(64, 64)), age=5.0))
+    np.testing.assert_allclose(rim, five_days, atol=0.02)
+    assert rim[1] / rim[2] > core[1] / core[2] + 0.2, (core, rim)  # older = greener/yellower
+
+
+def test_the_age_map_survives_coverage_and_opacity():
+    """The renderer scales colour and alpha together (coverage, opacity): the age is their ratio, so a
+    half-covered texel is the same age, only fainter."""
+    patch = _skin_patch((200, 200, 200))
+    bruise = get_shader("bruise")
+    full = _gain(patch, bruise(patch, *_aged_layer(250, 0.8), age=1.0, age_spread=8.0))
+    half = _gain(patch, bruise(patch, *_aged_layer(125, 0.8), age=1.0, age_spread=8.0))
+    hue = lambda gain: np.log(gain) / np.log(gain).sum()  # noqa: E731 - the absorbance's proportions
+    np.testing.assert_allclose(hue(half), hue(full), atol=0.03)
+
+
+@pytest.mark.parametrize("skin", [None, 0.2, 0.7])
+def test_the_aged_bruise_still_only_darkens_and_has_no_halo(portrait, portrait_landmarks, skin):
+    """With an age map: never brighter than the skin, exact where alpha is 0, and a partly covered
+    pixel lies between the skin and the fully covered one."""
+    rng = np.random.default_rng(12)
+    x, y = portrait_landmarks[1, :2].astype(int)
+    base = np.ascontiguousarray(portrait[y - 64:y + 64, x - 96:x + 96])
+    alpha = np.repeat(rng.integers(0, 256, (*base.shape[:2], 1), dtype=np.uint8), 3, axis=2)
+    alpha[:20] = 0
+    color = (alpha * rng.random((*base.shape[:2], 1))).astype(np.uint8)
+    bruise = get_shader("bruise")
+    for spread in (3.0, 14.0):
+        out = bruise(base, color, alpha, age=2.0, age_spread=spread, skin=skin)
+        assert not (out > base).any()
+        np.testing.assert_array_equal(out[:20], base[:20])
+    for older in (0.0, 0.6, 1.0):
+        full = bruise(BASE, *_aged_layer(255, older, BASE.shape[:2]), age_spread=6.0).astype(int)
+        for a in (32, 128, 200):
+            out = bruise(BASE, *_aged_layer(a, older, BASE.shape[:2]), age_spread=6.0).astype(int)
+            assert np.all(out >= np.minimum(BASE, full) - 1) and np.all(out <= np.maximum(BASE, full) + 1)
