@@ -8,13 +8,14 @@ by the shading of the new light, ``ambient + max(0, n . L)``; the background is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 
 from arfilter.render.unwrap import vertex_normals
-from arfilter.render.warp import OUTSIDE, Roi, visible_triangles
-from arfilter.render.warp import rasterize_values
+from arfilter.render.warp import OUTSIDE, Roi, rasterize_values, signed_areas, visible_triangles
 from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh
-from arfilter.render.warp import signed_areas
 
 AMBIENT = 0.25  # the ambient part of the synthetic light, against 1 for the directional one
 
@@ -63,16 +64,13 @@ def relight(image: np.ndarray, landmarks: np.ndarray, mesh: CanonicalMesh,
     return out
 
 
-def dome_pack(folder, mesh: CanonicalMesh, vertex: int = 151, radius_uv: float = 0.07, size: int = 1024,
-              strength: float = 1.0) -> "Path":
-    """A look with one ``relief`` layer: a dome (cosine profile) centred on ``vertex`` (151: mid-forehead)."""
-    from pathlib import Path
-
-    import cv2
-
+def dome_pack(folder, mesh: CanonicalMesh, vertices: tuple[int, ...] = (151, 9), radius_uv: float = 0.07,
+              size: int = 1024, strength: float = 1.0, bruise: bool = False) -> Path:
+    """A look with one ``relief`` layer: a dome (cosine profile) centred between ``vertices`` (151 and 9:
+    the middle of the forehead); with ``bruise``, a bruise layer of the same shape on top (a forehead bump)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    centre = mesh.uvs[vertex] * size
+    centre = mesh.uvs[list(vertices)].mean(axis=0) * size
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
     r = np.hypot(xs - centre[0], ys - centre[1]) / (radius_uv * size)
     height = np.where(r < 1.0, 0.5 + 0.5 * np.cos(np.pi * np.minimum(r, 1.0)), 0.0)
@@ -80,7 +78,20 @@ def dome_pack(folder, mesh: CanonicalMesh, vertex: int = 151, radius_uv: float =
     texture[..., :3] = 255
     texture[..., 3] = np.round(height * 255.0).astype(np.uint8)
     cv2.imwrite(str(folder / "dome.png"), texture)
-    (folder / "overlay.toml").write_text(
-        'name = "dome"\n\n[[layers]]\ntexture = "dome.png"\nshader = "relief"\n'
-        f"params = {{ strength = {strength} }}\n", encoding="utf-8")
+    manifest = f'name = "dome"\n\n[[layers]]\ntexture = "dome.png"\nshader = "relief"\nparams = {{ strength = {strength} }}\n'
+    if bruise:
+        manifest += '\n[[layers]]\ntexture = "dome.png"\nshader = "bruise"\nparams = { age = 1, intensity = 0.6 }\n'
+    (folder / "overlay.toml").write_text(manifest, encoding="utf-8")
     return folder
+
+
+def bright_side(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, float]:
+    """Where a shader brightened vs darkened: (centroid of the brightening minus that of the darkening,
+    in pixels, (x, y)) weighted by how much, and the largest change of luma (0-255)."""
+    change = cv2.cvtColor(after, cv2.COLOR_BGR2GRAY).astype(np.float64) - cv2.cvtColor(before, cv2.COLOR_BGR2GRAY)
+    ys, xs = np.mgrid[0:change.shape[0], 0:change.shape[1]]
+    centroids = []
+    for weight in (np.clip(change, 0, None), np.clip(-change, 0, None)):
+        total = weight.sum()
+        centroids.append(np.array([(xs * weight).sum(), (ys * weight).sum()]) / total if total > 0 else np.zeros(2))
+    return centroids[0] - centroids[1], float(np.abs(change).max())

@@ -52,6 +52,7 @@ MIN_VERTICES = 24  # fewer usable vertices than this (a face mostly out of the f
 TRIM = 0.8  # share of the vertices kept by the robust pass (the best-fitting ones)
 
 _PATCH = np.mgrid[-1:2, -1:2].reshape(2, -1)  # 3x3 samples around each vertex, spaced by the face's size
+_LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299]) / (9 * 255.0)  # Rec. 601 luma (0-1) of 9 summed BGR samples
 
 
 @dataclass
@@ -77,31 +78,34 @@ def sample_luma(image: np.ndarray, points: np.ndarray, vertices: np.ndarray) -> 
               & (centres[:, 1] >= margin) & (centres[:, 1] < height - margin))
     xs = centres[inside, 0, None] + step * _PATCH[1]
     ys = centres[inside, 1, None] + step * _PATCH[0]
-    bgr = image[ys, xs].astype(np.float32)  # (n, 9, 3)
-    luma = (bgr @ np.array([0.114, 0.587, 0.299], np.float32)).mean(axis=1) / 255.0
+    summed = image[ys, xs].sum(axis=1, dtype=np.int32)  # (n, 3): BGR summed over each vertex's 9 samples
+    luma = summed @ _LUMA_WEIGHTS
     return luma, inside
 
 
-def _solve(normals: np.ndarray, luma: np.ndarray) -> np.ndarray:
-    design = np.column_stack([np.ones(len(normals)), normals])
-    coefficients, *_ = np.linalg.lstsq(design, luma, rcond=None)
-    return coefficients
+def _solve(design: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """Least squares by the 4x4 normal equations (a tenth of lstsq's time; the columns are well scaled)."""
+    gram = design.T @ design
+    gram[np.diag_indices(4)] += 1e-9
+    return np.linalg.solve(gram, design.T @ luma)
 
 
 def fit_light(normals: np.ndarray, luma: np.ndarray) -> np.ndarray | None:
     """(a, bx, by, bz) with ``luma ~ a + b . n``, robust to shadowed and odd vertices; None if unfit."""
     if len(luma) < MIN_VERTICES:
         return None
-    coefficients = _solve(normals, luma)
+    design = np.column_stack([np.ones(len(normals)), normals])
+    coefficients = _solve(design, luma)
     for _ in range(2):
         b = coefficients[1:]
         strength = float(np.linalg.norm(b))
         lit = normals @ (b / strength) > -0.1 if strength > 1e-6 else np.ones(len(luma), bool)
-        if lit.sum() < MIN_VERTICES:
+        count = int(lit.sum())
+        if count < MIN_VERTICES:
             break
-        residual = np.abs(normals[lit] @ b + coefficients[0] - luma[lit])
-        kept = residual <= np.quantile(residual, TRIM)
-        coefficients = _solve(normals[lit][kept], luma[lit][kept])
+        residual = np.abs(design[lit] @ coefficients - luma[lit])
+        kept = np.argpartition(residual, int(TRIM * count) - 1)[:int(TRIM * count)]
+        coefficients = _solve(design[lit][kept], luma[lit][kept])
     return coefficients
 
 
