@@ -39,7 +39,8 @@ class Shader:
     params: Mapping[str, Param] = field(default_factory=dict)
     # What the renderer passes besides the layer, by keyword: "skin" (the face's skin
     # brightness, 0-1), "light" (the light on this face, arfilter.core.types.Light or None)
-    # and "texel_px" (screen pixels per texel of the layer's full-size texture, the same at every mip level).
+    # "texel_px" (screen pixels per texel of the layer's full-size texture, the same at every mip level)
+    # and "coverage" ((h, w) uint8: how much of each pixel the face covers, already in ``alpha``).
     needs: frozenset[str] = frozenset()
 
     @property

@@ -18,8 +18,11 @@ one does. The gain multiplies the skin (one saturating uint8 pass), so its
 pores and colour stay. Heights are in texels of the layer's texture
 (:data:`HEIGHT_TEXELS` at 255) and slopes are measured on the screen with
 ``texel_px``, so the same swelling has the same slopes at any face size.
-Where alpha is 0 the skin is returned bit for bit (no ring around the
-relief), and without a light estimate (none yet) nothing is drawn.
+The renderer's ``coverage`` (already in ``alpha``) is divided back out
+before the slope is taken, so where the mesh ends, a hand covers the skin or
+the surface turns away the relief fades instead of drawing a line. Where
+alpha is 0 the skin is returned bit for bit (no ring around the relief), and
+without a light estimate (none yet) nothing is drawn.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from arfilter.core.types import Light
 
 from .params import Param
 
-NEEDS = ("light", "texel_px")
+NEEDS = ("light", "texel_px", "coverage")
 PARAMS = {
     "strength": Param(1.0, 0.0, 2.0, "how high the relief stands: 1 as authored, 2 twice as high, 0 flat"),
 }
@@ -43,6 +46,7 @@ GAIN_ONE = 128.0  # the gain map's code for 1 (unchanged); 0-255 codes gains 0-2
 # d/dx and d/dy of the height in alpha units per pixel (Sobel, normalised by its weight 8).
 _SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32) / 8.0
 _SOBEL_Y = _SOBEL_X.T.copy()
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
 
 
 def shading_kernel(light: Light, strength: float, texel_px: float) -> np.ndarray:
@@ -55,16 +59,31 @@ def shading_kernel(light: Light, strength: float, texel_px: float) -> np.ndarray
     return (-(lx * _SOBEL_X + ly * _SOBEL_Y) * amplitude).astype(np.float32)
 
 
+def _faded(gain: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """lerp(GAIN_ONE, gain, weight / 255) in uint8: exact at weight 0 and 255."""
+    return cv2.add(cv2.multiply(gain, weight, scale=1.0 / 255.0),
+                   np.subtract(np.uint8(GAIN_ONE), cv2.convertScaleAbs(weight, alpha=GAIN_ONE / 255.0)))
+
+
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: float = 1.0,
-          light: Light | None = None, texel_px: float = 1.0) -> np.ndarray:
+          light: Light | None = None, texel_px: float = 1.0, coverage: np.ndarray | None = None) -> np.ndarray:
     """base * (1 + strength * directional * slope . -light_xy), alpha being the height."""
     if light is None or strength <= 0.0 or light.directional <= 0.0:
         return base.copy()
     height = cv2.extractChannel(alpha, 0)
     kernel = shading_kernel(light, strength, texel_px)
-    gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
+    if coverage is None:
+        gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
+    else:
+        # ``alpha`` is the height times the coverage: where the mesh ends, a hand covers the skin or the
+        # surface turns away, that product falls off a cliff its slope would draw as a bright or dark line.
+        # So the slope is taken of the height itself (alpha / coverage), and the shading fades with the
+        # coverage of the whole 3x3 neighbourhood (erode), which is 0 next to any uncovered pixel.
+        height = cv2.divide(height, coverage, scale=255.0)
+        gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
+        gain = _faded(gain, cv2.erode(coverage, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE))
     out = cv2.multiply(base, cv2.cvtColor(gain, cv2.COLOR_GRAY2BGR), scale=1.0 / GAIN_ONE)
     # The 3x3 kernel reaches one pixel past the height map's edge: keep the skin there exactly
     # (cv2.copyTo with a uint8 mask: numpy's masked copy is thirty times slower here).
-    cv2.copyTo(base, cv2.compare(height, 0, cv2.CMP_EQ), out)
+    cv2.copyTo(base, cv2.compare(cv2.extractChannel(alpha, 0), 0, cv2.CMP_EQ), out)
     return out

@@ -168,6 +168,7 @@ class Renderer:
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
             "light": self.lighting.light(face.face_id, image, points, normals) if self.lighting else None,
             "texel_px": face_width / max(self._face_texels, 1e-6),  # per full-size texel, whatever mip is drawn
+            "coverage": coverage,  # how much of each pixel the face covers (fade x occlusion x mesh edge), uint8
         }
         for layer, levels, blend, needs in zip(self.overlay.layers, self._levels, self._blends, self._needs):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
