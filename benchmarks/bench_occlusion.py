@@ -1,0 +1,329 @@
+"""Occlusion: is paint held back on what covers the face, and kept everywhere else?
+
+Real frames of the shared clips with synthetic occluders composited in (``tests/occluders.py``: a
+skin-coloured hand with fingers, a dark microphone, a bright cup, strands of dark hair), each moving in
+over the face and out again (a 24-frame cycle per occluder: in from outside the face, over a target,
+out; the target cycles over the subject's left eye, left cheek, right eye and forehead). The
+composited frames are tracked with the real tracker (VIDEO mode), as users' frames would be, and each
+look is rendered twice by the real ``Renderer``: with occlusion handling and without.
+
+Paint per pixel = sum over B, G, R of |rendered - frame|. Figures, per clip, look and occluder:
+
+* ``on_occluder``: paint on the occluder's pixels (its known mask) with handling / without (floor <= 5 %);
+* ``kept``: paint elsewhere (where the render without handling paints, minus the occluder grown by
+  2 px, minus the glasses reference mask on the glasses clips) with handling / without (floor >= 95 %);
+  every frame counts, those with no occluder too.
+
+Flicker: a still image repeated (the 720p portrait, the same landmarks every frame) and the first 30
+frames of talking_woman_512 (a nearly still face): painted pixels (paint > 6) per frame; the largest
+frame-to-frame change of their count, as a fraction (floor <= 1 % on the still image).
+
+Cost: ``Occlusion.visible`` per face and frame (perf_counter, median) and, separately, the unwrap it
+needs (``render.unwrap.unwrap``), at 720p: the webcam clip letterboxed into 1280x720 and the portrait.
+
+Glasses: on glasses_smile_512 and webcam_glasses_720x1280 (clean frames), the frame pixels inside
+black_eye_left/right's painted area: a reference mask made by a fixed rule independent of the
+detector (``glasses_mask``), and the fraction of those pixels whose colour changes by more than 6 levels
+in any channel (floor <= 10 %), with handling and without.
+
+    ARFILTER_MODEL=../shared/models/face_landmarker.task .venv/bin/python benchmarks/bench_occlusion.py
+    .venv/bin/python benchmarks/bench_occlusion.py --frames 24 --json /tmp/o.json --pictures /tmp/occ
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from media import read_frames  # noqa: E402
+from occluders import KINDS, composite, skin_colour  # noqa: E402
+
+from arfilter.core.framing import letterbox  # noqa: E402
+from arfilter.core.types import Face, Frame  # noqa: E402
+from arfilter.render import renderer as renderer_module  # noqa: E402
+from arfilter.render.packs import load_overlay  # noqa: E402
+from arfilter.render.renderer import Renderer  # noqa: E402
+from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, load_canonical_mesh  # noqa: E402
+from arfilter.tracking.tracker import FaceTracker, TrackerOptions  # noqa: E402
+
+CLIPS = {"talking_woman_512": ("talking_woman_512.mp4", None), "glasses_smile_512": ("glasses_smile_512.mp4", None),
+         "webcam_glasses_720p": ("webcam_glasses_720x1280.mp4", (1280, 720)), "head_turns_480": ("head_turns_480.mp4", None)}
+GLASSES_CLIPS = {"glasses_smile_512": ("glasses_smile_512.mp4", None),
+                 "webcam_glasses_720x1280": ("webcam_glasses_720x1280.mp4", None)}
+LOOKS = ("black_eye_left", "cheek_bruise", "whole_face")
+CYCLE = 24  # frames per occluder: in, over the target, out
+PAINTED = 6  # paint (sum of |diff| over B, G, R) above which a pixel counts as painted
+COLOUR_CHANGE = 6  # levels in any channel: a glasses-frame pixel that changed colour
+TARGETS = ((263, 362, 386, 374), (280, 425, 411), (33, 133, 159, 145), (151, 9, 108, 337))
+
+
+def whole_face_pack(folder: Path) -> Path:
+    """A look painting every skin triangle: a half-transparent purple (``normal`` shader)."""
+    pack = folder / "whole_face"
+    pack.mkdir()
+    texture = np.zeros((256, 256, 4), np.uint8)
+    texture[:] = (90, 30, 80, 150)
+    cv2.imwrite(str(pack / "paint.png"), texture)
+    (pack / "overlay.toml").write_text('name = "whole_face"\n[[layers]]\ntexture = "paint.png"\nshader = "normal"\n')
+    return pack
+
+
+def load_frames(name: str, size: tuple[int, int] | None, media: Path, count: int) -> list[np.ndarray]:
+    frames = read_frames(media / name, count)
+    return [letterbox(frame, size) for frame in frames] if size else frames
+
+
+def track(frames: list[np.ndarray], model: Path) -> list[tuple[Face, ...]]:
+    """The tracker over ``frames`` as a 30 fps clip (VIDEO mode), one face."""
+    with FaceTracker(TrackerOptions(model_path=model, max_faces=1)) as tracker:
+        return [tracker(Frame(np.ascontiguousarray(frame), index / 30.0)) for index, frame in enumerate(frames)]
+
+
+def occluder_at(index: int, face: Face) -> tuple[str, np.ndarray, float, float] | None:
+    """Which occluder is where at frame ``index``: kind, centre, unit (face width), angle; None off-face."""
+    cycle, phase = divmod(index, CYCLE)
+    kind = KINDS[cycle % len(KINDS)]
+    points = face.landmarks[:468, :2]
+    unit = float(np.ptp(points[:, 0]))
+    target = points[list(TARGETS[(cycle + cycle // len(KINDS)) % len(TARGETS)])].mean(axis=0)
+    reach = math.sin(math.pi * phase / (CYCLE - 1))  # 0 outside, 1 over the target, 0 outside again
+    if reach < 0.05:
+        return None
+    away = {"hand": (-1.0, 0.4), "mic": (0.3, 1.0), "cup": (1.0, 0.3), "hair": (0.0, -1.0)}[kind]
+    centre = target + (1.0 - reach) * 1.1 * unit * np.array(away, np.float32)
+    return kind, centre, unit, 0.25 * math.sin(index * 0.21)
+
+
+def occluded_clip(frames: list[np.ndarray], faces: list[tuple[Face, ...]]) -> tuple[list, list, list]:
+    """Frames with the occluders composited in (placed from the clean frames' faces), masks, kinds."""
+    out, masks, kinds = [], [], []
+    for index, (frame, found) in enumerate(zip(frames, faces)):
+        where = occluder_at(index, found[0]) if found else None
+        if where is None:
+            out.append(frame)
+            masks.append(np.zeros(frame.shape[:2], bool))
+            kinds.append(None)
+            continue
+        kind, centre, unit, angle = where
+        image, mask = composite(frame, kind, centre, unit, angle, skin_colour(frame, found[0].landmarks))
+        out.append(image)
+        masks.append(mask)
+        kinds.append(kind)
+    return out, masks, kinds
+
+
+def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Per pixel: sum over B, G, R of |rendered - frame| (int32)."""
+    return np.abs(rendered.astype(np.int16) - frame.astype(np.int16)).sum(axis=2, dtype=np.int32)
+
+
+def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds: list, look: Any, mesh: Any,
+                      pictures: Path | None, label: str, skip: list[np.ndarray] | None = None) -> dict[str, Any]:
+    """Paint on the occluders and kept elsewhere, per occluder kind, for one look over one clip."""
+    with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
+    sums = {kind: [0.0, 0.0] for kind in KINDS}
+    kept = [0.0, 0.0]
+    ring = np.ones((5, 5), np.uint8)
+    for index, (frame, found, mask, kind) in enumerate(zip(frames, faces, masks, kinds)):
+        on, off = paint(with_handling(frame, found), frame), paint(without(frame, found), frame)
+        if kind is not None:
+            sums[kind][0] += float(on[mask].sum())
+            sums[kind][1] += float(off[mask].sum())
+        elsewhere = (off > 0) & ~cv2.dilate(mask.view(np.uint8), ring).astype(bool)
+        if skip is not None:
+            elsewhere &= ~skip[index]
+        kept[0] += float(on[elsewhere].sum())
+        kept[1] += float(off[elsewhere].sum())
+        if pictures is not None and kind is not None and index % CYCLE == CYCLE // 2:
+            side = np.hstack([with_handling(frame, found), without(frame, found)])
+            cv2.imwrite(str(pictures / f"{label}_{index:03d}_{kind}.png"), side)
+    result = {kind: {"on_occluder": round(s[0] / s[1], 4) if s[1] > 0 else None, "paint_without": s[1]}
+              for kind, s in sums.items()}
+    result["kept"] = round(kept[0] / kept[1], 4) if kept[1] > 0 else None
+    return result
+
+
+def flicker(frames: list[np.ndarray], faces: list, look: Any, mesh: Any, occlusion: bool) -> dict[str, float]:
+    """Painted pixels per frame; the largest and the median frame-to-frame change of their count."""
+    renderer = Renderer(mesh, look, occlusion=occlusion)
+    counts = [int((paint(renderer(frame, found), frame) > PAINTED).sum()) for frame, found in zip(frames, faces)]
+    changes = [abs(b - a) / max(a, 1) for a, b in zip(counts, counts[1:])]
+    return {"max_change": round(max(changes), 5), "median_change": round(statistics.median(changes), 5),
+            "painted_px": counts[-1]}
+
+
+def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[str, float]:
+    """Median ms per face of ``Occlusion.visible`` and of the unwrap it needs."""
+    renderer = Renderer(mesh, look)
+    spent: dict[str, list[float]] = {"visible": [], "unwrap": []}
+    visible, unwrap = renderer.occlusion.visible, renderer_module.unwrap
+
+    def timed(store: str, function):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            value = function(*args, **kwargs)
+            spent[store].append(1e3 * (time.perf_counter() - start))
+            return value
+        return call
+
+    renderer.occlusion.visible = timed("visible", visible)
+    renderer_module.unwrap = timed("unwrap", unwrap)
+    try:
+        for _ in range(3):
+            for frame, found in zip(frames, faces):
+                renderer(frame, found)
+    finally:
+        renderer_module.unwrap = unwrap
+    return {name: round(statistics.median(values), 4) for name, values in spent.items()}
+
+
+def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """The glasses frame's pixels inside ``area``, by a fixed rule that knows nothing of the detector.
+
+    Skin is saturated (orange); a frame (metal or plastic wire) is grey and stands out from the skin
+    around it: a pixel is frame where its HSV saturation is under 0.72x the median saturation of the
+    15x15 pixels around it and its brightness differs from theirs by more than 10 levels, outside the
+    eyes (their contours grown by 3 px: the eye white is grey too).
+    """
+    hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
+    sat, val = hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
+    local_sat = cv2.medianBlur(hsv[..., 1], 15).astype(np.float32)
+    local_val = cv2.medianBlur(hsv[..., 2], 15).astype(np.float32)
+    mask = (sat < 0.72 * local_sat) & (np.abs(val - local_val) > 10) & area
+    eyes = np.zeros(frame.shape[:2], np.uint8)
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR):
+        cv2.fillPoly(eyes, [np.round(landmarks[list(contour), :2]).astype(np.int32)], 255)
+    return mask & ~cv2.dilate(eyes, np.ones((7, 7), np.uint8)).astype(bool)
+
+
+def glasses_figures(frames: list[np.ndarray], faces: list, mesh: Any, pictures: Path | None,
+                    label: str) -> dict[str, Any]:
+    """Fraction of glasses-frame pixels in the black eyes' painted area that change colour."""
+    result = {}
+    for name in ("black_eye_left", "black_eye_right"):
+        look = load_overlay(name)
+        with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
+        changed, changed_without, total = 0, 0, 0
+        for index, (frame, found) in enumerate(zip(frames, faces)):
+            if not found:
+                continue
+            plain = without(frame, found)
+            area = cv2.dilate((paint(plain, frame) > 0).view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            reference = glasses_mask(frame, found[0].landmarks, area)
+            rendered = with_handling(frame, found)
+            moved = np.abs(rendered.astype(np.int16) - frame).max(axis=2) > COLOUR_CHANGE
+            moved_without = np.abs(plain.astype(np.int16) - frame).max(axis=2) > COLOUR_CHANGE
+            total += int(reference.sum())
+            changed += int((moved & reference).sum())
+            changed_without += int((moved_without & reference).sum())
+            if pictures is not None and index % 40 == 0:
+                marked = frame.copy()
+                marked[reference] = (255, 0, 255)
+                cv2.imwrite(str(pictures / f"glasses_{label}_{name}_{index:03d}.png"),
+                            np.hstack([marked, rendered, plain]))
+        result[name] = {"frame_px": total, "changed": round(changed / max(total, 1), 4),
+                        "changed_without_handling": round(changed_without / max(total, 1), 4)}
+    return result
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    default_media = Path(os.environ["ARFILTER_TEST_MEDIA"]) / "media" if os.environ.get("ARFILTER_TEST_MEDIA") \
+        else REPO.parent / "shared" / "media"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=default_media)
+    parser.add_argument("--model", type=Path, help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
+    parser.add_argument("--frames", type=int, default=4 * CYCLE * 2, help="frames per clip (default 192: two rounds)")
+    parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
+    parser.add_argument("--skip-glasses", action="store_true", help="leave the glasses clips out")
+    parser.add_argument("--pictures", type=Path, help="write side-by-side PNGs here (never into the repository)")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-occlusion.json")
+    args = parser.parse_args(argv)
+    if args.model is None:
+        args.model = Path(os.environ.get("ARFILTER_MODEL") or args.media.parent / "models" / "face_landmarker.task")
+    if args.json is None:
+        args.json = REPO / "benchmarks" / "results" / f"{datetime.date.today():%Y-%m-%d}-occlusion.json"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    mesh = load_canonical_mesh(args.model)
+    results: dict[str, Any] = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "frames": args.frames,
+                               "occlusion": {}, "flicker": {}, "cost_ms": {}, "glasses": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        looks = {name: load_overlay(whole_face_pack(Path(folder)) if name == "whole_face" else name) for name in LOOKS}
+        glasses_skip: dict[str, list[np.ndarray]] = {}
+        for label, (name, size) in ({} if args.skip_glasses else GLASSES_CLIPS).items():
+            frames = load_frames(name, size, args.media, args.frames)
+            faces = track(frames, args.model)
+            results["glasses"][label] = glasses_figures(frames, faces, mesh, args.pictures, label)
+            print(label, json.dumps(results["glasses"][label]), flush=True)
+        for label in args.clips:
+            name, size = CLIPS[label]
+            clean = load_frames(name, size, args.media, args.frames)
+            frames, masks, kinds = occluded_clip(clean, track(clean, args.model))
+            faces = track(frames, args.model)
+            results["occlusion"][label] = {
+                look: occlusion_figures(frames, faces, masks, kinds, looks[look], mesh, args.pictures,
+                                        f"{label}_{look}") for look in LOOKS}
+            print(label, json.dumps(results["occlusion"][label]), flush=True)
+        portrait = cv2.imread(str(args.media / "portrait_720p.jpg"))
+        portrait_faces = track([portrait], args.model)
+        still = {"still_portrait": ([portrait] * 30, portrait_faces * 30)}
+        woman = load_frames("talking_woman_512.mp4", None, args.media, 30)
+        still["talking_woman_first_30"] = (woman, track(woman, args.model))
+        for label, (frames, faces) in still.items():
+            results["flicker"][label] = {
+                look: {"with": flicker(frames, faces, looks[look], mesh, True),
+                       "without": flicker(frames, faces, looks[look], mesh, False)} for look in LOOKS}
+        webcam = load_frames("webcam_glasses_720x1280.mp4", (1280, 720), args.media, 60)
+        for label, (frames, faces) in {"webcam_720p": (webcam, track(webcam, args.model)),
+                                       "portrait_720p": ([portrait] * 30, portrait_faces * 30)}.items():
+            results["cost_ms"][label] = {look: cost(frames, faces, looks[look], mesh) for look in LOOKS}
+    print_tables(results)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    print("\n| clip | look | hand | mic | cup | hair | kept elsewhere |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for clip, per_look in results["occlusion"].items():
+        for look, row in per_look.items():
+            cells = [f"{100 * row[k]['on_occluder']:.1f} %" if row[k]["on_occluder"] is not None else "" for k in KINDS]
+            print(f"| {clip} | {look} | " + " | ".join(cells) + f" | {100 * row['kept']:.1f} % |")
+    print("\n| still | look | max change with / without | median change with / without |\n| --- | --- | ---: | ---: |")
+    for clip, per_look in results["flicker"].items():
+        for look, row in per_look.items():
+            print(f"| {clip} | {look} | {100 * row['with']['max_change']:.2f} / {100 * row['without']['max_change']:.2f} % "
+                  f"| {100 * row['with']['median_change']:.2f} / {100 * row['without']['median_change']:.2f} % |")
+    print("\n| 720p | look | visible() ms | unwrap ms |\n| --- | --- | ---: | ---: |")
+    for clip, per_look in results["cost_ms"].items():
+        for look, row in per_look.items():
+            print(f"| {clip} | {look} | {row['visible']:.3f} | {row['unwrap']:.3f} |")
+    print("\n| glasses clip | look | frame px | changed with / without handling |\n| --- | --- | ---: | ---: |")
+    for clip, per_look in results["glasses"].items():
+        for look, row in per_look.items():
+            print(f"| {clip} | {look} | {row['frame_px']} | {100 * row['changed']:.1f} / "
+                  f"{100 * row['changed_without_handling']:.1f} % |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

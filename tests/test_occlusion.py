@@ -1,0 +1,108 @@
+"""Paint is held back on what covers the face (a cup, a microphone), kept elsewhere, and back once it leaves.
+
+Real face (the 720p portrait, tracked once) with synthetic occluders of known masks
+(tests/occluders.py) composited over the subject's left cheek and eye.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from occluders import composite, skin_colour
+
+from arfilter.core.types import Face
+from arfilter.render.occlusion import FORGET_AFTER, Occlusion
+from arfilter.render.packs import load_overlay
+from arfilter.render.renderer import Renderer
+
+
+@pytest.fixture
+def whole_face(tmp_path):
+    """A look that paints every skin triangle half-transparent purple."""
+    folder = tmp_path / "whole_face"
+    folder.mkdir()
+    texture = np.zeros((256, 256, 4), np.uint8)
+    texture[:] = (90, 30, 80, 150)
+    cv2.imwrite(str(folder / "paint.png"), texture)
+    (folder / "overlay.toml").write_text('name = "whole_face"\n[[layers]]\ntexture = "paint.png"\nshader = "normal"\n')
+    return load_overlay(folder)
+
+
+def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    return np.abs(rendered.astype(np.int16) - frame.astype(np.int16)).sum(axis=2)
+
+
+def covered_frame(portrait, landmarks, kind: str):
+    """The portrait with ``kind`` over the subject's left cheek and eye, and its mask."""
+    unit = float(np.ptp(landmarks[:468, 0]))
+    centre = landmarks[[263, 280, 330], :2].mean(axis=0)
+    return composite(portrait, kind, centre, unit, 0.2, skin_colour(portrait, landmarks))
+
+
+def ratios(frame, mask, face, with_handling, without) -> tuple[float, float]:
+    """(paint on the occluder, paint kept elsewhere), each over the paint without occlusion handling."""
+    on, off = paint(with_handling(frame, (face,)), frame), paint(without(frame, (face,)), frame)
+    elsewhere = (off > 0) & ~cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    return on[mask].sum() / off[mask].sum(), on[elsewhere].sum() / off[elsewhere].sum()
+
+
+@pytest.mark.parametrize("kind", ["cup", "mic"])
+def test_paint_is_held_back_on_the_occluder_and_kept_elsewhere(mesh, whole_face, portrait, portrait_landmarks,
+                                                              kind):
+    face = Face(portrait_landmarks)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    for _ in range(3):  # the face seen clear first, as a live camera would
+        with_handling(portrait, (face,))
+    frame, mask = covered_frame(portrait, portrait_landmarks, kind)
+    for _ in range(3):
+        on_occluder, kept = ratios(frame, mask, face, with_handling, without)
+        assert on_occluder < 0.05, f"{kind}: {on_occluder:.1%} of the paint still lands on it"
+        assert kept > 0.95, f"{kind}: only {kept:.1%} of the paint kept around it"
+
+
+def test_a_still_image_alone_is_judged_by_colour(mesh, whole_face, portrait, portrait_landmarks):
+    """No history: the first frame a face is seen, a cup on it already keeps its own look."""
+    frame, mask = covered_frame(portrait, portrait_landmarks, "cup")
+    on_occluder, kept = ratios(frame, mask, Face(portrait_landmarks), Renderer(mesh, whole_face),
+                               Renderer(mesh, whole_face, occlusion=False))
+    assert on_occluder < 0.05
+    assert kept > 0.9
+
+
+def test_paint_comes_back_within_a_few_frames_after_the_occluder_leaves(mesh, whole_face, portrait,
+                                                                       portrait_landmarks):
+    face = Face(portrait_landmarks)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    with_handling(portrait, (face,))
+    frame, mask = covered_frame(portrait, portrait_landmarks, "mic")
+    for _ in range(10):
+        covered = paint(with_handling(frame, (face,)), frame)[mask].sum()
+    reference = paint(without(portrait, (face,)), portrait)[mask].sum()
+    assert covered < 0.05 * paint(without(frame, (face,)), frame)[mask].sum(), "held back while it was there"
+    back = [paint(with_handling(portrait, (face,)), portrait)[mask].sum() / reference for _ in range(5)]
+    assert back[-1] > 0.95, f"paint where the microphone was: {[round(b, 2) for b in back]} of full, frame by frame"
+
+
+def test_no_flicker_on_a_still_frame(mesh, whole_face, portrait, portrait_landmarks):
+    renderer = Renderer(mesh, whole_face)
+    face = Face(portrait_landmarks)
+    painted = [int((paint(renderer(portrait, (face,)), portrait) > 6).sum()) for _ in range(20)]
+    assert min(painted) > 0.9 * int((paint(Renderer(mesh, whole_face, occlusion=False)(portrait, (face,)),
+                                           portrait) > 6).sum())
+    changes = [abs(b - a) / a for a, b in zip(painted, painted[1:])]
+    assert max(changes) <= 0.01, f"painted area changes frame to frame by up to {max(changes):.2%}"
+
+
+def test_faces_are_forgotten_only_after_some_frames_unseen(mesh, whole_face, portrait, portrait_landmarks):
+    renderer = Renderer(mesh, whole_face)
+    renderer(portrait, (Face(portrait_landmarks, face_id=4),))
+    occlusion: Occlusion = renderer.occlusion
+    assert occlusion.faces == (4,)
+    for _ in range(5):  # a hand in front: the tracker loses the face for a few frames
+        renderer(portrait, ())
+    assert occlusion.faces == (4,), "a face lost for a few frames must keep its memory"
+    for _ in range(FORGET_AFTER):
+        renderer(portrait, ())
+    assert occlusion.faces == (), "a face gone for good must be forgotten"
