@@ -8,7 +8,7 @@ light from the face's own shading (``render.lighting``) and passes it as
 ``light``; the relief is shaded by the screen-space slope of the warped
 height along the light's direction on the screen:
 
-    gain = 1 + strength * directional * (slope . -light_xy)
+    gain = 1 + strength * directional * (slope . -light_xy), within 1 -/+ directional
 
 where ``slope`` is the height's gradient (one ``cv2.filter2D`` pass: the
 Sobel kernels along x and y combined, weighted by the light's direction,
@@ -82,6 +82,10 @@ def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: floa
         height = cv2.divide(height, coverage, scale=255.0)
         gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
         gain = _faded(gain, cv2.erode(coverage, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE))
+    # A slope turned right away from the light still gets the ambient part: the gain stays within
+    # 1 -/+ the directional share (a steep relief under hard light is deep shade, never black).
+    share = float(light.directional)
+    gain = cv2.min(cv2.max(gain, round(GAIN_ONE * (1.0 - share))), min(round(GAIN_ONE * (1.0 + share)), 255))
     out = cv2.multiply(base, cv2.cvtColor(gain, cv2.COLOR_GRAY2BGR), scale=1.0 / GAIN_ONE)
     # The 3x3 kernel reaches one pixel past the height map's edge: keep the skin there exactly
     # (cv2.copyTo with a uint8 mask: numpy's masked copy is thirty times slower here).
