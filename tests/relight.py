@@ -1,9 +1,10 @@
 """Relight a real face with a known light: the ground truth for the light estimate and the relief.
 
 Shared by tests/test_lighting.py, tests/test_relief.py and benchmarks/bench_relief.py. Per-pixel
-normals are the tracked mesh's vertex normals interpolated over its triangles; the face is divided by
-the shading of the light it was photographed in (taken as frontal: ``ambient + n_z``) and multiplied
-by the shading of the new light, ``ambient + max(0, n . L)``; the background is kept.
+normals are the tracked mesh's vertex normals interpolated over its triangles; the face is multiplied
+by the shading of the new light, ``ambient + max(0, n . L)``; the background is kept. The face's own
+light is not divided out (dividing by a guessed one, frontal, left a wrong gradient that swamped the
+estimate), so it stays in the picture, weaker: the truth is ``L`` only approximately.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def normals_of(landmarks: np.ndarray, mesh: CanonicalMesh) -> np.ndarray:
 
 def relight(image: np.ndarray, landmarks: np.ndarray, mesh: CanonicalMesh,
             light: tuple[float, float, float] | None, ambient: float = AMBIENT) -> np.ndarray:
-    """``image`` with its face relit by a directional ``light`` (None: ambient light only, flat)."""
+    """``image`` with its face relit by a directional ``light`` (None: ambient light only, its own light kept)."""
     points = landmarks[:MESH_VERTICES, :2].astype(np.float64)
     normals = normals_of(landmarks, mesh)
     visible = visible_triangles(points, landmarks[:MESH_VERTICES, 2], mesh.triangles, front_sign(mesh))
@@ -55,9 +56,8 @@ def relight(image: np.ndarray, landmarks: np.ndarray, mesh: CanonicalMesh,
     face = nx != OUTSIDE
     n = np.stack([nx, ny, nz], axis=-1)
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-6)
-    before = 1.0
-    after = ambient + (np.clip(n @ np.asarray(light, np.float64), 0.0, None) if light is not None else 0.7)
-    gain = np.where(face, after / before, 1.0)
+    shading = ambient + (np.clip(n @ np.asarray(light, np.float64), 0.0, None) if light is not None else 0.7)
+    gain = np.where(face, shading, 1.0)
     out = image.copy()
     region = out[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width].astype(np.float64)
     out[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width] = np.clip(region * gain[..., None] + 0.5, 0, 255)
