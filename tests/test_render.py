@@ -87,9 +87,10 @@ def test_input_is_untouched_and_no_face_means_an_identical_copy(renderer, portra
 def test_transparent_overlay_changes_nothing_bit_for_bit(mesh, tmp_path, portrait, portrait_landmarks):
     folder = tmp_path / "clear"
     shutil.copytree(builtin_overlays_dir() / "black_eye_left", folder)
-    texture = cv2.imread(str(folder / "bruise.png"), cv2.IMREAD_UNCHANGED)
-    texture[:, :, 3] = 0
-    cv2.imwrite(str(folder / "bruise.png"), texture)
+    for png in folder.glob("*.png"):  # every layer: the look has a relief layer (lids.png) besides the bruise
+        texture = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        texture[:, :, 3] = 0
+        cv2.imwrite(str(png), texture)
     out = Renderer(mesh, load_overlay(folder))(portrait, (Face(portrait_landmarks),))
     np.testing.assert_array_equal(out, portrait)
 
