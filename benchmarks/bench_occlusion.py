@@ -11,8 +11,8 @@ Paint per pixel = sum over B, G, R of |rendered - frame|. Figures, per clip, loo
 
 * ``on_occluder``: paint on the occluder's pixels (its known mask) with handling / without (floor <= 5 %);
 * ``kept``: paint elsewhere (where the render without handling paints, minus the occluder grown by
-  2 px, minus the glasses reference mask on the glasses clips) with handling / without (floor >= 95 %);
-  every frame counts, those with no occluder too.
+  2 px) with handling / without (floor >= 95 %); every frame counts, those with no occluder too (on
+  the glasses clips the frames held back count as lost here).
 
 Flicker: a still image repeated (the 720p portrait, the same landmarks every frame) and the first 30
 frames of talking_woman_512 (a nearly still face): painted pixels (paint > 6) per frame; the largest
@@ -134,7 +134,7 @@ def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
 
 
 def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds: list, look: Any, mesh: Any,
-                      pictures: Path | None, label: str, skip: list[np.ndarray] | None = None) -> dict[str, Any]:
+                      pictures: Path | None, label: str) -> dict[str, Any]:
     """Paint on the occluders and kept elsewhere, per occluder kind, for one look over one clip."""
     with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
     sums = {kind: [0.0, 0.0] for kind in KINDS}
@@ -146,8 +146,6 @@ def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds:
             sums[kind][0] += float(on[mask].sum())
             sums[kind][1] += float(off[mask].sum())
         elsewhere = (off > 0) & ~cv2.dilate(mask.view(np.uint8), ring).astype(bool)
-        if skip is not None:
-            elsewhere &= ~skip[index]
         kept[0] += float(on[elsewhere].sum())
         kept[1] += float(off[elsewhere].sum())
         if pictures is not None and kind is not None and index % CYCLE == CYCLE // 2:
@@ -268,7 +266,6 @@ def main(argv: list[str] | None = None) -> int:
                                "occlusion": {}, "flicker": {}, "cost_ms": {}, "glasses": {}}
     with tempfile.TemporaryDirectory() as folder:
         looks = {name: load_overlay(whole_face_pack(Path(folder)) if name == "whole_face" else name) for name in LOOKS}
-        glasses_skip: dict[str, list[np.ndarray]] = {}
         for label, (name, size) in ({} if args.skip_glasses else GLASSES_CLIPS).items():
             frames = load_frames(name, size, args.media, args.frames)
             faces = track(frames, args.model)
