@@ -52,14 +52,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from media import read_frames  # noqa: E402
-from occluders import KINDS, composite, skin_colour  # noqa: E402
+from occluders import KINDS, composite, glasses_mask, skin_colour  # noqa: E402
 
 from arfilter.core.framing import letterbox  # noqa: E402
 from arfilter.core.types import Face, Frame  # noqa: E402
 from arfilter.render import renderer as renderer_module  # noqa: E402
 from arfilter.render.packs import load_overlay  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
-from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, load_canonical_mesh  # noqa: E402
+from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
 from arfilter.tracking.tracker import FaceTracker, TrackerOptions  # noqa: E402
 
 CLIPS = {"talking_woman_512": ("talking_woman_512.mp4", None), "glasses_smile_512": ("glasses_smile_512.mp4", None),
@@ -189,25 +189,6 @@ def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[st
     finally:
         renderer_module.unwrap = unwrap
     return {name: round(statistics.median(values), 4) for name, values in spent.items()}
-
-
-def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """The glasses frame's pixels inside ``area``, by a fixed rule that knows nothing of the detector.
-
-    Skin is saturated (orange); a frame (metal or plastic wire) is grey and stands out from the skin
-    around it: a pixel is frame where its HSV saturation is under 0.72x the median saturation of the
-    15x15 pixels around it and its brightness differs from theirs by more than 10 levels, outside the
-    eyes (their contours grown by 3 px: the eye white is grey too).
-    """
-    hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
-    sat, val = hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
-    local_sat = cv2.medianBlur(hsv[..., 1], 15).astype(np.float32)
-    local_val = cv2.medianBlur(hsv[..., 2], 15).astype(np.float32)
-    mask = (sat < 0.72 * local_sat) & (np.abs(val - local_val) > 10) & area
-    eyes = np.zeros(frame.shape[:2], np.uint8)
-    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR):
-        cv2.fillPoly(eyes, [np.round(landmarks[list(contour), :2]).astype(np.int32)], 255)
-    return mask & ~cv2.dilate(eyes, np.ones((7, 7), np.uint8)).astype(bool)
 
 
 def glasses_figures(frames: list[np.ndarray], faces: list, mesh: Any, pictures: Path | None,

@@ -321,7 +321,7 @@ def build_textures(mesh: CanonicalMesh, size: int = SIZE) -> dict[str, np.ndarra
         "healing_day10/bruise.png": healing,
         "purple_ribbon/ribbon.png": ribbon((0.29, 0.545), 0.15, size),
         # Well inside the cheek: on a three-quarter face the outer cheek turns away.
-        "no_more_silence/mark.png": painted_text(("#NoMore", "Silence"), (0.68, 0.55), 0.165, -6.0, size, rng(16)),
+        "no_more_silence/mark.png": painted_text(("#NoMore", "Silence"), (0.676, 0.55), 0.165, -6.0, size, rng(16)),
     }
 
 

@@ -22,6 +22,8 @@ import math
 import cv2
 import numpy as np
 
+from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+
 KINDS = ("hand", "mic", "cup", "hair")
 # Cheeks and forehead: where the face's own skin colour is read for the hand.
 SKIN_LANDMARKS = (50, 280, 101, 330, 151)
@@ -150,3 +152,22 @@ def composite(image: np.ndarray, kind: str, centre: np.ndarray, unit: float, ang
     alpha = cv2.GaussianBlur(alpha, (3, 3), 0.7)
     out = image.astype(np.float32) * (1.0 - alpha[..., None]) + layer.astype(np.float32) * alpha[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), alpha >= 0.5
+
+
+def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """The glasses frame's pixels inside ``area``, by a fixed rule that knows nothing of the detector.
+
+    Skin is saturated (orange); a frame (metal or plastic wire) is grey and stands out from the skin
+    around it: a pixel is frame where its HSV saturation is under 0.72x the median saturation of the
+    15x15 pixels around it and its brightness differs from theirs by more than 10 levels, outside the
+    eyes (their contours grown by 3 px: the eye white is grey too).
+    """
+    hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
+    sat, val = hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
+    local_sat = cv2.medianBlur(hsv[..., 1], 15).astype(np.float32)
+    local_val = cv2.medianBlur(hsv[..., 2], 15).astype(np.float32)
+    mask = (sat < 0.72 * local_sat) & (np.abs(val - local_val) > 10) & area
+    eyes = np.zeros(frame.shape[:2], np.uint8)
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR):
+        cv2.fillPoly(eyes, [np.round(landmarks[list(contour), :2]).astype(np.int32)], 255)
+    return mask & ~cv2.dilate(eyes, np.ones((7, 7), np.uint8)).astype(bool)

@@ -145,7 +145,9 @@ def test_switching_cycles_through_the_looks_and_changes_the_picture(mesh, portra
         pictures.append(switcher(portrait, face))
     assert [m.rsplit(" (intensity", 1)[0] for m in messages] == ["look: Purple ribbon", "look: #NoMoreSilence", "look: Black eye (left)"]
     assert changed(pictures[0], pictures[1]).sum() > 100 and changed(pictures[1], pictures[2]).sum() > 100
-    np.testing.assert_array_equal(pictures[0], pictures[3])
+    # Back to the first look: the same picture, but for a level here and there (each look keeps a
+    # memory of the face, its skin colour and light, which the frames in between refined).
+    assert np.abs(pictures[0].astype(int) - pictures[3].astype(int)).max() <= 2
     switcher.previous()
     assert switcher.title == "#NoMoreSilence"
 

@@ -106,3 +106,38 @@ def test_faces_are_forgotten_only_after_some_frames_unseen(mesh, whole_face, por
     for _ in range(FORGET_AFTER):
         renderer(portrait, ())
     assert occlusion.faces == (), "a face gone for good must be forgotten"
+
+
+@pytest.fixture(scope="module")
+def glasses_clip(model_path, shared_media):
+    """The first 30 frames of the glasses clip (thin silver frames over both eyes) and their faces."""
+    from media import read_frames
+
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    frames = read_frames(shared_media / "glasses_smile_512.mp4", 30)
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        faces = [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]
+    return frames, faces
+
+
+def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip):
+    """The frame's pixels (found by a fixed rule that knows nothing of the renderer: grey against the
+    skin around them) inside the black eye keep their colour, as they did not before."""
+    from occluders import glasses_mask
+
+    frames, faces = glasses_clip
+    look = load_overlay("black_eye_left")
+    with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
+    changed, changed_without, total = 0, 0, 0
+    for frame, found in zip(frames, faces):
+        plain, rendered = without(frame, found), with_handling(frame, found)
+        area = cv2.dilate((paint(plain, frame) > 0).view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        frame_pixels = glasses_mask(frame, found[0].landmarks, area)
+        total += int(frame_pixels.sum())
+        changed += int(((np.abs(rendered.astype(np.int16) - frame).max(axis=2) > 6) & frame_pixels).sum())
+        changed_without += int(((np.abs(plain.astype(np.int16) - frame).max(axis=2) > 6) & frame_pixels).sum())
+    assert total > 3000, "the rule finds the frame"
+    assert changed_without > 0.2 * total, "without handling the bruise tints the frame"
+    assert changed <= 0.10 * total, f"{changed / total:.1%} of the frame's pixels change colour"

@@ -63,7 +63,7 @@ LAYER = '[[layers]]\ntexture = "paint.png"\n'
     ('layers = [1]\n', "{m}: layer 1: must be a table with a texture"),
     (LAYER + 'blend = "x"\n', "{m}: layer 1 blend: unknown key; valid keys: exclude, opacity, params, shader, texture"),
     (LAYER + 'shader = "glow"\n', "{m}: layer 1 shader: unknown shader 'glow'; valid shaders: bruise, multiply, "
-                                  "normal, overlay, paint, screen, soft_light"),
+                                  "normal, overlay, paint, relief, screen, soft_light"),
     (LAYER + 'opacity = 1.5\n', "{m}: layer 1 opacity: must be a number from 0 to 1, not 1.5"),
     (LAYER + 'opacity = true\n', "{m}: layer 1 opacity: must be a number from 0 to 1, not True"),
     (LAYER + 'opacity = "half"\n', "{m}: layer 1 opacity: must be a number from 0 to 1, not 'half'"),

@@ -188,11 +188,12 @@ def test_face_partly_outside_the_frame_draws_what_is_inside(mesh, whole_face_pac
     assert diff[:, : int(lm[:468, 0].max()) + 3].sum() == diff.sum()
 
 
-def test_paint_draws_in_place_exactly_like_a_copying_render(renderer, portrait, portrait_landmarks):
+def test_paint_draws_in_place_exactly_like_a_copying_render(mesh, portrait, portrait_landmarks):
+    """Two renderers with the same history (each keeps per-face memory: the skin's colour, what is covered)."""
     faces = (Face(portrait_landmarks),)
-    expected = renderer(portrait, faces)
+    expected = Renderer(mesh, load_overlay("black_eye_left"))(portrait, faces)
     frame = portrait.copy()
-    assert renderer.paint(frame, faces) is frame
+    assert Renderer(mesh, load_overlay("black_eye_left")).paint(frame, faces) is frame
     np.testing.assert_array_equal(frame, expected)
 
 

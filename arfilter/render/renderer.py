@@ -145,6 +145,17 @@ class Renderer:
             weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
         return view, weight
 
+    def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, map_x: np.ndarray,
+               map_y: np.ndarray, level: int) -> np.ndarray:
+        """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
+        except over the face's own broad features (brows), which the paint covers as it always did."""
+        gate = self.occlusion.gate(face_id, region)
+        own = self.occlusion.own_features(face_id)
+        if gate is None or own is None:
+            return coverage
+        own = to_screen(own, self._box, map_x, map_y, self.overlay.texture_size, level)
+        return cv2.multiply(coverage, cv2.max(gate, own), scale=1.0 / 255.0)
+
     def draw_face(self, image: np.ndarray, face: Face) -> Roi:
         """Paint ``face`` into ``image`` in place; returns the rectangle changed."""
         height, width = image.shape[:2]
@@ -161,8 +172,10 @@ class Renderer:
                                        self._triangles[visible[self._touched[visible]]])
         coverage = cv2.multiply(coverage, to_screen(weight, self._box, map_x, map_y, self.overlay.texture_size, level),
                                 scale=1.0 / 255.0)
-        coverage4 = cv2.merge([coverage] * 4)
         region = image[roi.slices]
+        if self.occlusion is not None:
+            coverage = self._gated(coverage, face.face_id, region, map_x, map_y, level)
+        coverage4 = cv2.merge([coverage] * 4)
         out = region
         extras = {
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
