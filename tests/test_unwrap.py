@@ -9,8 +9,8 @@ import pytest
 from arfilter.core.types import Face
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import FADE_FACING, Renderer, grazing_fade
-from arfilter.render.unwrap import TEXELS_PER_UV, grid_coordinates, look_box, to_screen, unwrap, vertex_normals
-from arfilter.render.warp import OUTSIDE, Roi, sample_map, signed_areas, visible_triangles
+from arfilter.render.unwrap import TEXELS_PER_UV, UvGrid, grid_coordinates, look_box, to_screen, vertex_normals
+from arfilter.render.warp import OUTSIDE, Roi, rasterize_values, sample_map, signed_areas, visible_triangles
 from arfilter.tracking.mesh import MESH_VERTICES, uv_to_texel
 
 
@@ -61,7 +61,9 @@ def test_the_view_reads_the_frame_where_each_texel_lies(mesh, portrait, portrait
     front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
     normals = vertex_normals(portrait_landmarks[:MESH_VERTICES], mesh.triangles, front)
     box = look_box(mesh.uvs, triangles)
-    view = unwrap(portrait, points, normals[:, 2], grid_coordinates(mesh.uvs), triangles, box)
+    shown = np.zeros(len(triangles), bool)
+    shown[visible_triangles(points, portrait_landmarks[:MESH_VERTICES, 2], triangles, front)] = True
+    view = UvGrid(mesh.uvs, triangles, box).view(portrait, points, normals[:, 2], shown)
     assert view.valid.mean() > 0.6, "a frontal face covers most of its own UV box"
     ys, xs = np.nonzero(view.valid)
     sx = np.round(view.screen_x[ys, xs]).astype(int)
@@ -137,3 +139,26 @@ def test_fade_table_runs_from_nothing_to_full():
     assert weight[facing[0] <= FADE_FACING[0]].max() == 0
     assert weight[facing[0] >= FADE_FACING[1]].min() == 255
     assert np.all(np.diff(weight.astype(int)) >= 0)
+
+
+def test_the_grid_agrees_with_rasterising_the_face_in_uv_space(mesh, portrait, portrait_landmarks):
+    """The once-per-look barycentric grid gives what rasterising this frame's visible triangles in UV
+    space gives: each texel's screen position and facing, and which texels are visible."""
+    landmarks = turned(portrait_landmarks, 30.0)  # some triangles hidden
+    points = landmarks[:MESH_VERTICES, :2]
+    triangles = mesh.skin_triangles
+    front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
+    facing = vertex_normals(landmarks[:MESH_VERTICES], mesh.triangles, front)[:, 2]
+    visible = visible_triangles(points, landmarks[:MESH_VERTICES, 2], triangles, front)
+    box = look_box(mesh.uvs, triangles)
+    shown = np.zeros(len(triangles), bool)
+    shown[visible] = True
+    view = UvGrid(mesh.uvs, triangles, box).view(portrait, points, facing, shown)
+    values = np.column_stack([points[:, 0], points[:, 1], facing])
+    sx, sy, on = rasterize_values(grid_coordinates(mesh.uvs), triangles[visible], values, box)
+    direct = sx != OUTSIDE
+    assert (view.valid != direct).mean() < 0.005, "the same texels, but for a few on triangle edges"
+    both = view.valid & direct
+    assert np.abs(view.screen_x[both] - sx[both]).max() < 0.05
+    assert np.abs(view.screen_y[both] - sy[both]).max() < 0.05
+    assert np.abs(view.facing[both] - np.clip(on[both], 0, 1)).max() < 1e-3

@@ -21,7 +21,7 @@ from arfilter.shaders import get_shader
 from arfilter.core.types import Face
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
-from arfilter.render.unwrap import UvView, grid_coordinates, look_box, to_screen, unwrap, vertex_facing, vertex_normals
+from arfilter.render.unwrap import UvGrid, UvView, look_box, to_screen, vertex_facing, vertex_normals
 from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
@@ -93,8 +93,8 @@ class Renderer:
         self._needs_skin = any(shader.uses_skin for shader in shaders)  # sample the skin tone once per face, if at all
         self._needs_light = any("light" in shader.needs for shader in shaders)
         # Per-face memory lives with the look: what the skin looked like, the light on it.
-        self._grid = grid_coordinates(mesh.uvs)
         self._box = look_box(mesh.uvs, triangles[self._touched])
+        self._grid = UvGrid(mesh.uvs, triangles[self._touched], self._box)
         self.occlusion = Occlusion(self._box) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
@@ -137,9 +137,11 @@ class Renderer:
         return roi, visible
 
     def _paint_weight(self, image: np.ndarray, face: Face, points: np.ndarray, facing: np.ndarray,
-                      triangles: np.ndarray) -> tuple[UvView, np.ndarray]:
+                      visible: np.ndarray) -> tuple[UvView, np.ndarray]:
         """Per texel of the look's box: how much paint it takes (grazing fade x not covered)."""
-        view = unwrap(image, points, facing, self._grid, triangles, self._box)
+        shown = np.zeros(len(self._triangles), bool)
+        shown[visible] = True
+        view = self._grid.view(image, points, facing, shown[self._touched])
         weight = grazing_fade(view.facing)
         if self.occlusion is not None:
             weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
@@ -168,8 +170,7 @@ class Renderer:
         map_x, map_y, coverage = sample_map(
             points, self._triangles[visible], self._targets[level], roi, raster_step(face_width))
         normals = vertex_normals(face.landmarks[:MESH_VERTICES], self.mesh.triangles, self._front_sign)
-        _, weight = self._paint_weight(image, face, points, vertex_facing(normals),
-                                       self._triangles[visible[self._touched[visible]]])
+        _, weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
         coverage = cv2.multiply(coverage, to_screen(weight, self._box, map_x, map_y, self.overlay.texture_size, level),
                                 scale=1.0 / 255.0)
         region = image[roi.slices]

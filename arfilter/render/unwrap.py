@@ -93,21 +93,55 @@ def vertex_facing(normals: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(normals[:, 2])
 
 
-def unwrap(image: np.ndarray, points: np.ndarray, facing: np.ndarray, grid: np.ndarray,
-           triangles: np.ndarray, box: Roi) -> UvView:
-    """Rasterise ``triangles`` (visible ones) in UV space over ``box`` and read the frame there.
+class UvGrid:
+    """Where each texel of a look's box lies on a face, fast: the UV layout never changes.
 
-    ``points`` are the vertices' screen positions, ``facing`` their
-    :func:`vertex_facing`, ``grid`` their :func:`grid_coordinates`.
+    In UV space the mesh is flat and fixed, so which triangle holds each texel, and where in it
+    (barycentric weights), is worked out once per look. Per frame a texel's screen position and
+    facing are then three gathers and a weighted sum, and it is valid when its triangle is
+    visible: no rasterisation per frame (0.7 ms for a black eye's box at 720p before).
     """
-    values = np.column_stack([points[:, 0], points[:, 1], facing])
-    screen_x, screen_y, face_on = rasterize_values(grid, triangles, values, box)
-    valid = screen_x != OUTSIDE
-    seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    height, width = image.shape[:2]
-    valid &= (screen_x >= 0) & (screen_y >= 0) & (screen_x <= width - 1) & (screen_y <= height - 1)
-    face_on = np.where(valid, np.clip(face_on, 0.0, 1.0), np.float32(0.0))
-    return UvView(box, seen, valid, face_on, screen_x, screen_y)
+
+    def __init__(self, uvs: np.ndarray, triangles: np.ndarray, box: Roi) -> None:
+        self.box = box
+        self.triangles = triangles
+        count = len(triangles)
+        # Each triangle drawn with its own three corners: weights (1,0,0), (0,1,0), (0,0,1) and its
+        # index, which is the same at its three corners and so comes out exact inside it.
+        corners = grid_coordinates(uvs)[triangles].reshape(-1, 2)
+        own = np.arange(3 * count).reshape(count, 3)
+        values = np.zeros((3 * count, 4), np.float64)
+        values[np.arange(3 * count), np.tile([0, 1, 2], count)] = 1.0
+        values[:, 3] = np.repeat(np.arange(count), 3)
+        raster = rasterize_values(corners, own, values, box)
+        inside = raster[3] != OUTSIDE
+        self._texels = np.flatnonzero(inside.ravel())
+        self._triangle = np.round(raster[3].ravel()[self._texels]).astype(np.intp)
+        self._weights = np.clip(raster[:3].reshape(3, -1)[:, self._texels].T, 0.0, 1.0).astype(np.float32)
+        self._vertices = triangles[self._triangle]  # (N, 3) mesh vertex ids of each texel's triangle
+
+    def view(self, image: np.ndarray, points: np.ndarray, facing: np.ndarray, shown: np.ndarray) -> UvView:
+        """This frame's :class:`UvView`: ``points`` the vertices' screen positions, ``facing`` their
+        :func:`vertex_facing`, ``shown`` a bool per triangle of the grid (visible this frame)."""
+        height, width = image.shape[:2]
+        size = self.box.height * self.box.width
+        weights, vertices = self._weights, self._vertices
+        sx = (weights * points[vertices, 0]).sum(axis=1, dtype=np.float32)
+        sy = (weights * points[vertices, 1]).sum(axis=1, dtype=np.float32)
+        on = (weights * facing[vertices]).sum(axis=1, dtype=np.float32)
+        ok = shown[self._triangle] & (sx >= 0) & (sy >= 0) & (sx <= width - 1) & (sy <= height - 1)
+        valid = np.zeros(size, bool)
+        valid[self._texels] = ok
+        screen_x = np.full(size, OUTSIDE, np.float32)
+        screen_y = np.full(size, OUTSIDE, np.float32)
+        face_on = np.zeros(size, np.float32)
+        screen_x[self._texels[ok]] = sx[ok]
+        screen_y[self._texels[ok]] = sy[ok]
+        face_on[self._texels[ok]] = np.clip(on[ok], 0.0, 1.0)
+        shape = (self.box.height, self.box.width)
+        screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
+        seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return UvView(self.box, seen, valid.reshape(shape), face_on.reshape(shape), screen_x, screen_y)
 
 
 def to_screen(values: np.ndarray, box: Roi, map_x: np.ndarray, map_y: np.ndarray,
