@@ -209,3 +209,26 @@ def test_two_layers_share_one_warp(mesh, tmp_path, portrait, portrait_landmarks)
     twice = Renderer(mesh, load_overlay(folder), occlusion=False)
     faces = (Face(portrait_landmarks),)
     np.testing.assert_array_equal(twice(portrait, faces), once(once(portrait, faces), faces))
+
+
+def test_forget_makes_the_next_picture_as_a_fresh_look_would_draw_it(mesh, model_path, portrait, portrait_landmarks,
+                                                                    shared_media):
+    """A look remembers the faces it drew (their skin colour, what covers them, their light); a gallery
+    row or another photo is other people, so after ``forget`` it draws as if it had never seen the last."""
+    from media import read_frames
+
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    other = read_frames(shared_media / "talking_woman_512.mp4", 1)[0]
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        other_face = tracker(Frame(other, 0.0))
+    look = load_overlay("forehead_bump")
+    used = Renderer(mesh, look)
+    for _ in range(5):
+        used(portrait, (Face(portrait_landmarks),))
+    fresh = Renderer(mesh, look)(other, other_face)
+    remembering = used(other, other_face)
+    used.forget()
+    np.testing.assert_array_equal(used(other, other_face), fresh)
+    assert np.abs(remembering.astype(int) - fresh).max() > 0, "the memory of the first face made a difference"

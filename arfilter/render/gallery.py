@@ -47,6 +47,7 @@ def make_gallery(photos: Sequence[tuple[np.ndarray, Face]], renderers: Sequence[
     for image, face in photos:
         cells = [face_crop(image, face, cell)]
         for renderer in renderers:
+            renderer.forget()  # each photo is other people: no memory of the last one's skin or light
             cells.append(face_crop(renderer(image, (face,)), face, cell))
         rows.append(np.hstack(cells))
     return np.vstack(rows)

@@ -104,6 +104,14 @@ class Renderer:
         # Width of the face in level-0 texels, to pick a mip level per face.
         self._face_texels = float(np.ptp(mesh.uvs[:, 0]) * size)
 
+    def forget(self) -> None:
+        """Drop what this look remembers of the faces it drew (skin colour, what covers it, the
+        light): for a picture of other people, where face 0 is somebody else."""
+        if self.occlusion is not None:
+            self.occlusion = Occlusion(self._box)
+        if self.lighting is not None:
+            self.lighting = LightEstimator()
+
     def _masked_levels(self, layer: Layer) -> tuple[np.ndarray, ...]:
         """The layer's mip levels with its excluded regions cut out (once, not per frame).
 
