@@ -30,6 +30,10 @@ SIZE = 1024
 PREVIEW_BGR = (120, 70, 125)  # what a bruise texture looks like in an image editor
 RIBBON_PURPLE_BGR = (150, 40, 105)
 TEXT_PURPLE_BGR = (140, 30, 100)
+# The forehead bump: above the subject's left brow (whose top is at v 0.256, landmarks 296 and 334), low
+# enough that a fringe or a cap leaves it in view; about 3.5 cm across on an adult's forehead.
+BUMP_CENTRE = (0.645, 0.185)
+BUMP_RADII = (0.075, 0.08)
 
 
 def value_noise(size: int, rng: np.random.Generator, octaves: tuple[int, ...] = (4, 8, 16, 32, 64)) -> np.ndarray:
@@ -156,12 +160,12 @@ def lid_swelling(mesh: CanonicalMesh, contour: tuple[int, ...], size: int = SIZE
     u, v = _grid(size)
     near = _outline_distance(mesh, contour, size) / half_width
     upper = smoothstep(centre[1] + 0.3 * half_width, centre[1] - 0.3 * half_width, v)
-    crest = 0.22 + 0.10 * upper  # how far from the lash line each lid is highest
-    # Low and wide: a lid is only a few texels high (``relief`` reads alpha 255 as 24 texels), and
-    # a narrow band would shade as a dark line along the lashes, like eyeliner.
-    band = np.exp(-np.square((near - crest) / (0.24 + 0.12 * upper))) * (0.55 + 0.45 * upper) * 0.35
-    du, dv = (u - centre[0]) / (half_width * 1.6), (v - centre[1]) / (half_width * 1.3)
-    height = band * smoothstep(1.0, 0.55, np.sqrt(du * du + dv * dv)) * smoothstep(0.0, 0.3, near)  # no cliff at the lashes
+    crest = 0.30 + 0.15 * upper  # how far from the lash line each lid is highest
+    # Broad mounds, the upper lid filling most of the way to the brow, the lower one a pouch: a narrow
+    # band shades as thin light and dark lines around the eye, like eyeliner, not as puffiness.
+    band = np.exp(-np.square((near - crest) / (0.30 + 0.18 * upper))) * (0.6 + 0.4 * upper) * 0.6
+    du, dv = (u - centre[0]) / (half_width * 1.7), (v - centre[1]) / (half_width * 1.4)
+    height = band * smoothstep(1.0, 0.5, np.sqrt(du * du + dv * dv)) * smoothstep(0.0, 0.35, near)  # no cliff at the lashes
     return height_texture(cv2.GaussianBlur(height, (0, 0), size / 400.0))
 
 
@@ -172,6 +176,39 @@ def dome(centre: tuple[float, float], radius: float, rng: np.random.Generator, s
     v = v + (value_noise(size, rng, (3, 6)) - 0.5) * radius * 0.35
     r = np.hypot(u - centre[0], v - centre[1]) / radius
     return height_texture(np.exp(-1.6 * r * r) * smoothstep(1.7, 0.9, r))
+
+
+def _lump_radius(centre: tuple[float, float], radii: tuple[float, float], rng: np.random.Generator,
+                 size: int) -> np.ndarray:
+    """Normalised radius (1 at the foot) of a slightly uneven elliptical lump."""
+    u, v = _grid(size)
+    warp = value_noise(size, rng, (3, 6)) - 0.5, value_noise(size, rng, (3, 6)) - 0.5
+    du = (u - centre[0]) / radii[0] + warp[0] * 0.3
+    dv = (v - centre[1]) / radii[1] + warp[1] * 0.3
+    return np.sqrt(du * du + dv * dv)
+
+
+def goose_egg(lump: np.ndarray) -> np.ndarray:
+    """A swelling after a blow (BGRA for ``relief``), ``lump`` its normalised radius: a rounded
+    lump, its slopes steepest half-way out (where its light and shade show), easing into the skin."""
+    size = lump.shape[0]
+    cap = np.sqrt(np.clip(1.0 - lump * lump, 0.0, 1.0))  # round, steepest towards its foot
+    height = 0.7 * cap + 0.3 * smoothstep(1.0, 0.0, lump)  # with a softer shoulder: no ridge at its rim
+    return height_texture(cv2.GaussianBlur(height, (0, 0), size * 0.014))
+
+
+def bump_bruise(lump: np.ndarray, centre: tuple[float, float], radii: tuple[float, float],
+                rng: np.random.Generator) -> np.ndarray:
+    """The bruise on a swelling (BGRA for ``bruise`` with ``age_spread``): the stretched skin over the
+    whole lump faintly reddened, fading out before its foot; in the middle, where the blow landed,
+    darker blotches of blood, off-centre and uneven, not one disc. Older (bluer) towards the rim."""
+    r, size = lump, lump.shape[0]
+    redden = 0.30 * smoothstep(1.0, 0.25, r) * (0.8 + 0.4 * value_noise(size, rng, (8, 16, 32)))
+    _, inner = blob_fields(size, (centre[0] - 0.1 * radii[0], centre[1] + 0.1 * radii[1]),
+                           (0.6 * radii[0], 0.55 * radii[1]), 20.0, rng, edge=0.6)
+    spots = smoothstep(0.3, 0.85, value_noise(size, rng, (10, 20, 40)))  # blotches, no single dark point
+    density = np.maximum(redden, smoothstep(1.0, 0.35, inner) * (0.35 + 0.4 * spots))
+    return bruise_texture(density, rim_age(r, rng, fresh_within=0.2))
 
 
 def height_texture(height: np.ndarray) -> np.ndarray:
@@ -302,6 +339,7 @@ def build_textures(mesh: CanonicalMesh, size: int = SIZE) -> dict[str, np.ndarra
     rng = np.random.default_rng
     healing = bruise_texture(blob(size, (0.29, 0.54), (0.15, 0.11), 15.0, rng(21), ragged=0.3))
     lip_corner = mesh.uvs[291]
+    lump = _lump_radius(BUMP_CENTRE, BUMP_RADII, rng(18), size)  # the forehead bump's shape, for both its layers
     return {
         "black_eye_left/bruise.png": periorbital(mesh, LEFT_EYE_CONTOUR, rng(7), size),
         "black_eye_left/lids.png": lid_swelling(mesh, LEFT_EYE_CONTOUR, size),
@@ -314,8 +352,8 @@ def build_textures(mesh: CanonicalMesh, size: int = SIZE) -> dict[str, np.ndarra
             size, (float(lip_corner[0]) - 0.05, float(lip_corner[1]) + 0.03), (0.06, 0.04), 0.0, rng(14)),
         "split_lip/cut.png": cut((0.546, 0.698), (0.556, 0.742), 0.010, size),
         "split_lip/swelling.png": dome((0.552, 0.722), 0.035, rng(17), size),
-        "forehead_bump/bruise.png": aged_blob(size, (0.57, 0.175), (0.075, 0.065), 10.0, rng(15)),
-        "forehead_bump/swelling.png": dome((0.57, 0.175), 0.085, rng(18), size),
+        "forehead_bump/bruise.png": bump_bruise(lump, BUMP_CENTRE, BUMP_RADII, rng(15)),
+        "forehead_bump/swelling.png": goose_egg(lump),
         "healing_day01/bruise.png": healing,
         "healing_day05/bruise.png": healing,
         "healing_day10/bruise.png": healing,

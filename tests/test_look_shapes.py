@@ -16,6 +16,7 @@ from arfilter.render.renderer import Renderer
 from arfilter.tracking.mesh import LEFT_EYE_CONTOUR
 
 from media import read_frames
+from relight import LIGHTS, relight
 from test_render import polygon_mask
 
 TURNED = (256, 264, 272)  # talking_woman_512.mp4: the head turned so the subject's left cheek is the far one
@@ -53,17 +54,51 @@ def _luma(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
 
 
-def test_the_forehead_bump_is_a_relief_dome_under_the_bruise():
+def test_the_forehead_bump_is_a_relief_dome_under_the_bruise(mesh):
     overlay = load_overlay("forehead_bump")
     assert [layer.shader for layer in overlay.layers] == ["relief", "bruise"], "relief first, the bruise on it"
     height = overlay.layers[0].levels[0][:, :, 3].astype(np.float64)
     density = overlay.layers[1].levels[0][:, :, 3]
     top = np.unravel_index(np.argmax(cv2.GaussianBlur(height, (0, 0), 4)), height.shape)
     assert density[top] > 0.7 * density.max(), "the dome rises where the bruise is"
-    # A smooth dome: no step anywhere (a step would shade as a ridge), falling to flat at its foot.
-    assert np.abs(np.diff(height, axis=0)).max() <= 4 and np.abs(np.diff(height, axis=1)).max() <= 4
+    # Above the subject's left brow (between landmarks 296 and 334, whose tops are the brow's), below the
+    # forehead's middle row (151), where a fringe or a cap covers it: a blow swells above a brow.
+    (u, v), side = np.array(top[::-1]) / height.shape[0], mesh.uvs[[296, 334]]
+    assert side[0, 0] - 0.02 < u < side[1, 0] + 0.02 and mesh.uvs[151, 1] - 0.02 < v < side[:, 1].min() - 0.04, (u, v)
+    # A smooth dome: no step anywhere (neighbours differ by at most 2 % of its height; a step would shade
+    # as a ridge), falling to flat at its foot.
+    assert np.abs(np.diff(height, axis=0)).max() <= 5 and np.abs(np.diff(height, axis=1)).max() <= 5
     ring = height[top[0], top[1] + 60:top[1] + 140]
     assert np.all(np.diff(ring) <= 1) and ring[-1] < 0.15 * height[top]
+
+
+def _relief_halves(mesh, full, bare, image, landmarks, towards) -> tuple[float, float]:
+    """What the look's relief adds to it (the look against the same look without it), in luma: the mean over
+    the half of the bump towards ``towards`` (screen x, y) minus the mean over the other half; the largest."""
+    face = (Face(landmarks),)
+    change = _luma(Renderer(mesh, full, occlusion=False)(image, face)) - _luma(
+        Renderer(mesh, bare, occlusion=False)(image, face))
+    ys, xs = np.nonzero(change)
+    weight = np.abs(change[ys, xs])
+    along = (xs - (xs * weight).sum() / weight.sum()) * towards[0] + (ys - (ys * weight).sum() / weight.sum()) * towards[1]
+    values = change[ys, xs]
+    return float(values[along > 0].mean() - values[along < 0].mean()), float(weight.max())
+
+
+def test_the_forehead_bump_reads_as_a_swelling_lit_like_the_face(mesh, portrait, portrait_landmarks, tmp_path):
+    """A swelling, not a blob: relit from a side (tests/relight.py), the half of the bump towards the light
+    is clearly brighter than the other half, with the bruise on it (the look before issue 13's rework:
+    11.5-18.9 levels; now 20-41); as photographed, in soft light (directional share 0.19), the swelling
+    is still there, lit from above, but well under the side-lit one (before: 5 levels, now 12)."""
+    full, bare = load_overlay("forehead_bump"), load_overlay(_pack_without(tmp_path, "forehead_bump", "relief"))
+    assert portrait.shape[0] == 720, "measured at 720p (a face 156 px wide)"
+    lit = {}
+    for name in ("left", "right", "top"):
+        image = relight(portrait, portrait_landmarks, mesh, LIGHTS[name])
+        lit[name] = _relief_halves(mesh, full, bare, image, portrait_landmarks, LIGHTS[name][:2])
+        assert lit[name][0] >= 16, (name, lit[name])
+    soft = _relief_halves(mesh, full, bare, portrait, portrait_landmarks, (0.0, -1.0))
+    assert 8 <= soft[0] <= 0.6 * lit["top"][0] and soft[1] <= 0.6 * lit["top"][1], (soft, lit["top"])
 
 
 def test_the_forehead_bump_has_no_white_centre(mesh, portrait, portrait_landmarks, tmp_path):
