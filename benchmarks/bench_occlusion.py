@@ -18,8 +18,10 @@ Flicker: a still image repeated (the 720p portrait, the same landmarks every fra
 frames of talking_woman_512 (a nearly still face): painted pixels (paint > 6) per frame; the largest
 frame-to-frame change of their count, as a fraction (floor <= 1 % on the still image).
 
-Cost: ``Occlusion.visible`` per face and frame (perf_counter, median) and, separately, the unwrap it
-needs (``render.unwrap.unwrap``), at 720p: the webcam clip letterboxed into 1280x720 and the portrait.
+Cost: ``Occlusion.visible`` per face and frame (perf_counter, median; it holds the memory of the
+skin), separately the unwrap it needs (``UvGrid.view``) and the per-pixel ``Occlusion.gate``, at
+720p: the webcam clip letterboxed into 1280x720 (clean, and with the occluders: the memory's costly
+path runs only when new lines are near), and the portrait.
 
 Glasses: on glasses_smile_512 and webcam_glasses_720x1280 (clean frames), the frame pixels inside
 black_eye_left/right's painted area: a reference mask made by a fixed rule independent of the
@@ -56,9 +58,9 @@ from occluders import KINDS, composite, glasses_mask, skin_colour  # noqa: E402
 
 from arfilter.core.framing import letterbox  # noqa: E402
 from arfilter.core.types import Face, Frame  # noqa: E402
-from arfilter.render import renderer as renderer_module  # noqa: E402
 from arfilter.render.packs import load_overlay  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
+from arfilter.render.unwrap import UvGrid  # noqa: E402
 from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
 from arfilter.tracking.tracker import FaceTracker, TrackerOptions  # noqa: E402
 
@@ -167,10 +169,11 @@ def flicker(frames: list[np.ndarray], faces: list, look: Any, mesh: Any, occlusi
 
 
 def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[str, float]:
-    """Median ms per face of ``Occlusion.visible`` and of the unwrap it needs."""
+    """Median ms per face of ``Occlusion.visible`` (with the memory of the skin), the unwrap it needs
+    (``UvGrid.view``) and the per-pixel ``Occlusion.gate``."""
     renderer = Renderer(mesh, look)
-    spent: dict[str, list[float]] = {"visible": [], "unwrap": []}
-    visible, unwrap = renderer.occlusion.visible, renderer_module.unwrap
+    spent: dict[str, list[float]] = {"visible": [], "unwrap": [], "gate": []}
+    visible, gate, view = renderer.occlusion.visible, renderer.occlusion.gate, UvGrid.view
 
     def timed(store: str, function):
         def call(*args, **kwargs):
@@ -181,13 +184,14 @@ def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[st
         return call
 
     renderer.occlusion.visible = timed("visible", visible)
-    renderer_module.unwrap = timed("unwrap", unwrap)
+    renderer.occlusion.gate = timed("gate", gate)
+    UvGrid.view = timed("unwrap", view)
     try:
         for _ in range(3):
             for frame, found in zip(frames, faces):
                 renderer(frame, found)
     finally:
-        renderer_module.unwrap = unwrap
+        UvGrid.view = view
     return {name: round(statistics.median(values), 4) for name, values in spent.items()}
 
 
@@ -245,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     mesh = load_canonical_mesh(args.model)
     results: dict[str, Any] = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "frames": args.frames,
                                "occlusion": {}, "flicker": {}, "cost_ms": {}, "glasses": {}}
+    occluded_webcam = None
     with tempfile.TemporaryDirectory() as folder:
         looks = {name: load_overlay(whole_face_pack(Path(folder)) if name == "whole_face" else name) for name in LOOKS}
         for label, (name, size) in ({} if args.skip_glasses else GLASSES_CLIPS).items():
@@ -257,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             clean = load_frames(name, size, args.media, args.frames)
             frames, masks, kinds = occluded_clip(clean, track(clean, args.model))
             faces = track(frames, args.model)
+            if label == "webcam_glasses_720p":
+                occluded_webcam = (frames, faces)
             results["occlusion"][label] = {
                 look: occlusion_figures(frames, faces, masks, kinds, looks[look], mesh, args.pictures,
                                         f"{label}_{look}") for look in LOOKS}
@@ -271,8 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                 look: {"with": flicker(frames, faces, looks[look], mesh, True),
                        "without": flicker(frames, faces, looks[look], mesh, False)} for look in LOOKS}
         webcam = load_frames("webcam_glasses_720x1280.mp4", (1280, 720), args.media, 60)
-        for label, (frames, faces) in {"webcam_720p": (webcam, track(webcam, args.model)),
-                                       "portrait_720p": ([portrait] * 30, portrait_faces * 30)}.items():
+        timed_clips = {"webcam_720p": (webcam, track(webcam, args.model)),
+                       "portrait_720p": ([portrait] * 30, portrait_faces * 30)}
+        if occluded_webcam is not None:
+            timed_clips["webcam_720p_occluders"] = occluded_webcam
+        for label, (frames, faces) in timed_clips.items():
             results["cost_ms"][label] = {look: cost(frames, faces, looks[look], mesh) for look in LOOKS}
     print_tables(results)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -292,10 +302,10 @@ def print_tables(results: dict[str, Any]) -> None:
         for look, row in per_look.items():
             print(f"| {clip} | {look} | {100 * row['with']['max_change']:.2f} / {100 * row['without']['max_change']:.2f} % "
                   f"| {100 * row['with']['median_change']:.2f} / {100 * row['without']['median_change']:.2f} % |")
-    print("\n| 720p | look | visible() ms | unwrap ms |\n| --- | --- | ---: | ---: |")
+    print("\n| 720p | look | visible() ms | unwrap ms | gate ms |\n| --- | --- | ---: | ---: | ---: |")
     for clip, per_look in results["cost_ms"].items():
         for look, row in per_look.items():
-            print(f"| {clip} | {look} | {row['visible']:.3f} | {row['unwrap']:.3f} |")
+            print(f"| {clip} | {look} | {row['visible']:.3f} | {row['unwrap']:.3f} | {row['gate']:.3f} |")
     print("\n| glasses clip | look | frame px | changed with / without handling |\n| --- | --- | ---: | ---: |")
     for clip, per_look in results["glasses"].items():
         for look, row in per_look.items():

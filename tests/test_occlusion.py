@@ -1,4 +1,5 @@
-"""Paint is held back on what covers the face (a cup, a microphone), kept elsewhere, and back once it leaves.
+"""Paint is held back on what covers the face (a cup, a microphone, a hand of its own colour), kept
+elsewhere, and back once it leaves.
 
 Real face (the 720p portrait, tracked once) with synthetic occluders of known masks
 (tests/occluders.py) composited over the subject's left cheek and eye.
@@ -34,10 +35,11 @@ def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return np.abs(rendered.astype(np.int16) - frame.astype(np.int16)).sum(axis=2)
 
 
-def covered_frame(portrait, landmarks, kind: str):
-    """The portrait with ``kind`` over the subject's left cheek and eye, and its mask."""
+def covered_frame(portrait, landmarks, kind: str, target=(263, 280, 330), shift: float = 0.0):
+    """The portrait with ``kind`` over the subject's left cheek and eye (or ``target``, moved right by
+    ``shift`` face widths), and its mask."""
     unit = float(np.ptp(landmarks[:468, 0]))
-    centre = landmarks[[263, 280, 330], :2].mean(axis=0)
+    centre = landmarks[list(target), :2].mean(axis=0) + np.array([shift * unit, 0.0])
     return composite(portrait, kind, centre, unit, 0.2, skin_colour(portrait, landmarks))
 
 
@@ -141,3 +143,54 @@ def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip):
     assert total > 3000, "the rule finds the frame"
     assert changed_without > 0.2 * total, "without handling the bruise tints the frame"
     assert changed <= 0.10 * total, f"{changed / total:.1%} of the frame's pixels change colour"
+
+
+LEFT_EYE = (263, 362, 386, 374)
+
+
+def test_a_hand_of_the_faces_own_colour_is_found_by_its_fingers(mesh, whole_face, portrait, portrait_landmarks):
+    """A hand coloured like the face's own skin slides in over its left eye: colour alone lets all
+    the paint onto it; the gaps between its fingers, new lines this skin never had, find it, and the
+    palm connected to them is held too. Once it leaves, the paint is back."""
+    face = Face(portrait_landmarks)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    for _ in range(3):
+        with_handling(portrait, (face,))
+    for step in range(6):  # in from the side, a twentieth of the face's width a frame
+        frame, mask = covered_frame(portrait, portrait_landmarks, "hand", LEFT_EYE, 0.05 * (5 - step))
+        on_hand, kept = ratios(frame, mask, face, with_handling, without)
+    assert on_hand < 0.5, f"{on_hand:.1%} of the paint still lands on the hand"
+    assert kept > 0.9, f"only {kept:.1%} of the paint kept around it"
+    reference = paint(without(portrait, (face,)), portrait)[mask].sum()
+    back = [paint(with_handling(portrait, (face,)), portrait)[mask].sum() / reference for _ in range(3)]
+    assert back[-1] > 0.95, f"paint where the hand was: {[round(b, 2) for b in back]} of full, frame by frame"
+
+
+@pytest.fixture(scope="module")
+def talking_clip(model_path, shared_media):
+    """The first 30 frames of the talking woman (a nearly still face, talking and blinking), tracked."""
+    from media import read_frames
+
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    frames = read_frames(shared_media / "talking_woman_512.mp4", 30)
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        faces = [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]
+    return frames, faces
+
+
+@pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
+def test_the_skin_memory_holds_nothing_back_on_a_talking_face_alone(mesh, talking_clip, look):
+    """What dropped the first per-texel memory (paint held back in flickering patches as the face
+    talks and blinks) must not come back: with nothing in front of the face, the render with the
+    memory of the skin is the render without it, frame for frame."""
+    from arfilter.render.occlusion import Occlusion
+
+    frames, faces = talking_clip
+    overlay = load_overlay(look)
+    with_memory, colour_only = Renderer(mesh, overlay), Renderer(mesh, overlay)
+    colour_only.occlusion = Occlusion(colour_only.occlusion.box)  # no UVs: no memory of the skin
+    differing = [index for index, (frame, found) in enumerate(zip(frames, faces))
+                 if not np.array_equal(with_memory(frame, found), colour_only(frame, found))]
+    assert not differing, f"the memory held paint back on the bare face in frames {differing}"

@@ -16,11 +16,14 @@ two places:
   a glasses frame or a strand of hair is thinner than a texel, so only the
   screen sees it.
 
-What it cannot see: a hand (or anything) of the face's own skin colour. A
-per-texel memory of the skin (what it looked like a moment ago) was tried
-and dropped: on a talking, blinking face it held paint back in flickering
-patches (25 % of the painted area changing between frames against 4 %
-without), and it still let most of the paint onto a skin-coloured hand.
+A hand (or anything) of the face's own skin colour is seen by
+:class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
+thin dark lines (the gaps between fingers) on skin that neither talks nor
+blinks, grown over what is connected to them and looks unlike the texel's
+memory; holes in it (an eye under the hand) are closed. A per-texel memory
+alone was tried and dropped: on a talking, blinking face it held paint back
+in flickering patches (25 % of the painted area changing between frames
+against 4 % without); the lines make it hold nothing on a face alone.
 Faces unseen for ~2 s of frames are forgotten.
 """
 
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
 
@@ -53,6 +57,7 @@ GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow o
 _LEVELS = np.arange(256, dtype=np.float32)
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
+_FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
 
 
 @dataclass
@@ -63,6 +68,7 @@ class _Face:
     skin: np.ndarray  # (5,) float32: Y, Cr, Cb means over the skin; Cr, Cb spreads
     usual: np.ndarray  # (h, w) uint8: the colour score broad features had at the start (brows, make-up)
     own: np.ndarray  # (h, w) uint8 255: where those broad features are
+    memory: SkinMemory | None  # what each texel usually looks like (None without the mesh's UVs)
     unseen: int = 0
 
 
@@ -103,9 +109,11 @@ class Occlusion:
     paint lands on; ``seen`` once per frame with the faces drawn.
     """
 
-    def __init__(self, box: Roi) -> None:
+    def __init__(self, box: Roi, uvs: np.ndarray | None = None) -> None:
         self.box = box
         self._faces: dict[int, _Face] = {}
+        # Which texels neither talk nor blink: without the mesh's UVs, no memory of the skin.
+        self._still = None if uvs is None else still_skin(uvs, box)
 
     def visible(self, face_id: int, view: UvView) -> np.ndarray:
         """uint8 (h, w) over the box: 255 = paint, 0 = covered (soft at the edges)."""
@@ -113,7 +121,7 @@ class Occlusion:
         valid = view.valid.view(np.uint8) * np.uint8(255)
         state = self._faces.get(face_id)
         if state is None or state.covered.shape != valid.shape:
-            state = self._start(ycc, valid)
+            state = self._start(ycc, valid, self._still)
             if state is None:
                 return np.full(valid.shape, 255, np.uint8)
             self._faces[face_id] = state
@@ -125,7 +133,13 @@ class Occlusion:
         staying = cv2.bitwise_and(cv2.compare(score, HYSTERESIS[0], cv2.CMP_GT), state.covered)
         state.covered = cv2.bitwise_and(cv2.bitwise_or(entering, staying), valid)
         self._learn(state, ycc, colour, valid)
-        held = cv2.dilate(state.covered, _KERNEL)
+        held = state.covered
+        by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
+                                                                        float(state.skin[0]), state.covered)
+        if by_memory is not None and cv2.countNonZero(by_memory) > 0:
+            # An eye or a nostril under a hand is held with it.
+            held = cv2.max(held, cv2.bitwise_and(cv2.morphologyEx(by_memory, cv2.MORPH_CLOSE, _FILL), valid))
+        held = cv2.dilate(held, _KERNEL)
         return cv2.blur(cv2.bitwise_not(held), (3, 3))
 
     def gate(self, face_id: int, region: np.ndarray) -> np.ndarray | None:
@@ -183,7 +197,7 @@ class Occlusion:
         return cv2.max(cv2.LUT(y, luma), cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb)))
 
     @staticmethod
-    def _start(ycc: np.ndarray, valid: np.ndarray) -> _Face | None:
+    def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None) -> _Face | None:
         """A face seen for the first time: its skin colour and its own broad features, from this frame."""
         # First guess: the texels inside the chroma range of human skin of any tone (Chai and Ngan's
         # Cr 133-173, Cb 77-127), not too dark: a cup or a microphone over most of the box is left out.
@@ -202,7 +216,8 @@ class Occlusion:
         # Capped: what is far from skin (a cup, a microphone) is never usual, even on the first frame.
         usual = cv2.min(cv2.dilate(cv2.morphologyEx(colour, cv2.MORPH_OPEN, _OPEN), _KERNEL), USUAL_CAP)
         own = cv2.compare(usual, USUAL_CAP // 2, cv2.CMP_GT)
-        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own)
+        memory = None if still is None else SkinMemory(still, ycc, valid)
+        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory)
 
     @staticmethod
     def _learn(state: _Face, ycc: np.ndarray, colour: np.ndarray, valid: np.ndarray) -> None:

@@ -95,7 +95,7 @@ class Renderer:
         # Per-face memory lives with the look: what the skin looked like, the light on it.
         self._box = look_box(mesh.uvs, triangles[self._touched])
         self._grid = UvGrid(mesh.uvs, triangles[self._touched], self._box)
-        self.occlusion = Occlusion(self._box) if occlusion else None
+        self.occlusion = Occlusion(self._box, mesh.uvs) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [self._masked_levels(layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level.
@@ -108,7 +108,7 @@ class Renderer:
         """Drop what this look remembers of the faces it drew (skin colour, what covers it, the
         light): for a picture of other people, where face 0 is somebody else."""
         if self.occlusion is not None:
-            self.occlusion = Occlusion(self._box)
+            self.occlusion = Occlusion(self._box, self.mesh.uvs)
         if self.lighting is not None:
             self.lighting = LightEstimator()
 

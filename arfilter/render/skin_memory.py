@@ -1,0 +1,164 @@
+"""What each bit of one face's skin usually looks like, to see a hand of the face's own colour over it.
+
+A hand has the face's chroma and nearly its brightness, so colour alone cannot see it, and a
+per-texel memory of the look alone flickers on a talking face (a cheek that rises in a smile
+changes as much as a hand over it). So two kinds of evidence, joined by connectivity:
+
+* **seeds**, strong and rare: thin dark lines much darker than any this texel had (the gaps
+  between fingers, a hand's outline) on skin facing the camera, twice as dark on the eyelids,
+  brows and lips (they make lines of their own), and none along what the colour test already
+  holds back (a cup's rim, strands of hair); a talking, blinking face makes none;
+* **weak evidence**, common: the texel's look (3x3 means of Y, Cr, Cb) is off its remembered one
+  over a coherent 7x7 area (new thin lines left out of the average), and has the colour of what
+  lies between the last seeds (the fingers).
+
+What is held is every connected area of weak evidence or seeds that holds a seed now or was held
+the frame before, and lies within a hand's reach of a seed seen in the last half second: a hand
+is found by its fingers, followed over its palm while it stays, and let go where the face looks
+as it used to. The memory follows each texel slowly while it is clear, far more slowly while
+held, so a wrong memory never holds paint back for good.
+
+What it cannot see: a hand whose fingers never cross the look's box (a small look, the eye,
+entirely under a palm), and a hand held perfectly still for long (the memory learns it).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from arfilter.render.regions import LEFT_BROW_CONTOUR, OUTER_LIPS_CONTOUR, RIGHT_BROW_CONTOUR
+from arfilter.render.unwrap import TEXELS_PER_UV, grid_coordinates
+from arfilter.render.warp import Roi
+from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
+
+MOVING_GROW = 0.03  # UV: how far around the eyes, brows and lips the skin counts as moving
+STILL_FACING = 0.7  # facing cosine under which skin is not judged for seeds (the mesh slides at the outline)
+LINE_NEW = 15.0  # % of the skin's brightness: a dark line this much darker than any the texel had is a seed
+LINE_NEW_MOVING = 30.0  # the same on the eyelids, brows and lips (they make lines of their own)
+WEAK_FLOOR = np.array([6.0, 3.0, 3.0], np.float32)  # weak evidence: mean offset over Y (% of usual), Cr, Cb
+WEAK = 1.0  # in those floors
+REACH = 40.0  # texels (~0.3 UV): the furthest a held texel lies from a seed (a hand's size)
+SEED_KEEP = 15  # frames a seed counts for reaching (a hand's fingers may leave the look's box)
+LIKE = 3.0  # spreads: a texel this close to the colour between the seeds may belong with them
+LIKE_FLOOR = np.array([4.0, 2.0, 2.0], np.float32)  # never tighter than this (levels)
+LIKE_LUMA = 15.0  # % of brightness per spread (a hand is shaded across)
+COHERENT = 7  # texels: the square the look's offset is averaged over
+LEARN = 0.05  # per frame, the usual look of clear texels
+RELEASE = 0.005  # per frame, the usual look of held texels
+_LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # lines thinner than this are "lines"
+_NEAR = np.ones((3, 3), np.uint8)
+_RING = np.ones((7, 7), np.uint8)
+
+
+def still_skin(uvs: np.ndarray, box: Roi) -> np.ndarray:
+    """bool over ``box`` (grid texels): skin that keeps its look while the face talks and blinks."""
+    moving = np.zeros((box.height, box.width), np.uint8)
+    if box.empty:
+        return moving > 0
+    grid = grid_coordinates(uvs) - np.array([box.x, box.y])
+    for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, OUTER_LIPS_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR):
+        cv2.fillPoly(moving, [np.round(grid[list(contour)]).astype(np.int32)], 255)
+    radius = max(int(round(MOVING_GROW * TEXELS_PER_UV)), 1)
+    moving = cv2.dilate(moving, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
+    return moving == 0
+
+
+class SkinMemory:
+    """One face's memory over one look's box; :meth:`held` once per frame.
+
+    Masks are uint8 (255 = yes) for OpenCV's speed; most frames have no seed near, and then only
+    the lines are looked for and the memory follows the face (a few small operations)."""
+
+    def __init__(self, still: np.ndarray, ycc: np.ndarray, valid: np.ndarray) -> None:
+        # Lines must be this much darker than the usual (levels per % of the skin's brightness).
+        self._line_scale = np.where(still, np.float32(LINE_NEW), np.float32(LINE_NEW_MOVING)) / np.float32(100.0)
+        look = cv2.blur(ycc, (3, 3))
+        self.look = look.astype(np.float32)  # (h, w, 3) the usual Y, Cr, Cb (3x3 means)
+        self.lines = cv2.morphologyEx(cv2.extractChannel(look, 0), cv2.MORPH_BLACKHAT, _LINE).astype(np.float32)
+        self.known = valid.copy()
+        self.held_now = np.zeros(valid.shape, np.uint8)
+        self.hand: np.ndarray | None = None  # what lies between the seeds: Y, Cr, Cb medians and spreads
+        self.since_seed = np.full(valid.shape, SEED_KEEP, np.uint8)  # frames since each texel was a seed
+
+    def held(self, ycc: np.ndarray, valid: np.ndarray, facing: np.ndarray, skin_luma: float,
+             unlike_skin: np.ndarray) -> np.ndarray:
+        """uint8 255: texels a hand (or anything) of the skin's own colour holds now. ``unlike_skin``
+        (uint8 255): texels already held back for their colour: lines along them (a cup's rim, strands
+        of hair) are no seeds, and the memory does not learn there."""
+        look = cv2.blur(ycc, (3, 3))
+        lines = cv2.morphologyEx(cv2.extractChannel(look, 0), cv2.MORPH_BLACKHAT, _LINE)
+        new_lines = cv2.subtract(lines, cv2.dilate(self.lines, _LINE), dtype=cv2.CV_32F)
+        new_lines /= self._line_scale * np.float32(max(skin_luma, 1.0))  # 1 = just new enough
+        seen = cv2.bitwise_and(self.known, valid)
+        near_colour = cv2.dilate(unlike_skin, _RING)
+        seeds = cv2.compare(new_lines, 1.0, cv2.CMP_GT)
+        seeds = cv2.bitwise_and(seeds, cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT)))
+        seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(near_colour))
+        self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
+        self.since_seed[seeds > 0] = 0
+        recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
+        held = np.zeros(valid.shape, np.uint8)
+        if cv2.countNonZero(recent) > 0:
+            plain = cv2.compare(new_lines, 0.5, cv2.CMP_LT)
+            weak = cv2.bitwise_and(self._weak(look, seen, plain), self._like_seeds(look, seeds, seen))
+            count, labels = cv2.connectedComponents(cv2.bitwise_or(weak, seeds), connectivity=8)
+            keep = np.zeros(count, bool)
+            keep[labels[(seeds > 0) | ((self.held_now > 0) & (weak > 0))]] = True
+            keep[0] = False
+            # Never further from a recent seed than a hand reaches: weak evidence alone is common.
+            far = cv2.distanceTransform(cv2.bitwise_not(recent), cv2.DIST_L2, 3)
+            held = cv2.bitwise_and(keep[labels].view(np.uint8) * np.uint8(255), cv2.compare(far, REACH, cv2.CMP_LT))
+        self._learn(look, lines, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour))
+        self.held_now = held
+        return held
+
+    def _like_seeds(self, look: np.ndarray, seeds: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """uint8 255: the texel's colour is that of what lies between the seeds (the fingers), as
+        last seen; everywhere before any was seen."""
+        ring = cv2.bitwise_and(cv2.dilate(seeds, _RING), cv2.bitwise_not(cv2.dilate(seeds, _NEAR)))
+        ring = cv2.bitwise_and(ring, seen)
+        if cv2.countNonZero(ring) >= 16:
+            sample = look[ring > 0][::2].astype(np.float32)
+            middle = np.median(sample, axis=0)
+            spread = np.maximum(np.median(np.abs(sample - middle), axis=0) * 1.5, LIKE_FLOOR)
+            spread[0] = max(float(middle[0]), 1.0) * LIKE_LUMA / 100.0  # brightness: a hand is shaded across
+            self.hand = np.stack([middle - LIKE * spread, middle + LIKE * spread])
+        if self.hand is None:
+            return np.full(seen.shape, 255, np.uint8)
+        return cv2.inRange(look, self.hand[0], self.hand[1])
+
+    def _weak(self, look: np.ndarray, seen: np.ndarray, plain: np.ndarray) -> np.ndarray:
+        """uint8 255: the look is off the remembered one (outside its 3x3 range: the mesh slides a
+        texel), averaged over the ``plain`` texels around (new thin lines, strands, left out); on a
+        grid half as fine (the average spans 7 texels)."""
+        if cv2.countNonZero(seen) < 16:
+            return np.zeros(seen.shape, np.uint8)
+        size = (seen.shape[1] // 2, seen.shape[0] // 2)
+        usual = self.look
+        high = cv2.resize(cv2.dilate(usual, _NEAR), size, interpolation=cv2.INTER_AREA)
+        low = cv2.resize(cv2.erode(usual, _NEAR), size, interpolation=cv2.INTER_AREA)
+        now = cv2.resize(look, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        offset = cv2.max(now - high, 0.0) + cv2.min(now - low, 0.0)
+        offset[..., 0] *= 100.0 / cv2.max(low[..., 0], 20.0)
+        weight = cv2.resize(cv2.bitwise_and(plain, seen), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        half = COHERENT // 2 + 1
+        total = cv2.max(cv2.blur(weight, (half, half)), 1e-3)
+        mean = cv2.blur(offset * weight[..., None], (half, half)) / (total[..., None] * WEAK_FLOOR)
+        far = cv2.max(cv2.max(cv2.absdiff(mean[..., 0], 0), cv2.absdiff(mean[..., 1], 0)), cv2.absdiff(mean[..., 2], 0))
+        far = cv2.resize(far, (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return cv2.bitwise_and(cv2.compare(far, WEAK, cv2.CMP_GT), seen)
+
+    def _learn(self, look: np.ndarray, lines: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
+        """Texels seen for the first time are taken as they are; the others follow slowly, held
+        ones far more slowly."""
+        new = cv2.bitwise_and(valid, cv2.bitwise_not(self.known))
+        if cv2.countNonZero(new) > 0:
+            np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
+            np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
+            self.known = cv2.bitwise_or(self.known, new)
+        old = cv2.bitwise_and(valid, cv2.bitwise_not(new))
+        clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
+        cv2.accumulateWeighted(look, self.look, LEARN, mask=clear)
+        cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
+        cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
