@@ -194,3 +194,24 @@ def test_the_skin_memory_holds_nothing_back_on_a_talking_face_alone(mesh, talkin
     differing = [index for index, (frame, found) in enumerate(zip(frames, faces))
                  if not np.array_equal(with_memory(frame, found), colour_only(frame, found))]
     assert not differing, f"the memory held paint back on the bare face in frames {differing}"
+
+
+def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_landmarks):
+    """On a face filling a 1080p frame the per-pixel test runs on every 2nd-3rd pixel (raster_step):
+    a 3-pixel grey metal wire across the black eye must still keep its colour."""
+    scale = 3.0
+    big = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    landmarks = (portrait_landmarks * scale).astype(np.float32)
+    face = Face(landmarks)
+    look = load_overlay("black_eye_left")
+    with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
+    for _ in range(3):
+        with_handling(big, (face,))
+    wired = big.copy()
+    eye = landmarks[[263, 362, 374, 386], :2].mean(axis=0)
+    start, end = eye + (-120, 60), eye + (120, 20)  # across the lower lid, where the bruise is darkest
+    cv2.line(wired, tuple(np.round(start).astype(int)), tuple(np.round(end).astype(int)), (118, 121, 124), 3)
+    wire = np.all(wired == (118, 121, 124), axis=2)
+    kept, plain = paint(with_handling(wired, (face,)), wired), paint(without(wired, (face,)), wired)
+    assert plain[wire].sum() > 0, "the bruise reaches the wire"
+    assert kept[wire].sum() <= 0.1 * plain[wire].sum(), f"{kept[wire].sum() / plain[wire].sum():.1%} of the paint on it"

@@ -155,15 +155,33 @@ class Renderer:
             weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
         return view, weight
 
+    def _on_screen(self, values: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, level: int,
+                   step: int) -> np.ndarray:
+        """A per-texel uint8 array of the look's box at every pixel of the region: sampled on every
+        ``step``-th pixel and interpolated (these masks are soft; a big face is the same at a third
+        of the cost)."""
+        if step <= 1:
+            return to_screen(values, self._box, map_x, map_y, self.overlay.texture_size, level)
+        coarse = to_screen(values, self._box, np.ascontiguousarray(map_x[::step, ::step]),
+                           np.ascontiguousarray(map_y[::step, ::step]), self.overlay.texture_size, level)
+        return cv2.resize(coarse, (map_x.shape[1], map_x.shape[0]), interpolation=cv2.INTER_LINEAR)
+
     def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, map_x: np.ndarray,
-               map_y: np.ndarray, level: int) -> np.ndarray:
+               map_y: np.ndarray, level: int, step: int) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
-        except over the face's own broad features (brows), which the paint covers as it always did."""
-        gate = self.occlusion.gate(face_id, region)
+        except over the face's own broad features (brows), which the paint covers as it always did.
+
+        On a big face (``step`` > 1) the test runs on every ``step``-th pixel: a frame or a strand is
+        then several pixels wide, and the test grows what it finds by a (coarse) pixel."""
         own = self.occlusion.own_features(face_id)
-        if gate is None or own is None:
+        if own is None:
             return coverage
-        own = to_screen(own, self._box, map_x, map_y, self.overlay.texture_size, level)
+        gate = self.occlusion.gate(face_id, region if step <= 1 else np.ascontiguousarray(region[::step, ::step]))
+        if gate is None:
+            return coverage
+        if step > 1:
+            gate = cv2.resize(gate, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_LINEAR)
+        own = self._on_screen(own, map_x, map_y, level, step)
         return cv2.multiply(coverage, cv2.max(gate, own), scale=1.0 / 255.0)
 
     def draw_face(self, image: np.ndarray, face: Face) -> Roi:
@@ -175,15 +193,14 @@ class Renderer:
         points = face.landmarks[:MESH_VERTICES, :2]
         face_width = float(np.ptp(points[:, 0]))
         level = self._level_for(face_width)
-        map_x, map_y, coverage = sample_map(
-            points, self._triangles[visible], self._targets[level], roi, raster_step(face_width))
+        step = raster_step(face_width)
+        map_x, map_y, coverage = sample_map(points, self._triangles[visible], self._targets[level], roi, step)
         normals = vertex_normals(face.landmarks[:MESH_VERTICES], self.mesh.triangles, self._front_sign)
         _, weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
-        coverage = cv2.multiply(coverage, to_screen(weight, self._box, map_x, map_y, self.overlay.texture_size, level),
-                                scale=1.0 / 255.0)
+        coverage = cv2.multiply(coverage, self._on_screen(weight, map_x, map_y, level, step), scale=1.0 / 255.0)
         region = image[roi.slices]
         if self.occlusion is not None:
-            coverage = self._gated(coverage, face.face_id, region, map_x, map_y, level)
+            coverage = self._gated(coverage, face.face_id, region, map_x, map_y, level, step)
         coverage4 = cv2.merge([coverage] * 4)
         out = region
         extras = {
