@@ -31,15 +31,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_pipeline import clip_for  # noqa: E402
-from media import read_frames  # noqa: E402
+from bench_pipeline import clip_for, default_media, find_model  # noqa: E402
+from media import read_frames, track_clip  # noqa: E402
 
-from arfilter.core.types import Frame  # noqa: E402
 from arfilter.render.packs import list_overlays, load_overlay  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
 from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
-from arfilter.tracking.model import resolve_model  # noqa: E402
-from arfilter.tracking.tracker import FaceTracker, TrackerOptions  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -87,10 +84,8 @@ def measure(frames: list[np.ndarray], faces: list, mesh, looks: list[str], runs:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    default_media = Path(os.environ["ARFILTER_TEST_MEDIA"]) / "media" if os.environ.get("ARFILTER_TEST_MEDIA") \
-        else REPO.parent / "shared" / "media"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=default_media)
+    parser.add_argument("--media", type=Path, default=default_media())
     parser.add_argument("--model", help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
     parser.add_argument("--sizes", nargs="+", default=["720p", "1080p"], choices=["720p", "1080p"])
     parser.add_argument("--frames", type=int, default=120)
@@ -103,7 +98,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    model = Path(args.model) if args.model else resolve_model(None)
+    model = find_model(args.model, args.media)
     mesh = load_canonical_mesh(model)
     looks = list(list_overlays())
     results = {"date": datetime.date.today().isoformat(), "frames": args.frames, "runs": args.runs, "sizes": {}}
@@ -111,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         args.cache.mkdir(parents=True, exist_ok=True)
         clip = clip_for(size, args.media, args.cache, None)
         frames = read_frames(clip, args.frames)
-        with FaceTracker(TrackerOptions(model_path=model, max_faces=2)) as tracker:
-            faces = [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]
+        faces = track_clip(frames, model, max_faces=2)
         model_ms = model_alone(frames, model)
         results["sizes"][size] = {"model_alone_ms": {"median": round(statistics.median(model_ms), 3),
                                                      "p95": round(percentile(model_ms, 95), 3)},

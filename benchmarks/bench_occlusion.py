@@ -38,7 +38,6 @@ import argparse
 import datetime
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -53,16 +52,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from media import read_frames  # noqa: E402
+from bench_pipeline import default_media, find_model  # noqa: E402
+from media import read_frames, track_clip  # noqa: E402
+from packs import uniform_pack  # noqa: E402
 from occluders import KINDS, composite, glasses_mask, skin_colour  # noqa: E402
 
 from arfilter.core.framing import letterbox  # noqa: E402
-from arfilter.core.types import Face, Frame  # noqa: E402
+from arfilter.core.types import Face  # noqa: E402
 from arfilter.render.packs import load_overlay  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
 from arfilter.render.unwrap import UvGrid  # noqa: E402
 from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
-from arfilter.tracking.tracker import FaceTracker, TrackerOptions  # noqa: E402
 
 CLIPS = {"talking_woman_512": ("talking_woman_512.mp4", None), "glasses_smile_512": ("glasses_smile_512.mp4", None),
          "webcam_glasses_720p": ("webcam_glasses_720x1280.mp4", (1280, 720)), "head_turns_480": ("head_turns_480.mp4", None)}
@@ -72,18 +72,8 @@ LOOKS = ("black_eye_left", "cheek_bruise", "whole_face")
 CYCLE = 24  # frames per occluder: in, over the target, out
 PAINTED = 6  # paint (sum of |diff| over B, G, R) above which a pixel counts as painted
 COLOUR_CHANGE = 6  # levels in any channel: a glasses-frame pixel that changed colour
+WHOLE_FACE_BGRA = (90, 30, 80, 150)  # a look painting every skin triangle half-transparent purple
 TARGETS = ((263, 362, 386, 374), (280, 425, 411), (33, 133, 159, 145), (151, 9, 108, 337))
-
-
-def whole_face_pack(folder: Path) -> Path:
-    """A look painting every skin triangle: a half-transparent purple (``normal`` shader)."""
-    pack = folder / "whole_face"
-    pack.mkdir()
-    texture = np.zeros((256, 256, 4), np.uint8)
-    texture[:] = (90, 30, 80, 150)
-    cv2.imwrite(str(pack / "paint.png"), texture)
-    (pack / "overlay.toml").write_text('name = "whole_face"\n[[layers]]\ntexture = "paint.png"\nshader = "normal"\n')
-    return pack
 
 
 def load_frames(name: str, size: tuple[int, int] | None, media: Path, count: int) -> list[np.ndarray]:
@@ -93,8 +83,7 @@ def load_frames(name: str, size: tuple[int, int] | None, media: Path, count: int
 
 def track(frames: list[np.ndarray], model: Path) -> list[tuple[Face, ...]]:
     """The tracker over ``frames`` as a 30 fps clip (VIDEO mode), one face."""
-    with FaceTracker(TrackerOptions(model_path=model, max_faces=1)) as tracker:
-        return [tracker(Frame(np.ascontiguousarray(frame), index / 30.0)) for index, frame in enumerate(frames)]
+    return track_clip([np.ascontiguousarray(frame) for frame in frames], model)
 
 
 def occluder_at(index: int, face: Face) -> tuple[str, np.ndarray, float, float] | None:
@@ -226,10 +215,8 @@ def glasses_figures(frames: list[np.ndarray], faces: list, mesh: Any, pictures: 
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    default_media = Path(os.environ["ARFILTER_TEST_MEDIA"]) / "media" if os.environ.get("ARFILTER_TEST_MEDIA") \
-        else REPO.parent / "shared" / "media"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=default_media)
+    parser.add_argument("--media", type=Path, default=default_media())
     parser.add_argument("--model", type=Path, help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
     parser.add_argument("--frames", type=int, default=4 * CYCLE * 2, help="frames per clip (default 192: two rounds)")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
@@ -237,8 +224,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pictures", type=Path, help="write side-by-side PNGs here (never into the repository)")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-occlusion.json")
     args = parser.parse_args(argv)
-    if args.model is None:
-        args.model = Path(os.environ.get("ARFILTER_MODEL") or args.media.parent / "models" / "face_landmarker.task")
+    args.model = find_model(args.model, args.media)
     if args.json is None:
         args.json = REPO / "benchmarks" / "results" / f"{datetime.date.today():%Y-%m-%d}-occlusion.json"
     return args
@@ -251,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                                "occlusion": {}, "flicker": {}, "cost_ms": {}, "glasses": {}}
     occluded_webcam = None
     with tempfile.TemporaryDirectory() as folder:
-        looks = {name: load_overlay(whole_face_pack(Path(folder)) if name == "whole_face" else name) for name in LOOKS}
+        looks = {name: load_overlay(uniform_pack(Path(folder), WHOLE_FACE_BGRA) if name == "whole_face" else name) for name in LOOKS}
         for label, (name, size) in ({} if args.skip_glasses else GLASSES_CLIPS).items():
             frames = load_frames(name, size, args.media, args.frames)
             faces = track(frames, args.model)

@@ -321,6 +321,12 @@ def print_table(label: str, clip: Path, cases: dict[str, dict[str, Any]]) -> Non
               f"| {cells[0]} | {cells[1]} |", flush=True)
 
 
+def default_media() -> Path:
+    """The shared clips: $ARFILTER_TEST_MEDIA/media as the tests find them, else ../shared/media."""
+    named = os.environ.get("ARFILTER_TEST_MEDIA")
+    return Path(named) / "media" if named else REPO.parent / "shared" / "media"
+
+
 def find_model(explicit: str | None, media: Path) -> Path:
     """--model, else $ARFILTER_MODEL, else models/ beside the media folder, else the product's lookup."""
     if explicit or os.environ.get("ARFILTER_MODEL"):
@@ -340,10 +346,8 @@ def machine() -> dict[str, Any]:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    default_media = Path(os.environ["ARFILTER_TEST_MEDIA"]) / "media" if os.environ.get("ARFILTER_TEST_MEDIA") \
-        else REPO.parent / "shared" / "media"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=default_media, help=f"the folder holding {CLIP}")
+    parser.add_argument("--media", type=Path, default=default_media(), help=f"the folder holding {CLIP}")
     parser.add_argument("--model", help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--runs", type=int, default=3, help="runs of every case; figures are their median")

@@ -196,3 +196,13 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def track_clip(frames: list, model_path: Path | str, max_faces: int = 1) -> list:
+    """The product's tracker over ``frames`` as a 30 fps clip (VIDEO mode): a tuple of faces per frame,
+    the one loop the tests and benchmarks share."""
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    with FaceTracker(TrackerOptions(model_path=Path(model_path), max_faces=max_faces)) as tracker:
+        return [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]

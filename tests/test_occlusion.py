@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
+from media import read_frames, track_clip
 from occluders import composite, skin_colour
+from packs import uniform_pack
 
 from arfilter.core.types import Face
 from arfilter.render.occlusion import FORGET_AFTER, Occlusion
@@ -22,13 +24,7 @@ from arfilter.render.renderer import Renderer
 @pytest.fixture
 def whole_face(tmp_path):
     """A look that paints every skin triangle half-transparent purple."""
-    folder = tmp_path / "whole_face"
-    folder.mkdir()
-    texture = np.zeros((256, 256, 4), np.uint8)
-    texture[:] = (90, 30, 80, 150)
-    cv2.imwrite(str(folder / "paint.png"), texture)
-    (folder / "overlay.toml").write_text('name = "whole_face"\n[[layers]]\ntexture = "paint.png"\nshader = "normal"\n')
-    return load_overlay(folder)
+    return load_overlay(uniform_pack(tmp_path, (90, 30, 80, 150)))
 
 
 def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -113,15 +109,8 @@ def test_faces_are_forgotten_only_after_some_frames_unseen(mesh, whole_face, por
 @pytest.fixture(scope="module")
 def glasses_clip(model_path, shared_media):
     """The first 30 frames of the glasses clip (thin silver frames over both eyes) and their faces."""
-    from media import read_frames
-
-    from arfilter.core.types import Frame
-    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
-
     frames = read_frames(shared_media / "glasses_smile_512.mp4", 30)
-    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
-        faces = [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]
-    return frames, faces
+    return frames, track_clip(frames, model_path)
 
 
 def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip):
@@ -169,15 +158,8 @@ def test_a_hand_of_the_faces_own_colour_is_found_by_its_fingers(mesh, whole_face
 @pytest.fixture(scope="module")
 def talking_clip(model_path, shared_media):
     """The first 30 frames of the talking woman (a nearly still face, talking and blinking), tracked."""
-    from media import read_frames
-
-    from arfilter.core.types import Frame
-    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
-
     frames = read_frames(shared_media / "talking_woman_512.mp4", 30)
-    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
-        faces = [tracker(Frame(frame, index / 30.0, index)) for index, frame in enumerate(frames)]
-    return frames, faces
+    return frames, track_clip(frames, model_path)
 
 
 @pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])

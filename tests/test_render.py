@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from packs import uniform_pack
+
 from arfilter.tracking.mesh import FACE_OVAL, INNER_LIPS_CONTOUR, LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 from arfilter.render.packs import builtin_overlays_dir, load_overlay
 from arfilter.render.renderer import Renderer
@@ -38,13 +40,7 @@ def renderer(mesh):
 @pytest.fixture
 def whole_face_pack(tmp_path):
     """A pack that paints the whole UV square: every skin triangle is drawn."""
-    folder = tmp_path / "whole_face"
-    folder.mkdir()
-    texture = np.zeros((256, 256, 4), np.uint8)
-    texture[:] = (40, 200, 90, 255)
-    cv2.imwrite(str(folder / "paint.png"), texture)
-    (folder / "overlay.toml").write_text('name = "whole_face"\n[[layers]]\ntexture = "paint.png"\nshader = "normal"\n')
-    return folder
+    return uniform_pack(tmp_path, (40, 200, 90, 255))
 
 
 def test_black_eye_paints_around_the_left_eye_only(renderer, portrait, portrait_landmarks):
@@ -215,14 +211,10 @@ def test_forget_makes_the_next_picture_as_a_fresh_look_would_draw_it(mesh, model
                                                                     shared_media):
     """A look remembers the faces it drew (their skin colour, what covers them, their light); a gallery
     row or another photo is other people, so after ``forget`` it draws as if it had never seen the last."""
-    from media import read_frames
-
-    from arfilter.core.types import Frame
-    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+    from media import read_frames, track_clip
 
     other = read_frames(shared_media / "talking_woman_512.mp4", 1)[0]
-    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
-        other_face = tracker(Frame(other, 0.0))
+    (other_face,) = track_clip([other], model_path)
     look = load_overlay("forehead_bump")
     used = Renderer(mesh, look)
     for _ in range(5):

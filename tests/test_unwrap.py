@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
+
+from packs import uniform_pack
 
 from arfilter.core.types import Face
 from arfilter.render.packs import load_overlay
@@ -105,20 +106,17 @@ def paint_weight(mesh, landmarks: np.ndarray, shape: tuple[int, ...], folder) ->
 
 
 @pytest.fixture()
-def uniform_pack(tmp_path):
-    folder = tmp_path / "uniform"
-    folder.mkdir()
-    cv2.imwrite(str(folder / "flat.png"), np.full((512, 512, 4), (50, 50, 50, 255), np.uint8))
-    (folder / "overlay.toml").write_text('[[layers]]\ntexture = "flat.png"\nshader = "multiply"\n')
-    return folder
+def dark_layer(tmp_path):
+    """One uniform multiply layer (50 of 255) over the whole face."""
+    return uniform_pack(tmp_path, (50, 50, 50, 255), shader="multiply", size=512)
 
 
-def test_paint_fades_towards_the_outline_of_a_turned_head(mesh, portrait, portrait_landmarks, uniform_pack):
+def test_paint_fades_towards_the_outline_of_a_turned_head(mesh, portrait, portrait_landmarks, dark_layer):
     """Turned 55 degrees, the far cheek is seen at a grazing angle: along a row through the cheeks,
     paint fades out smoothly before the far silhouette instead of ending in a hard cut, while the
     near cheek keeps full paint."""
     landmarks = turned(portrait_landmarks, 55.0, scale=2.5)  # a 390-pixel face; its left (low x) turns away
-    weight = paint_weight(mesh, landmarks, portrait.shape, uniform_pack)
+    weight = paint_weight(mesh, landmarks, portrait.shape, dark_layer)
     row = int(round(landmarks[[172, 397], 1].mean()))  # through the jaw
     painted = np.flatnonzero(weight[row] > 0.01)
     left, right = painted.min(), painted.max()
@@ -127,8 +125,8 @@ def test_paint_fades_towards_the_outline_of_a_turned_head(mesh, portrait, portra
     assert np.abs(np.diff(weight[row, left:left + 25])).max() < 0.25, "no hard cut along the fade"
 
 
-def test_a_frontal_face_keeps_full_paint_over_the_middle(mesh, portrait, portrait_landmarks, uniform_pack):
-    weight = paint_weight(mesh, portrait_landmarks, portrait.shape, uniform_pack)
+def test_a_frontal_face_keeps_full_paint_over_the_middle(mesh, portrait, portrait_landmarks, dark_layer):
+    weight = paint_weight(mesh, portrait_landmarks, portrait.shape, dark_layer)
     cheeks_and_forehead = portrait_landmarks[[50, 280, 151, 101, 330], :2].round().astype(int)
     assert weight[cheeks_and_forehead[:, 1], cheeks_and_forehead[:, 0]].min() > 0.97
 

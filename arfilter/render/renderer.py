@@ -21,7 +21,7 @@ from arfilter.shaders import get_shader
 from arfilter.core.types import Face
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
-from arfilter.render.unwrap import UvGrid, UvView, look_box, to_screen, vertex_facing, vertex_normals
+from arfilter.render.unwrap import UvGrid, look_box, to_screen, vertex_facing, vertex_normals
 from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
@@ -145,7 +145,7 @@ class Renderer:
         return roi, visible
 
     def _paint_weight(self, image: np.ndarray, face: Face, points: np.ndarray, facing: np.ndarray,
-                      visible: np.ndarray) -> tuple[UvView, np.ndarray]:
+                      visible: np.ndarray) -> np.ndarray:
         """Per texel of the look's box: how much paint it takes (grazing fade x not covered)."""
         shown = np.zeros(len(self._triangles), bool)
         shown[visible] = True
@@ -153,7 +153,7 @@ class Renderer:
         weight = grazing_fade(view.facing)
         if self.occlusion is not None:
             weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
-        return view, weight
+        return weight
 
     def _on_screen(self, values: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, level: int,
                    step: int) -> np.ndarray:
@@ -196,7 +196,7 @@ class Renderer:
         step = raster_step(face_width)
         map_x, map_y, coverage = sample_map(points, self._triangles[visible], self._targets[level], roi, step)
         normals = vertex_normals(face.landmarks[:MESH_VERTICES], self.mesh.triangles, self._front_sign)
-        _, weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
+        weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
         coverage = cv2.multiply(coverage, self._on_screen(weight, map_x, map_y, level, step), scale=1.0 / 255.0)
         region = image[roi.slices]
         if self.occlusion is not None:
