@@ -17,6 +17,7 @@ from arfilter.core.types import Face, Frame
 from arfilter.io.sinks import NullSink, VideoFileSink
 from arfilter.session.loop import run_pipeline
 from test_pipeline import RecordingSink
+from test_sources import FakeCapture
 
 WAIT_S = 10.0  # generous: only a loop that never overlaps the two stages waits this long
 
@@ -188,24 +189,12 @@ def test_a_camera_that_never_sends_a_frame_is_said_with_its_class():
     """A real CameraSource whose device opens but never hands over a picture: DeviceUnavailable (exit 3)."""
     from arfilter.io.camera import CameraSource
 
-    class Silent:
-        def isOpened(self) -> bool:
-            return True
-
+    class Silent(FakeCapture):
         def read(self):
             threading.Event().wait(0.01)
             return False, None
 
-        def get(self, prop) -> float:
-            return 0.0
-
-        def set(self, prop, value) -> bool:
-            return True
-
-        def release(self) -> None:
-            pass
-
-    with CameraSource(0, capture_factory=lambda device: Silent(), open_seconds=0.3, report=lambda line: None) as camera:
+    with CameraSource(0, capture_factory=Silent, open_seconds=0.3, report=lambda line: None) as camera:
         with pytest.raises(DeviceUnavailable, match="no frame"):
             run_pipeline(camera, lambda frame: (), lambda image, faces: image, RecordingSink())
         assert not tracker_threads()
@@ -247,27 +236,13 @@ def test_a_thread_waiting_on_a_camera_ends_with_the_run():
     """The run stops while the tracker's thread waits for a slow camera's next frame (real CameraSource)."""
     from arfilter.io.camera import CameraSource
 
-    class Slow:  # a new picture each time, slowly
-        count = 0
-
-        def isOpened(self) -> bool:
-            return True
-
+    class Slow(FakeCapture):  # a new picture each time, slowly
         def read(self):
             threading.Event().wait(0.2)
             self.count += 1
             return True, np.full((48, 64, 3), self.count % 256, np.uint8)
 
-        def get(self, prop) -> float:
-            return 0.0
-
-        def set(self, prop, value) -> bool:
-            return True
-
-        def release(self) -> None:
-            pass
-
-    with CameraSource(0, capture_factory=lambda device: Slow(), size=(64, 48), fps=30, stall_seconds=5.0,
+    with CameraSource(0, capture_factory=Slow, size=(64, 48), fps=30, stall_seconds=5.0,
                       report=lambda line: None) as camera:
         class StopAfterTwo(RecordingSink):
             @property
