@@ -59,3 +59,33 @@ def test_a_folder_without_a_manifest_is_called_a_folder(tmp_path):
 def test_a_folder_given_as_a_photo_is_called_a_folder(capsys, tmp_path):
     assert main(["unwrap", str(tmp_path), "-o", str(tmp_path / "uv.png")]) == ExitCode.BAD_INPUT
     assert f"photo {tmp_path}: is a folder; give one image file" in capsys.readouterr().err
+
+
+def test_sigterm_stops_at_once_but_never_raises_inside_a_finaliser():
+    """SIGTERM raises KeyboardInterrupt to stop a wait at once, but not inside a ``__del__`` (MediaPipe's
+    Image frees itself there): Python would print "Exception ignored ... Traceback" and swallow it. The
+    flag the loop asks between frames is set either way."""
+    import importlib
+    import sys
+
+    cli_main = importlib.import_module("arfilter.cli.main")  # the module (the package exports main())
+
+    handler = cli_main._terminate  # the SIGTERM/SIGBREAK handler, called as the signal module would
+    cli_main._TERMINATED.clear()
+    with pytest.raises(KeyboardInterrupt):
+        handler(15, sys._getframe())
+    assert cli_main._TERMINATED.is_set()
+    cli_main._TERMINATED.clear()
+
+    raised = []
+
+    class Finalised:
+        def __del__(self) -> None:
+            try:
+                handler(15, sys._getframe())
+            except KeyboardInterrupt:
+                raised.append(True)
+
+    Finalised()  # collected at once: its __del__ runs here
+    assert raised == [] and cli_main._TERMINATED.is_set()
+    cli_main._TERMINATED.clear()

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from types import FrameType
 from typing import Sequence
 
 from arfilter.cli import commands
@@ -72,15 +73,26 @@ COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": commands.cmd_config, "
             "validate": commands.cmd_validate, "gallery": commands.cmd_gallery}
 
 
-# Set by SIGTERM/SIGBREAK. The handler also raises KeyboardInterrupt to stop at once, but one raised
-# while a finaliser runs (MediaPipe's Image.__del__) is swallowed by Python; the loop asks this
-# flag between frames, so the session stops either way.
+# Set by SIGTERM/SIGBREAK. The handler also raises KeyboardInterrupt to stop at once (a wait for a
+# camera), except while a finaliser runs (MediaPipe's Image.__del__): Python cannot raise out of one
+# and prints "Exception ignored ... Traceback" instead. The loop asks this flag between frames, so
+# the session stops either way.
 _TERMINATED = threading.Event()
 
 
-def _terminate(signum: int, _frame: object) -> None:
+def _in_finaliser(frame: FrameType | None) -> bool:
+    """Whether Python code interrupted at ``frame`` runs inside a ``__del__``."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
     _TERMINATED.set()
-    raise KeyboardInterrupt
+    if not _in_finaliser(frame):
+        raise KeyboardInterrupt
 
 
 def _no_core_dumps() -> None:
