@@ -159,6 +159,19 @@ def test_a_turned_head_is_painted_only_where_its_surface_faces_the_camera(
     assert columns.min() >= lm[:468, 0].min() - 2 and columns.max() <= lm[:468, 0].max() + 2
 
 
+@pytest.mark.parametrize("degrees", [35.0, -35.0])
+def test_the_renderer_draws_only_triangles_facing_the_camera(mesh, portrait, portrait_landmarks, degrees):
+    """The renderer culls what faces away before it rasterises (on screen the grazing fade would also
+    give it no paint, but a far-side triangle in the map could still hide a near one at the profile)."""
+    lm = turned(portrait_landmarks, degrees)
+    facing = facing_the_camera(mesh, lm)
+    assert (~facing).sum() > 30, "the far side must be turned away"
+    renderer = Renderer(mesh, load_overlay("black_eye_left"))
+    _, drawn = renderer.face_roi(Face(lm), (portrait.shape[1], portrait.shape[0]))
+    assert facing[drawn].all(), f"{(~facing[drawn]).sum()} triangles facing away are drawn"
+    assert len(drawn) >= 0.95 * facing.sum(), "the ones facing the camera are drawn"
+
+
 def test_a_fading_face_is_painted_in_proportion_to_its_opacity(mesh, whole_face_pack, portrait, portrait_landmarks):
     """A face fading in or out (the stabiliser's opacity) blends the paint in proportion: at 0.5, halfway
     between the skin and the full paint; at 0, not at all."""
