@@ -16,8 +16,8 @@ PACKAGE = REPO / "arfilter"
 
 # Lowest first: a module may import its own layer and the layers before it, never one after.
 # The shaders (a top-level folder shipped as arfilter.shaders) sit with render.
-LAYERS = ("core", "draw", "io", "tracking", "shaders", "render", "session", "operator", "ops", "settings", "app",
-          "cli")
+LAYERS = ("core", "draw", "io", "tracking", "shaders", "render", "session", "operator", "ops", "settings", "web",
+          "app", "cli")
 # What the frame loop may never load: the operator's rooms, the looks and the shader stack.
 NOT_IN_THE_LOOP = ("arfilter.operator", "arfilter.shaders", "arfilter.render", "arfilter.ops", "arfilter.app",
                    "arfilter.cli", "arfilter.settings", "arfilter.draw")
