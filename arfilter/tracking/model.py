@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+from dataclasses import dataclass
 import os
 import socket
 import sys
@@ -47,6 +48,20 @@ _CHUNK = 1 << 16
 
 Opener = Callable[..., Any]
 
+@dataclass(frozen=True)
+class Fetched:
+    """What a verified download is, for its messages: the face model by default; the web page's
+    MediaPipe runtime (``arfilter.web.runtime``) uses the same download with its own names."""
+
+    label: str = "the face model"  # "downloading the face model"
+    description: str = MODEL_DESCRIPTION  # "the file downloaded ... is not <description>"
+    filename: str = MODEL_FILENAME  # "far larger than <filename>"
+    algorithm: str = "sha256"  # a hashlib name; the expected digest is given in hex
+    instead: str = "download it yourself and point --model at it"
+
+
+FACE_MODEL = Fetched()
+
 # (resolved path, device, inode, size, mtime_ns) -> hex digest. Lets a long-lived
 # process call resolve_model() repeatedly without rehashing an unchanged file.
 _digest_memo: dict[tuple[str, int, int, int, int], str] = {}
@@ -67,7 +82,12 @@ def user_cache_dir(
 
 def sha256_of(path: str | Path) -> str:
     """Hex SHA-256 of a file, read in chunks so memory use stays flat."""
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path: str | Path, algorithm: str) -> str:
+    """Hex digest of a file by any hashlib algorithm (npm pins its tarballs by SHA-512)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -141,8 +161,9 @@ def _say(progress: TextIO | None, line: str) -> None:
 class _Progress:
     """Download progress: one redrawn line on a TTY, two plain lines otherwise."""
 
-    def __init__(self, stream: TextIO | None, url: str, dest: Path) -> None:
+    def __init__(self, stream: TextIO | None, url: str, dest: Path, label: str = FACE_MODEL.label) -> None:
         self.stream = stream
+        self.label = label
         self.tty = stream is not None and _is_tty(stream)
         self.url = url
         self.dest = dest
@@ -156,7 +177,7 @@ class _Progress:
             self.update(0)
         else:
             size = f" ({total / 1e6:.1f} MB)" if total else ""
-            _say(self.stream, f"arfilter: downloading the face model{size} from {self.url}")
+            _say(self.stream, f"arfilter: downloading {self.label}{size} from {self.url}")
 
     def update(self, done: int) -> None:
         if not self.tty or self.stream is None:
@@ -164,10 +185,10 @@ class _Progress:
         if self.total:
             percent = min(100, done * 100 // self.total)
             state = (percent, 0)
-            text = f"\rarfilter: downloading the face model {percent:3d}%  {done / 1e6:.1f}/{self.total / 1e6:.1f} MB"
+            text = f"\rarfilter: downloading {self.label} {percent:3d}%  {done / 1e6:.1f}/{self.total / 1e6:.1f} MB"
         else:
             state = (-1, done // 100_000)
-            text = f"\rarfilter: downloading the face model  {done / 1e6:.1f} MB"
+            text = f"\rarfilter: downloading {self.label}  {done / 1e6:.1f} MB"
         if state == self.last_drawn:
             return
         self.last_drawn = state
@@ -186,7 +207,7 @@ class _Progress:
                 _say(self.stream, suffix)
                 self.open_line = False
         elif ok:
-            _say(self.stream, f"arfilter: saved the face model to {self.dest}")
+            _say(self.stream, f"arfilter: saved {self.label} to {self.dest}")
 
 
 def _reason(exc: BaseException) -> str:
@@ -205,7 +226,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _NetworkError(Exception):
+class NetworkError(Exception):
     """The download failed for a reason outside the user's files (offline, HTTP)."""
 
 
@@ -223,25 +244,25 @@ def _unwritable(folder: Path, exc: OSError) -> ArfilterError:
     )
 
 
-def _stream(response, handle, bar: "_Progress", url: str, folder: Path) -> str:
-    """Copy the response into ``handle`` with progress and a size cap; the SHA-256 of what came."""
+def _stream(response, handle, bar: "_Progress", url: str, folder: Path, what: Fetched = FACE_MODEL) -> str:
+    """Copy the response into ``handle`` with progress and a size cap; the hex digest of what came."""
     length = response.headers.get("Content-Length") if response.headers else None
     total = int(length) if length and length.isdigit() else None
     bar.start(total)
-    digest = hashlib.sha256()
+    digest = hashlib.new(what.algorithm)
     done = 0
     while True:
         try:
             chunk = response.read(_CHUNK)
         except (http.client.HTTPException, OSError) as exc:
-            raise _NetworkError(_reason(exc)) from exc
+            raise NetworkError(_reason(exc)) from exc
         if not chunk:
             break
         done += len(chunk)
         if done > MAX_DOWNLOAD_BYTES:
             raise ArfilterError(
                 f"the download from {url} is over {MAX_DOWNLOAD_BYTES // 2**20} MB, "
-                f"far larger than {MODEL_FILENAME}; nothing was saved"
+                f"far larger than {what.filename}; nothing was saved"
             )
         digest.update(chunk)
         try:
@@ -250,17 +271,17 @@ def _stream(response, handle, bar: "_Progress", url: str, folder: Path) -> str:
             raise _unwritable(folder, exc) from exc
         bar.update(done)
     if total is not None and done != total:
-        raise _NetworkError(f"the connection closed after {done} of {total} bytes")
+        raise NetworkError(f"the connection closed after {done} of {total} bytes")
     return digest.hexdigest()
 
 
-def _download(url: str, dest: Path, expected_sha256: str, progress: TextIO | None, opener: Opener,
-              timeout: float) -> None:
-    """Fetch ``url`` to ``dest`` atomically, only if its SHA-256 is right.
+def download_verified(url: str, dest: Path, expected: str, progress: TextIO | None, opener: Opener,
+                      timeout: float, what: Fetched = FACE_MODEL) -> None:
+    """Fetch ``url`` to ``dest`` atomically, only if its digest (``what.algorithm``, hex) is right.
 
     Bytes go to a temp file beside ``dest`` (same filesystem, so ``os.replace``
     is atomic and concurrent runs never see half a model); the temp file is
-    removed on every failure. Raises ``_NetworkError`` for connection trouble
+    removed on every failure. Raises ``NetworkError`` for connection trouble
     and ``ArfilterError`` for everything else.
     """
     folder = dest.parent
@@ -273,27 +294,27 @@ def _download(url: str, dest: Path, expected_sha256: str, progress: TextIO | Non
         raise _unwritable(folder, exc) from exc
 
     tmp = Path(handle.name)
-    bar = _Progress(progress, url, dest)
+    bar = _Progress(progress, url, dest, what.label)
     ok = False
     try:
         with handle:
             try:
                 response = opener(url, timeout=timeout)
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-                raise _NetworkError(_reason(exc)) from exc
+                raise NetworkError(_reason(exc)) from exc
             with response:
-                got = _stream(response, handle, bar, url, folder)
+                got = _stream(response, handle, bar, url, folder, what)
             try:
                 handle.flush()
                 os.fsync(handle.fileno())
             except OSError as exc:
                 raise _unwritable(folder, exc) from exc
 
-        if got != expected_sha256.lower():
+        if got != expected.lower():
             raise ArfilterError(
-                f"the file downloaded from {url} is not {MODEL_DESCRIPTION} "
+                f"the file downloaded from {url} is not {what.description} "
                 f"(checksum mismatch; a proxy or login page may have answered); "
-                f"nothing was saved. Try again, or download it yourself and point --model at it"
+                f"nothing was saved. Try again, or {what.instead}"
             )
         try:
             os.replace(tmp, dest)
@@ -372,8 +393,8 @@ def resolve_model(
     if not download:
         raise _no_model_error("downloading is turned off", url, cache_path)
     try:
-        _download(url, cache_path, expected_sha256, progress, opener, timeout)
-    except _NetworkError as exc:
+        download_verified(url, cache_path, expected_sha256, progress, opener, timeout)
+    except NetworkError as exc:
         raise _no_model_error(str(exc), url, cache_path) from exc
     _digest_memo.clear()  # the cache file changed; no stale entry may match it
     return cache_path
