@@ -281,7 +281,7 @@ def test_a_missing_or_broken_logo_is_one_clear_line(tmp_path, make, reason):
 # --- checking [campaign] ------------------------------------------------------------------
 
 KEYS = ("bar_color, bar_opacity, caption, caption_color, caption_position, font, font_size, helpline, logo, "
-        "panel_position, qr_url")
+        "panel_position, qr_label, qr_url")
 
 
 @pytest.mark.parametrize("table, problem", [

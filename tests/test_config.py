@@ -56,7 +56,7 @@ def test_an_empty_file_means_the_defaults_of_arfilter_run():
                        ".mp4, .avi, .mkv, .mov, .m4v, .webm, .png, .jpg, .jpeg, .bmp, .webp"),
     ({"colour": 1}, "e.toml: colour: unknown key; valid keys: backend, device, fallback, fps, landmarks_out, max_faces, mirror, model, sink, size, source, "
                        "stats_json, supervise"),
-    ({"extras": {"a": 1}}, "e.toml: [extras]: unknown section; valid sections: campaign, looks, tracking, controls, kiosk"),
+    ({"extras": {"a": 1}}, "e.toml: [extras]: unknown section; valid sections: campaign, looks, tracking, controls, kiosk, web"),
     ({"tracking": {"smooth_beta": -1}}, "e.toml: tracking.smooth_beta: -1 is out of range; use 0 to 10000"),
     ({"looks": {"rotation": "black_eye_left"}},
      "e.toml: looks.rotation: must be a list of look names in quotes, like [\"black_eye_left\", \"cheek_bruise\"]"),

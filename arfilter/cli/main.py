@@ -18,6 +18,7 @@ from typing import Sequence
 from arfilter.cli import commands
 from arfilter.cli.commands import finish
 from arfilter.cli.parser import build_parser
+from arfilter.cli.web import cmd_web
 from arfilter.core.errors import ArfilterError, ExitCode
 
 
@@ -70,7 +71,7 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": commands.cmd_config, "doctor": commands.cmd_doctor_command,
             "install": commands.cmd_install_command, "apply": commands.cmd_apply, "demo": commands.cmd_demo,
             "overlays": commands.cmd_overlays, "template": commands.cmd_template, "unwrap": commands.cmd_unwrap,
-            "validate": commands.cmd_validate, "gallery": commands.cmd_gallery}
+            "validate": commands.cmd_validate, "gallery": commands.cmd_gallery, "web": cmd_web}
 
 
 # Set by SIGTERM/SIGBREAK. The handler also raises KeyboardInterrupt to stop at once (a wait for a

@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     _event_commands(commands)
     _offline_commands(commands)
     _authoring_commands(commands)
+    from arfilter.cli.web import add_web_commands
+
+    add_web_commands(commands, Parser, flag)
     return parser
 
 

@@ -105,6 +105,8 @@ class CampaignLayer:
         self._helpline_font = (find_font(options.font, options.helpline, what="campaign.helpline")
                                if options.helpline else None)
         self._qr = qr_matrix(options.qr_url) if options.qr_url else None
+        self._label_font = (find_font(options.font, options.qr_label, what="campaign.qr_label")
+                            if options.qr_label and self._qr is not None else None)
         self._drawings: OrderedDict[tuple[int, int], _Drawing] = OrderedDict()
         self._placement: Placement | None = None
 
@@ -248,7 +250,8 @@ class CampaignLayer:
 
     def _panel_blocks(self, width: int, unit: int, help_px: int, qr_side: float, with_helpline: bool,
                       with_logo: bool) -> tuple[list[tuple[str, Any]], int, int]:
-        """The panel's contents top to bottom (logo, QR code, helpline), its QR quiet zone and its padding."""
+        """The panel's contents top to bottom (logo, the QR code's label, QR code, helpline), its QR quiet zone
+        and its padding. The label ("Try it on your phone") goes and comes with the helpline."""
         options = self.options
         ink_rgb = hex_rgb(options.bar_color)
         if (1.05) / (_luminance(ink_rgb) + 0.05) < 4.5:  # not readable on white: near-black instead
@@ -267,6 +270,9 @@ class CampaignLayer:
         blocks: list[tuple[str, Any]] = []
         if self._logo is not None and with_logo:
             blocks.append(("logo", fit_bgra(self._logo, content_max, max(1, round(_LOGO_MAX * unit)))))
+        if qr is not None and self._label_font is not None and with_helpline:
+            blocks.append(("label", render_text(options.qr_label, self._label_font, help_px, ink_rgb,
+                                                max_width=content_max if with_logo else qr.shape[1] + quiet)))
         if qr is not None:
             blocks.append(("qr", qr))
         if options.helpline and with_helpline:

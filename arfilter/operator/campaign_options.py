@@ -43,6 +43,7 @@ class CampaignOptions:
     font_size: float = 0.045  # caption size, a fraction of the output's shorter side
     helpline: str = ""  # "Helpline 0800 123 456", under the QR code
     qr_url: str = ""
+    qr_label: str = ""  # "Try it on your phone", above the QR code
     panel_position: str = "top-right"
     logo: str | None = None  # RGBA PNG: in the panel, or at the bar's start when there is no panel
 
@@ -80,7 +81,7 @@ def _colour(value: Any) -> tuple[Any, str | None]:
     return None, f"{value!r} is not a colour; write it as \"#RRGGBB\", like \"#5B2A86\""
 
 
-def _link(value: Any) -> tuple[Any, str | None]:
+def check_link(value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str):
         return None, "must be a string in quotes"
     if not value:
@@ -98,7 +99,8 @@ def _link(value: Any) -> tuple[Any, str | None]:
 _CHECKS: dict[str, Check] = {
     "caption": _text(MAX_CAPTION_CHARS), "caption_position": choice(*CAPTION_POSITIONS),
     "caption_color": _colour, "bar_color": _colour, "bar_opacity": number(0, 1), "font": optional_string,
-    "font_size": number(0.01, 0.2), "helpline": _text(MAX_HELPLINE_CHARS), "qr_url": _link,
+    "font_size": number(0.01, 0.2), "helpline": _text(MAX_HELPLINE_CHARS), "qr_url": check_link,
+    "qr_label": _text(MAX_HELPLINE_CHARS),
     "panel_position": choice(*PANEL_POSITIONS), "logo": optional_string,
 }
 
@@ -157,9 +159,9 @@ def check_campaign(table: dict, where: str) -> tuple[CampaignOptions | None, lis
         _logo, why = read_logo(values["logo"])
         if why:
             problems.append(f"{where}: campaign.logo: {why}")
-    if not bad & {"font", "caption", "helpline"}:
+    if not bad & {"font", "caption", "helpline", "qr_label"}:
         font = values.get("font")
-        texts = {key: values.get(key, "") for key in ("caption", "helpline")}
+        texts = {key: values.get(key, "") for key in ("caption", "helpline", "qr_label")}
         if font:  # a named font must draw both
             joined = "\n".join(text for text in texts.values() if text)
             try:

@@ -22,6 +22,7 @@ from arfilter.core.checks import Check, boolean, choice, key_name, number, optio
 from arfilter.core.errors import first_of
 from arfilter.core.framing import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from arfilter.operator.campaign import CampaignOptions, check_campaign
+from arfilter.operator.campaign_options import check_link
 from arfilter.operator.kiosk import KioskConfig
 
 if sys.version_info >= (3, 11):
@@ -77,6 +78,38 @@ class ControlsConfig:
     captions: bool = True  # campaign captions shown from the start
 
 
+#: Above the panel's QR code when it leads to the web page ([web] url standing in for [campaign] qr_url).
+WEB_QR_LABEL = "Try it on your phone"
+DEFAULT_WEB_TITLE = "Try the look on your own face"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The campaign web page (``arfilter web build``): where it will be published and its title."""
+
+    url: str = ""  # "https://..." the site's public address; the panel's QR leads here when qr_url is not set
+    title: str = DEFAULT_WEB_TITLE  # the page's title (browser tab, top of the page)
+
+
+def _https(value: Any) -> tuple[Any, str | None]:
+    """A link a QR code can hold (as ``campaign.qr_url``) on HTTPS: phones give the camera only to those."""
+    value, why = check_link(value)
+    if why or not value:
+        return value, why
+    if not value.lower().startswith("https://"):
+        return None, (f"{value!r} must start with https:// (phones give a page the camera only over HTTPS); "
+                      "publish the site on a host with HTTPS")
+    return value, None
+
+
+def _title(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str) or not value.strip():
+        return None, "must be a non-empty string in quotes"
+    if len(value) > 100:
+        return None, f"is {len(value)} characters long; keep it to 100"
+    return value, None
+
+
 @dataclass(frozen=True)
 class EventConfig:
     """Everything a live session needs; defaults are those of ``arfilter run``."""
@@ -99,6 +132,7 @@ class EventConfig:
     campaign: CampaignOptions = field(default_factory=CampaignOptions)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
     kiosk: KioskConfig = field(default_factory=KioskConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     path: Path | None = None  # the file it came from, for messages
     # Where each value that was set came from: "looks.start" -> "--overlay" or "event.toml: looks.start".
     origins: dict[str, str] = field(default_factory=dict, compare=False)
@@ -151,6 +185,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Check]]] = {
     "kiosk": (KioskConfig, {"clear_after": _in(limits.CLEAR_AFTER),
                             "title": string, "message": string, "quit_hold": _in(limits.QUIT_HOLD), "quit_pin": _pin,
                             "fullscreen": boolean, "hide_cursor": boolean}),
+    "web": (WebConfig, {"url": _https, "title": _title}),
 }
 
 
@@ -217,6 +252,9 @@ def check_config(table: dict, where: str, base: Path | None = None) -> tuple[Eve
     origins = {key: f"{where}: {key}" for key in values}
     origins.update({f"{name}.{key}": f"{where}: {name}.{key}" for name in (*_SECTIONS, "campaign")
                     for key in (table.get(name) or {})})
+    if sections["web"].url and not campaign.qr_url:  # the panel's QR code leads to the web page
+        campaign = replace(campaign, qr_url=sections["web"].url, qr_label=campaign.qr_label or WEB_QR_LABEL)
+        origins["campaign.qr_url"] = f"{where}: web.url"
     return EventConfig(**values, **sections, campaign=campaign, path=Path(where), origins=origins), []
 
 
@@ -302,6 +340,13 @@ web = "127.0.0.1:8765"     # local control panel in a browser; "" for none
 # token = "a-long-secret"  # required if web binds beyond this computer (e.g. 0.0.0.0:8765)
 stats = false              # fps/latency/faces readout on the output (key: s)
 captions = true            # campaign captions on at start (key: c)
+
+[web]
+# The campaign web page: 'arfilter web build -o site/ --config event.toml' makes it; publish the folder
+# on any host with HTTPS. The panel's QR code leads to it, under "Try it on your phone", when
+# [campaign] qr_url is not set (qr_label in [campaign] words it in your language).
+# url = "https://nomoresilence.campaign/try"   # where you publish it (https:// only)
+title = "Try the look on your own face"        # the page's title
 
 [kiosk]
 clear_after = 0.5          # seconds after a visitor leaves before the attract screen replaces them (at most 1)

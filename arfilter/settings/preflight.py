@@ -25,7 +25,7 @@ from arfilter.settings.config import SINKS, EventConfig
 
 # The flag behind each key, for a value that came from the command line (or a default).
 FLAGS = {"source": "--source", "sink": "--sink", "model": "--model", "looks.start": "--overlay",
-         "looks.rotation": "looks.rotation", "controls.web": "--control", "controls.token": "--control-token",
+         "looks.rotation": "--overlay", "controls.web": "--control", "controls.token": "--control-token",
          "stats_json": "--stats-json", "landmarks_out": "--landmarks-out"}
 
 # What `arfilter config --example` prints as stand-ins: never to be shown to a person who may be in danger.
@@ -141,11 +141,15 @@ def _campaign_problems(config: EventConfig) -> Iterator[str]:
     if "".join(PLACEHOLDER_NUMBER.split()) in digits:
         yield (f"{label(config, 'campaign.helpline', campaign.helpline)}: still the example's placeholder number "
                f"\"{PLACEHOLDER_NUMBER}\"; put your campaign's real helpline (people in danger may call it)")
-    host = _host(campaign.qr_url)
-    if host and any(host == reserved or host.endswith("." + reserved) for reserved in RESERVED_HOSTS):
-        yield (f"{label(config, 'campaign.qr_url', campaign.qr_url)}: still a placeholder address ({host} is "
-               "reserved for examples and belongs to no campaign); put the link to your campaign's help page "
-               "(people in danger may open it)")
+    page = "the address you publish the web page at"
+    links = {config.web.url: ("web.url", page),  # [web] url standing in for qr_url is named web.url (its origin)
+             campaign.qr_url: ("campaign.qr_url", page if campaign.qr_url == config.web.url else
+                               "the link to your campaign's help page (people in danger may open it)")}
+    for url, (key, what) in links.items():
+        host = _host(url)
+        if host and any(host == reserved or host.endswith("." + reserved) for reserved in RESERVED_HOSTS):
+            yield (f"{label(config, key, url)}: still a placeholder address ({host} is reserved for examples and "
+                   f"belongs to no campaign); put {what}")
 
 
 def _host(url: str) -> str:
