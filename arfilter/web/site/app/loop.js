@@ -1,0 +1,104 @@
+// The frame loop: each new camera frame is tracked, its faces smoothed and kept by id, and the
+// look drawn on it; its timings go to the stats. A photo is taken right after a frame is drawn
+// (the WebGL picture is only readable until the browser shows it).
+
+import { openCamera } from "./ui/camera.js";
+
+export class FrameLoop {
+  constructor({ video, view, tracker, renderer, stabilizer, stats, corner, onSlow }) {
+    Object.assign(this, { video, view, tracker, renderer, stabilizer, stats, corner, onSlow });
+    this.intensity = 1.0;
+    this.look = null;
+    this.facing = "user";
+    this.running = false;
+    this.pictureWanted = [];
+    this.toldSlow = false;
+    this.requestVideoFrame = Boolean(video.requestVideoFrameCallback);
+    this.step = this.step.bind(this);
+  }
+
+  async setLook(name) {
+    await this.renderer.setLook(name);
+    this.look = name;
+  }
+
+  /** Mirror the preview like a mirror for the front camera only (CSS: the picture itself is untouched). */
+  mirror() {
+    this.view.classList.toggle("mirrored", this.facing === "user");
+  }
+
+  start(facing) {
+    this.facing = facing;
+    this.mirror();
+    this.running = true;
+    this.schedule();
+  }
+
+  stop() {
+    this.running = false;
+  }
+
+  schedule() {
+    if (!this.running) return;
+    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(this.step);
+    else requestAnimationFrame(this.step);
+  }
+
+  /** Front to back camera and back: new people, new light, new picture size: forget the faces. */
+  async switchCamera() {
+    const facing = this.facing === "user" ? "environment" : "user";
+    this.running = false;
+    try {
+      await openCamera(this.video, facing);
+      this.facing = facing;
+    } finally {
+      this.stabilizer.reset();
+      this.renderer.forget();
+      this.start(this.facing);
+    }
+  }
+
+  /** A canvas with the next drawn frame (unmirrored, with the look). */
+  takePicture() {
+    return new Promise((resolve, reject) => this.pictureWanted.push({ resolve, reject }));
+  }
+
+  step() {
+    if (!this.running) return;
+    try {
+      this.frame();
+    } finally {
+      this.schedule();
+    }
+  }
+
+  frame() {
+    const video = this.video, width = video.videoWidth, height = video.videoHeight;
+    if (!width || !height || video.readyState < 2) return;
+    if (!this.requestVideoFrame && video.currentTime === this.lastTime) return; // no new frame (rAF path)
+    this.lastTime = video.currentTime;
+    const t0 = performance.now();
+    const detected = this.tracker.detect(video, width, height, t0);
+    const t1 = performance.now();
+    const faces = this.stabilizer.update(t1 / 1000, width, height, detected);
+    this.renderer.render(video, faces, { intensity: this.intensity });
+    const wanted = this.pictureWanted.splice(0);
+    if (wanted.length) {
+      const copy = document.createElement("canvas");
+      copy.width = this.view.width;
+      copy.height = this.view.height;
+      copy.getContext("2d").drawImage(this.view, 0, 0);
+      for (const { resolve } of wanted) resolve(copy);
+    }
+    const t2 = performance.now();
+    this.stats.add(t1 - t0, t2 - t1, t2, faces.length);
+    const extra = { width, height, delegate: this.tracker.delegate, look: this.look, intensity: this.intensity };
+    if (!this.corner.hidden) this.corner.textContent = this.stats.text(extra);
+    else this.stats.summary(extra);
+    const slowMs = this.toldSlow ? null : this.stats.tooSlow(t2);
+    if (slowMs !== null) {
+      this.toldSlow = true;
+      this.onSlow(slowMs);
+    }
+  }
+}
