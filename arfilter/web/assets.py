@@ -12,6 +12,7 @@ array); the page decodes them without any premultiplication or colour conversion
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,6 +25,7 @@ from arfilter.render.lighting import SKIN_VERTICES
 from arfilter.render.packs import Layer, Overlay
 from arfilter.render.regions import keep_mask
 from arfilter.render.renderer import FADE_FACING, SKIN_SAMPLE_LANDMARKS
+from arfilter.render.unwrap import TEXELS_PER_UV, look_box
 from arfilter.render.warp import signed_areas
 from arfilter.shaders import get_shader
 from arfilter.tracking.mesh import CanonicalMesh
@@ -63,6 +65,7 @@ def mesh_data(mesh: CanonicalMesh) -> dict[str, Any]:
         "skin_triangles": mesh.skin_triangles.ravel().tolist(),
         "front_sign": front_sign(mesh),
         "fade_facing": list(FADE_FACING),
+        "uv_grid_texels": TEXELS_PER_UV,  # the grazing fade is sampled from a UV grid this fine, as in Python
         "skin_sample_landmarks": list(SKIN_SAMPLE_LANDMARKS),
         "light_vertices": SKIN_VERTICES.tolist(),
     }
@@ -98,6 +101,7 @@ def _write_look(site: Path, overlay: Overlay, mesh: CanonicalMesh, written: list
         "texture_size": int(overlay.texture_size),
         "face_texels": float(np.ptp(mesh.uvs[:, 0]) * overlay.texture_size),
         "touched": np.flatnonzero(touched).tolist(),  # indices into skin_triangles
+        "uv_box": list(dataclasses.astuple(look_box(mesh.uvs, mesh.skin_triangles[touched]))),  # grid texels
         "layers": layers,
     }
 

@@ -4,7 +4,7 @@
 // textures, ping-ponged over the region). Nothing is drawn outside the faces' regions, so a phone
 // pays for the face, not the frame.
 import { VERTEX_FULLSCREEN, bindTextures, deleteTarget, drawInto, levelsTexture, program, setUniforms, target } from "./gl.js";
-import { FINE_FRAGMENT, MESH_FRAGMENT, MESH_VERTEX, PREP_FRAGMENT, PROBE_FRAGMENT, PROBE_VERTEX, SHOW_FRAGMENT, WARP_FRAGMENT } from "./shaders.js";
+import { FINE_FRAGMENT, MESH_FRAGMENT, MESH_VERTEX, PREP_FRAGMENT, PROBE_FRAGMENT, PROBE_VERTEX, SHOW_FRAGMENT, UV_FRAGMENT, UV_VERTEX, WARP_FRAGMENT, WEIGHT_FRAGMENT } from "./shaders.js";
 import { SUM_ALL_FRAGMENT, SUM_BLOCKS_FRAGMENT, blendSource } from "./blends.js";
 import { MESH_VERTICES, faceWidth, levelFor, lookRoi, rasterStep, vertexNormals, visibleTriangles } from "./face.js";
 import { LightEstimator } from "./light.js";
@@ -55,6 +55,8 @@ export class FaceRenderer {
     this.programs = {
       mesh: program(gl, MESH_VERTEX, MESH_FRAGMENT),
       prep: program(gl, VERTEX_FULLSCREEN, PREP_FRAGMENT),
+      uv: program(gl, UV_VERTEX, UV_FRAGMENT),
+      weight: program(gl, VERTEX_FULLSCREEN, WEIGHT_FRAGMENT),
       fine: program(gl, VERTEX_FULLSCREEN, FINE_FRAGMENT),
       warp: program(gl, VERTEX_FULLSCREEN, WARP_FRAGMENT),
       probe: program(gl, PROBE_VERTEX, PROBE_FRAGMENT),
@@ -75,6 +77,7 @@ export class FaceRenderer {
     this.emptyVao = gl.createVertexArray();
     this.probeTarget = target(gl, 256, 1, gl.RGBA32F);
     this.sumTarget = target(gl, 1, 1, gl.RGBA32F);
+    this.uvTarget = target(gl, assets.mesh.uv_grid_texels, assets.mesh.uv_grid_texels, gl.RGBA32F);
   }
 
   vertexArray({ prog }, attributes) {
@@ -210,7 +213,7 @@ export class FaceRenderer {
     const step = rasterStep(width);
     const normals = vertexNormals(landmarks, this.mesh.triangles, this.mesh.front_sign);
     const extras = this.extras(face, picture[0], look, normals, width);
-    this.rasterise(landmarks, normals, visible, roi, level, step, look.texture_size);
+    this.rasterise(landmarks, normals, visible, roi, level, step, look);
     const texelPx = width / Math.max(look.face_texels, 1e-6);
     for (const layer of look.layers) {
       const uniforms = this.layerUniforms(layer, extras, texelPx);
@@ -281,7 +284,7 @@ export class FaceRenderer {
   }
 
   /** The map over the region: mesh -> grid (every `step`-th pixel) -> coverage and fade -> every pixel. */
-  rasterise(landmarks, normals, visible, roi, level, step, textureSize) {
+  rasterise(landmarks, normals, visible, roi, level, step, look) {
     const gl = this.gl;
     const grid = [Math.ceil(roi.width / step), Math.ceil(roi.height / step)];
     const points = new Float32Array(MESH_VERTICES * 2);
@@ -305,16 +308,41 @@ export class FaceRenderer {
     gl.clearBufferfv(gl.COLOR, 0, [-1e4, -1e4, 0, 0]);
     gl.useProgram(this.programs.mesh.prog);
     setUniforms(gl, this.programs.mesh, { u_origin: [roi.x, roi.y], u_step: step, u_grid: grid,
-      u_size: textureSize, u_level_scale: 2 ** level });
+      u_size: look.texture_size, u_level_scale: 2 ** level });
     gl.drawElements(gl.TRIANGLES, indices.length, gl.UNSIGNED_SHORT, 0); // far to near: the nearest wins
 
     drawInto(gl, this.targets.prep, 0, 0, grid[0], grid[1]);
     this.pass(this.programs.prep, { u_mesh: this.targets.mesh.texture },
-      { u_size: Int32Array.of(...grid), u_dilate: step > 1 ? 1 : 0, u_fade: this.mesh.fade_facing });
+      { u_size: Int32Array.of(...grid), u_dilate: step > 1 ? 1 : 0 });
+
+    this.fadeGrid(visible, look);
+    drawInto(gl, this.targets.mesh, 0, 0, grid[0], grid[1]); // the mesh pass is read: its target is free
+    gl.viewport(0, 0, grid[0], grid[1]);
+    this.pass(this.programs.weight, { u_prep: this.targets.prep.texture, u_uv: this.uvTarget.texture },
+      { u_grid: Int32Array.of(...grid), u_step: step, u_level_scale: 2 ** level, u_size: look.texture_size,
+        u_box: look.uv_box, u_texels: this.mesh.uv_grid_texels });
 
     drawInto(gl, this.targets.fine, 0, 0, roi.width, roi.height);
     gl.viewport(0, 0, roi.width, roi.height);
-    this.pass(this.programs.fine, { u_prep: this.targets.prep.texture }, { u_grid: Int32Array.of(...grid), u_step: step });
+    this.pass(this.programs.fine, { u_prep: this.targets.mesh.texture }, { u_grid: Int32Array.of(...grid), u_step: step });
+  }
+
+  /** The grazing fade over the look's UV box, from the visible touched triangles (mesh buffers already set). */
+  fadeGrid(visible, look) {
+    const gl = this.gl;
+    const shown = visible.filter((t) => look.touched.has(t));
+    const indices = new Uint16Array(shown.length * 3);
+    shown.forEach((t, k) => indices.set(this.skinTriangles.subarray(3 * t, 3 * t + 3), 3 * k));
+    gl.bindVertexArray(this.meshVao);
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, indices, gl.DYNAMIC_DRAW);
+    const [, , boxWidth, boxHeight] = look.uv_box;
+    drawInto(gl, this.uvTarget, 0, 0, boxWidth, boxHeight);
+    gl.viewport(0, 0, boxWidth, boxHeight);
+    gl.clearBufferfv(gl.COLOR, 0, [0, 0, 0, 0]);
+    gl.useProgram(this.programs.uv.prog);
+    setUniforms(gl, this.programs.uv, { u_box: look.uv_box, u_texels: this.mesh.uv_grid_texels,
+      u_frame: this.size, u_fade: this.mesh.fade_facing });
+    gl.drawElements(gl.TRIANGLES, indices.length, gl.UNSIGNED_SHORT, 0);
   }
 
   /** One layer warped over the region (premultiplied, coverage x opacity x intensity in). */
@@ -349,6 +377,7 @@ export class FaceRenderer {
     if (this.targets) Object.values(this.targets).flat().forEach((t) => deleteTarget(gl, t));
     deleteTarget(gl, this.probeTarget);
     deleteTarget(gl, this.sumTarget);
+    deleteTarget(gl, this.uvTarget);
     for (const look of this.looks.values()) look.layers.forEach((layer) => gl.deleteTexture(layer.texture));
     for (const prog of [...Object.values(this.programs), ...this.blendPrograms.values()]) gl.deleteProgram(prog.prog);
     Object.values(this.buffers).forEach((buffer) => gl.deleteBuffer(buffer));

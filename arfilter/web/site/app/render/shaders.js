@@ -23,9 +23,9 @@ int reflect101(int i, int n) { if (n == 1) return 0; if (i < 0) i = -i; if (i >=
 // landmarks + 0.5: Python's pixel i is centred at i, GL's at i + 0.5.
 export const MESH_VERTEX = `#version 300 es
 precision highp float;
-in vec2 a_point;
-in vec2 a_uv;
-in float a_facing;
+layout(location = 0) in vec2 a_point;
+layout(location = 1) in vec2 a_uv;
+layout(location = 2) in float a_facing;
 uniform vec2 u_origin;    // the region's top-left pixel
 uniform float u_step;     // raster step (1: every pixel)
 uniform vec2 u_grid;      // grid size in its own pixels
@@ -46,20 +46,14 @@ in float v_facing;
 out vec4 o;
 void main() { o = vec4(v_texel, v_facing, 1.0); }`;
 
-// On the grid: the coverage (255 inside, 3x3 Gaussian at the outline) and the grazing fade
-// (renderer.grazing_fade); on a coarse grid, uncovered samples next to covered ones take their
-// neighbours' texel (warp.sample_map's dilate) so the upsampling does not blend towards OUTSIDE.
+// On the grid: the coverage (255 inside, 3x3 Gaussian at the outline); on a coarse grid, uncovered
+// samples next to covered ones take their neighbours' texel (warp.sample_map's dilate) so the
+// upsampling does not blend towards OUTSIDE.
 export const PREP_FRAGMENT = `${PRELUDE}
 uniform sampler2D u_mesh;
 uniform ivec2 u_size;
 uniform float u_dilate;
-uniform vec2 u_fade;      // renderer.FADE_FACING
 out vec4 o;
-float fade8(float facing) {
-  float f = clamp(floor(facing * 255.0 + 0.5), 0.0, 255.0) / 255.0;
-  float t = clamp((f - u_fade.x) / (u_fade.y - u_fade.x), 0.0, 1.0);
-  return floor(t * t * (3.0 - 2.0 * t) * 255.0 + 0.5);
-}
 void main() {
   ivec2 p = ivec2(gl_FragCoord.xy);
   vec4 here = texelFetch(u_mesh, p, 0);
@@ -70,18 +64,84 @@ void main() {
   }
   float coverage = floor(covered * 255.0 / 16.0 + 0.5);
   vec2 texel = here.w > 0.5 ? here.xy : vec2(OUTSIDE);
-  float weight = here.w > 0.5 ? fade8(here.z) : 0.0;
   if (here.w < 0.5 && u_dilate > 0.5) {
-    float facing = -1.0;
     for (int dy = -1; dy <= 1; dy++) for (int dx = -1; dx <= 1; dx++) {
       ivec2 q = p + ivec2(dx, dy);
       if (any(lessThan(q, ivec2(0))) || any(greaterThanEqual(q, u_size))) continue;
       vec4 n = texelFetch(u_mesh, q, 0);
-      if (n.w > 0.5) { texel = max(texel, n.xy); facing = max(facing, n.z); }
+      if (n.w > 0.5) texel = max(texel, n.xy);
     }
-    weight = facing >= 0.0 ? fade8(facing) : 0.0;
   }
-  o = vec4(texel, weight / 255.0, coverage / 255.0);
+  o = vec4(texel, 0.0, coverage / 255.0);
+}`;
+
+// The grazing fade per texel of the look's UV box (unwrap.UvGrid.view + renderer.grazing_fade): the
+// visible touched triangles drawn in UV space, TEXELS_PER_UV texels per unit, each texel the fade of
+// its interpolated facing; 0 where no visible triangle is or the point is off the frame.
+export const UV_VERTEX = `#version 300 es
+precision highp float;
+layout(location = 0) in vec2 a_point;
+layout(location = 1) in vec2 a_uv;
+layout(location = 2) in float a_facing;
+uniform vec4 u_box;         // x, y, width, height in grid texels
+uniform float u_texels;     // TEXELS_PER_UV
+out vec2 v_screen;
+out float v_facing;
+void main() {
+  vec2 p = a_uv * u_texels - u_box.xy;   // grid texel i is centred at i (Python) = i + 0.5 (GL)
+  gl_Position = vec4(p / u_box.zw * 2.0 - 1.0, 0.0, 1.0);
+  v_screen = a_point;
+  v_facing = a_facing;
+}`;
+
+export const UV_FRAGMENT = `${PRELUDE}
+uniform vec2 u_frame;
+uniform vec2 u_fade;        // renderer.FADE_FACING
+in vec2 v_screen;
+in float v_facing;
+out vec4 o;
+void main() {
+  bool inside = all(greaterThanEqual(v_screen, vec2(0.0))) && all(lessThanEqual(v_screen, u_frame - 1.0));
+  float f = clamp(floor(clamp(v_facing, 0.0, 1.0) * 255.0 + 0.5), 0.0, 255.0) / 255.0;
+  float t = clamp((f - u_fade.x) / (u_fade.y - u_fade.x), 0.0, 1.0);
+  o = vec4(inside ? floor(t * t * (3.0 - 2.0 * t) * 255.0 + 0.5) : 0.0, 0.0, 0.0, 1.0);
+}`;
+
+// Per grid sample: the fade read from the UV grid where the map points (unwrap.to_screen). On a coarse
+// grid the Python renderer reads it where the full-size map points at pixel j * step; so does this.
+export const WEIGHT_FRAGMENT = `${PRELUDE}
+uniform sampler2D u_prep;
+uniform sampler2D u_uv;
+uniform ivec2 u_grid;
+uniform float u_step;
+uniform float u_level_scale;
+uniform float u_size;
+uniform vec4 u_box;
+uniform float u_texels;
+out vec4 o;
+vec4 at(ivec2 q) { return texelFetch(u_prep, clamp(q, ivec2(0), u_grid - 1), 0); }
+float fadeAt(ivec2 q) {
+  if (any(lessThan(q, ivec2(0))) || any(greaterThanEqual(q, ivec2(u_box.zw)))) return 0.0;
+  return texelFetch(u_uv, q, 0).x;
+}
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  vec2 s = (vec2(p) * u_step + 0.5) / u_step - 0.5;
+  vec2 f = floor(s);
+  vec2 t = s - f;
+  ivec2 i = ivec2(f);
+  vec2 texel = mix(mix(at(i).xy, at(i + ivec2(1, 0)).xy, t.x), mix(at(i + ivec2(0, 1)).xy, at(i + ivec2(1, 1)).xy, t.x), t.y);
+  vec2 g = (texel * u_level_scale + 0.5) * (u_texels / u_size) - 0.5 - u_box.xy;
+  float weight = 0.0;
+  if (g.x > -2.0 && g.y > -2.0) {
+    vec2 q = floor(g * 32.0 + 0.5);
+    vec2 whole = floor(q / 32.0);
+    vec2 w = (q - whole * 32.0) / 32.0;
+    ivec2 k = ivec2(whole);
+    weight = u8(mix(mix(fadeAt(k), fadeAt(k + ivec2(1, 0)), w.x), mix(fadeAt(k + ivec2(0, 1)), fadeAt(k + ivec2(1, 1)), w.x), w.y));
+  }
+  vec4 own = texelFetch(u_prep, p, 0);
+  o = vec4(own.xy, weight / 255.0, own.w);
 }`;
 
 // Per pixel of the region: the grid upsampled (cv2.resize's alignment: coarse sample j sits at fine
