@@ -1,10 +1,22 @@
-"""The campaign web page in a real browser (Debian's Chromium through Playwright)."""
+"""The campaign web page in a real browser (Debian's Chromium through Playwright), on the site
+``arfilter web build`` wrote, served by ``arfilter web serve``.
+
+Chromium's fake camera plays a real clip (written as Y4M in tmp_path). The page's own Save button
+makes every picture checked here: each photo is matched to the clip frame it was made from, the
+Python tracker and renderer say where that look paints on that frame, and the photo must differ from
+the camera's frame there (the black eye darker) and nowhere else. Every request the page makes is
+recorded: none may leave its origin or carry more than a few kB.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import cv2
+import numpy as np
 import pytest
 
 CHROMIUM = Path(os.environ.get("ARFILTER_CHROMIUM", "/usr/bin/chromium"))
@@ -51,3 +63,256 @@ def serve_template(page, origin: str = "http://arfilter.test") -> str:
     page.route(origin + "/**", answer)
     page.goto(origin + "/blank.html")
     return origin
+
+
+def write_y4m(clip: Path, out: Path, frames: int, width: int | None = None) -> list:
+    """The first ``frames`` frames of ``clip`` as a Y4M file (what Chromium's fake camera plays, in a loop),
+    scaled to ``width`` (even sizes); returns the BGR frames written, the camera's ground truth."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    written = []
+    try:
+        with out.open("wb") as file:
+            while len(written) < frames:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                if width:
+                    height = round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2
+                    bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+                h, w = bgr.shape[:2]
+                if not written:
+                    file.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+                file.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+                written.append(bgr)
+    finally:
+        capture.release()
+    if len(written) < frames:
+        pytest.fail(f"{clip} has only {len(written)} frames; the fake camera needs {frames}")
+    return written
+
+
+def fake_camera(y4m: Path, allow: bool = True) -> list[str]:
+    """Chromium's fake camera playing ``y4m``; ``allow``: allowed without asking (as if the visitor said yes)."""
+    allowed = ["--use-fake-ui-for-media-stream"] if allow else []
+    return ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}", *allowed]
+
+
+CLIP = "talking_woman_512.mp4"
+CLIP_FRAMES = 90  # three seconds, played in a loop
+MAX_BODY = 2048  # bytes: no request may carry more (a 512x512 JPEG is ~30 kB; landmarks ~6 kB)
+NOISE = 6.0  # mean largest-channel difference between a photo and its camera frame where nothing is painted
+# (the camera's YUV, JPEG): 3.5 here; a mirrored photo or a look painted all over is far above it
+WAIT_MS = 180_000  # the first frames here: model start on 2 busy cores (a phone: a second or two)
+
+
+def wait_frames(page, more: int = 3, **condition) -> None:
+    """Until the page has drawn ``more`` further frames (with a face) meeting ``condition`` (stats fields)."""
+    start = page.evaluate("() => (window.arfilterStats || {frames: 0}).frames")
+    checks = "".join(f" && s.{key} === {json.dumps(value)}" for key, value in condition.items())
+    page.wait_for_function(f"() => {{ const s = window.arfilterStats; return s && s.faces > 0 && "
+                           f"s.frames >= {start + more}{checks}; }}", timeout=WAIT_MS)
+
+
+def take_photo(page, tmp_path: Path, name: str) -> np.ndarray:
+    """Press Save photo; the download must be a real JPEG; returns it decoded (BGR)."""
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_test_id("photo").click()
+    path = tmp_path / f"{name}.jpg"
+    download.value.save_as(path)
+    data = path.read_bytes()
+    assert data[:3] == b"\xff\xd8\xff", f"{download.value.suggested_filename} is not a JPEG"
+    assert download.value.suggested_filename.endswith(".jpg")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, "the photo does not decode"
+    return image
+
+
+def source_frame(picture: np.ndarray, frames: list[np.ndarray]) -> tuple[int, float]:
+    """Which camera frame ``picture`` was made from (the clip's frames differ; the look is a small part)."""
+    small = cv2.resize(picture, (128, 128), interpolation=cv2.INTER_AREA).astype(np.int16)
+    errors = [float(np.abs(cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) - small).mean()) for f in frames]
+    best = int(np.argmin(errors))
+    return best, errors[best]
+
+
+class Truth:
+    """Where a look paints on a camera frame: the Python tracker and renderer on the same frame."""
+
+    def __init__(self, mesh, model_path: Path) -> None:
+        from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+        self.mesh = mesh
+        self.tracker = FaceTracker(TrackerOptions(model_path=model_path, max_faces=1))
+        self.faces: dict[int, tuple] = {}
+        self.time = 0.0
+
+    def painted(self, frames: list[np.ndarray], index: int, look: str) -> np.ndarray:
+        """Pixels the look changes by more than 6 levels on frame ``index`` (intensity 1, no occlusion)."""
+        from arfilter.core.types import Frame
+        from arfilter.render.packs import list_overlays, load_overlay
+        from arfilter.render.renderer import Renderer
+
+        if index not in self.faces:
+            self.time += 1.0
+            self.faces[index] = self.tracker(Frame(frames[index], self.time))
+        assert len(self.faces[index]) == 1, f"the Python tracker finds no face on clip frame {index}"
+        drawn = Renderer(self.mesh, load_overlay(list_overlays()[look]), 1.0, occlusion=False)(
+            frames[index], self.faces[index])
+        return np.abs(drawn.astype(np.int16) - frames[index]).max(axis=2) > 6
+
+    def close(self) -> None:
+        self.tracker.close()
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
+
+
+def compare(photo: np.ndarray, frames: list[np.ndarray], truth: Truth, look: str) -> dict:
+    """The photo against its camera frame: inside the look's painted area and outside it."""
+    height, width = frames[0].shape[:2]
+    assert photo.shape[1] == width and photo.shape[0] > height, "the photo is the picture plus the campaign band"
+    picture = photo[:height]
+    index, error = source_frame(picture, frames)
+    assert error < 6, f"the photo matches no camera frame (mean difference {error:.1f}): not the camera's picture"
+    raw = frames[index]
+    mask = truth.painted(frames, index, look)
+    assert mask.sum() > 300, f"{look} paints only {mask.sum()} pixels on clip frame {index}"
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool) & ~mask
+    difference = np.abs(picture.astype(np.int16) - raw).max(axis=2)
+    # how much darker the painted area became than the skin around it did (the camera's colour
+    # conversion and JPEG shift every level a little; that shift cancels out)
+    change = luma(raw) - luma(picture)
+    return {"frame": index, "darker": float(change[mask].mean() - change[ring].mean()),
+            "inside": float(difference[mask].mean()), "outside": float(difference[~ring & ~mask].mean())}
+
+
+@pytest.mark.slow  # Chromium, the model in WebAssembly, software WebGL: about a minute here
+def test_the_page_paints_the_look_on_a_real_face_saves_it_and_uploads_nothing(site_server, built_site, shared_media,
+                                                                            mesh, model_path, tmp_path):
+    frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", CLIP_FRAMES)
+    event = json.loads((built_site / "data" / "event.json").read_text(encoding="utf-8"))
+    origin = urlsplit(site_server)
+    requests: list = []
+    truth = Truth(mesh, model_path)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
+        try:
+            context = browser.new_context(accept_downloads=True, viewport={"width": 412, "height": 900})
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request))
+            page.goto(site_server, wait_until="load")
+
+            # Before the camera: the button, the privacy line, the campaign as real text
+            start = page.get_by_test_id("start")
+            assert start.is_enabled() and "camera" in start.inner_text().lower()
+            assert "Your camera stays on your phone: nothing is uploaded." in page.inner_text(".start-panel")
+            page.wait_for_function("() => document.getElementById('caption').textContent.length > 0")
+            assert page.get_by_test_id("caption").inner_text() == event["caption"]
+            assert page.get_by_test_id("helpline").inner_text() == event["helpline"]
+            assert page.get_by_test_id("caption").get_attribute("dir") == "auto"
+            assert page.title() == event["title"]
+            assert page.get_by_test_id("message").is_hidden()
+
+            start.click()
+            wait_frames(page, 5, look=event["look"])
+            # The preview is mirrored (front camera), by CSS only; the photo below is not.
+            assert page.evaluate("() => getComputedStyle(document.getElementById('view')).transform") \
+                .startswith("matrix(-1")
+            pressed = page.locator("[data-testid^=look-][aria-pressed=true]")
+            assert pressed.count() == 1 and pressed.get_attribute("data-look") == event["look"]
+            titles = json.loads((built_site / "data" / "looks.json").read_text(encoding="utf-8"))
+            first_title = next(look["title"] for look in titles["looks"] if look["name"] == event["look"])
+            assert pressed.inner_text() == first_title
+
+            # The black eye on the face, in most photos; the rest of the picture is the camera's
+            results = [compare(take_photo(page, tmp_path, f"black{k}"), frames, truth, "black_eye_left")
+                       for k in range(4)]
+            darker = [r for r in results if r["darker"] > 8 and r["outside"] < NOISE]
+            assert len(darker) >= 3, f"the black eye is not on the face in most photos: {results}"
+            assert len({r["frame"] for r in results}) >= 2, "the photos are of one frame: the camera is not live"
+            photo = take_photo(page, tmp_path, "band")
+            band = photo[frames[0].shape[0]:]
+            assert np.abs(band.reshape(-1, 3).astype(int) - (0x86, 0x2A, 0x5B)).max(axis=1).__lt__(40).mean() > 0.6, \
+                "the photo's band is not the campaign colour"
+            assert (luma(band) > 200).mean() > 0.01, "no caption or helpline on the photo's band"
+
+            # Another look: paint where the cheek bruise goes, the eye left as the camera saw it
+            page.get_by_test_id("look-cheek_bruise").click()
+            wait_frames(page, 3, look="cheek_bruise")
+            assert page.get_by_test_id("look-cheek_bruise").get_attribute("aria-pressed") == "true"
+            cheek = compare(take_photo(page, tmp_path, "cheek"), frames, truth, "cheek_bruise")
+            eye = compare(take_photo(page, tmp_path, "cheek_eye"), frames, truth, "black_eye_left")
+            assert cheek["inside"] > cheek["outside"] + 10 and cheek["outside"] < NOISE, \
+                f"cheek_bruise is not on the cheek: {cheek}"
+            assert abs(eye["darker"]) < 4, f"after switching looks the eye still changes: {eye}"
+
+            # Strength 0: the camera's picture unchanged where the look would paint
+            page.get_by_test_id("intensity").fill("0")
+            assert page.get_by_test_id("intensity-value").inner_text() == "0.0"
+            wait_frames(page, 3, intensity=0)
+            faint = compare(take_photo(page, tmp_path, "faint"), frames, truth, "cheek_bruise")
+            assert faint["inside"] < faint["outside"] + 4, f"strength 0 leaves the look: {faint} against {cheek}"
+            page.close()
+        finally:
+            browser.close()
+            truth.close()
+
+    # The network audit: nothing leaves the page's origin, nothing carries a picture (or anything big)
+    assert requests, "no request recorded"
+    for request in requests:
+        where = urlsplit(request.url)
+        if where.scheme in ("blob", "data"):
+            continue
+        assert (where.scheme, where.netloc) == (origin.scheme, origin.netloc), f"a request left the site: {request.url}"
+        body = request.post_data_buffer or b""
+        assert len(body) <= MAX_BODY, f"{request.method} {request.url} carried {len(body)} bytes"
+    assert {urlsplit(r.url).path for r in requests} >= {"/models/face_landmarker.task", "/data/event.json"}
+
+
+def message_after_start(site_server: str, args: list[str], press: bool = True) -> tuple[str, str, bool]:
+    """(code, text) of the page's message in a Chromium launched with ``args``, after pressing Start if
+    ``press``; and whether Start is still there to try again."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright, args)
+        try:
+            page = browser.new_page()
+            page.goto(site_server, wait_until="load")
+            page.wait_for_function("() => document.getElementById('caption').textContent.length > 0"
+                                   " || !document.getElementById('message').hidden")
+            if press:
+                page.get_by_test_id("start").click()
+            message = page.get_by_test_id("message")
+            message.wait_for(state="visible", timeout=WAIT_MS if press else 30_000)  # at load: at once
+            return message.get_attribute("data-code"), message.inner_text(), page.get_by_test_id("start").is_enabled()
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_a_refused_or_missing_camera_is_said_in_one_line(site_server, shared_media, tmp_path):
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 5)
+    # The visitor says no (no fake "allow": headless Chromium refuses the prompt)
+    code, text, again = message_after_start(
+        site_server, ["--deny-permission-prompts", *fake_camera(tmp_path / "camera.y4m", allow=False)])
+    assert code == "camera-refused" and "camera was refused" in text and "\n" not in text.strip()
+    assert again, "after a refusal the visitor can press Start again"
+    # No camera at all (a fake camera system with no device: whatever cameras the machine has)
+    code, text, _ = message_after_start(site_server, ["--use-fake-ui-for-media-stream",
+                                                      "--use-fake-device-for-media-stream=device-count=0"])
+    assert code == "no-camera" and "No camera" in text
+    # A page on plain http from another host: the browser gives it no camera at all
+    port = urlsplit(site_server).port
+    code, text, _ = message_after_start(f"http://arfilter.example:{port}/", [
+        *fake_camera(tmp_path / "camera.y4m"),
+        "--host-resolver-rules=MAP arfilter.example 127.0.0.1"], press=False)
+    assert code == "needs-https" and "https://" in text
+
+
+@pytest.mark.slow
+def test_a_browser_without_webgl2_is_told_before_it_starts(site_server):
+    code, text, can_start = message_after_start(site_server, ["--disable-webgl2"], press=False)
+    assert code == "no-webgl2" and "WebGL2" in text
+    assert not can_start, "Start stays off: the look cannot be drawn"

@@ -77,7 +77,8 @@ def run_js(times, detections) -> list[list[tuple[int, float, np.ndarray]]]:
             page = browser.new_page()
             serve_template(page)
             result = page.evaluate(RUN_JS, {"times": times, "width": SIZE[0], "height": SIZE[1],
-                                            "detections": [[f.ravel().tolist() for f in faces] for faces in detections]})
+                                            "detections": [[f.ravel().tolist() for f in faces]
+                                                           for faces in detections]})
         finally:
             browser.close()
     return [[(f["id"], f["opacity"], np.array(f["landmarks"], np.float32).reshape(-1, 3)) for f in faces]
