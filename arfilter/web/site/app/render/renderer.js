@@ -151,13 +151,11 @@ export class FaceRenderer {
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
     gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, source);
-    this.copy(first, second, { x: 0, y: 0, width, height });
-    let picture = [first, second];
     if (this.look && intensity > 0) {
-      for (const face of faces) picture = this.drawFace(face, picture, intensity);
+      for (const face of faces) this.drawFace(face, [first, second], intensity);
     }
-    this.current = picture[0];
-    this.show(picture[0]);
+    this.current = first;
+    this.show(first);
   }
 
   /** The last picture drawn, RGBA, rows top-down (for the saved photo and the parity test). */
@@ -200,20 +198,25 @@ export class FaceRenderer {
     gl.drawArrays(gl.TRIANGLES, 0, 3);
   }
 
-  /** Paint one face; `picture` = [current, spare]; returns them, current first. */
-  drawFace(face, picture, intensity) {
+  /**
+   * Paint one face into `pictures[0]` (the frame); `pictures[1]` is the spare the layers ping-pong
+   * with, brought up to date over this face's region only (no full-frame copies).
+   */
+  drawFace(face, pictures, intensity) {
+    let picture = pictures;
     const look = this.look;
     const landmarks = face.landmarks;
     const scale = intensity * (face.opacity ?? 1.0);
     const visible = visibleTriangles(landmarks, this.skinTriangles, this.mesh.front_sign);
     const roi = lookRoi(landmarks, this.skinTriangles, visible, look.touched, this.size[0], this.size[1]);
-    if (roi.width <= 0 || roi.height <= 0 || scale <= 0) return picture;
+    if (roi.width <= 0 || roi.height <= 0 || scale <= 0) return;
     const width = faceWidth(landmarks);
     const level = levelFor(width, look.face_texels, look.layers[0].levelCount);
     const step = rasterStep(width);
     const normals = vertexNormals(landmarks, this.mesh.triangles, this.mesh.front_sign);
     const extras = this.extras(face, picture[0], look, normals, width);
     this.rasterise(landmarks, normals, visible, roi, level, step, look);
+    this.copy(pictures[0], pictures[1], roi);
     const texelPx = width / Math.max(look.face_texels, 1e-6);
     for (const layer of look.layers) {
       const uniforms = this.layerUniforms(layer, extras, texelPx);
@@ -229,8 +232,7 @@ export class FaceRenderer {
         { u_origin: Int32Array.of(roi.x, roi.y), u_roi: Int32Array.of(roi.width, roi.height), ...uniforms });
       picture = [picture[1], picture[0]];
     }
-    this.copy(picture[0], picture[1], roi); // both pictures agree again before the next face
-    return picture;
+    if (picture[0] !== pictures[0]) this.copy(picture[0], pictures[0], roi); // the result lives in the frame
   }
 
   /** Per-face values the shaders need: the skin's brightness and the light (probe read back once). */
