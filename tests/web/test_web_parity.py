@@ -83,16 +83,17 @@ def page(site):
         thread.join()
 
 
-def _faces(model_path: Path, image: np.ndarray):
-    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+def _faces(model_path: Path, image: np.ndarray, count: int = 1):
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=count)) as tracker:
         faces = tracker(Frame(image, 0.0))
-    assert len(faces) == 1, "the test frame must show one face"
+    assert len(faces) == count, f"the test frame must show {count} face(s)"
     return faces
 
 
 @pytest.fixture(scope="module")
 def frames(shared_media, model_path):
-    """name -> (BGR frame, faces): a 720p portrait, a clip's frame, the portrait with a small face."""
+    """name -> (BGR frame, faces): a 720p portrait, a clip's frame, the portrait with a small face, two people
+    (each face's layers are drawn over the picture the previous face left)."""
     portrait = cv2.imread(str(shared_media / "portrait_720p.jpg"))
     capture = cv2.VideoCapture(str(shared_media / "talking_woman_512.mp4"))
     capture.set(cv2.CAP_PROP_POS_FRAMES, 60)
@@ -101,7 +102,10 @@ def frames(shared_media, model_path):
     assert ok, "talking_woman_512.mp4: cannot read frame 60"
     small = cv2.resize(portrait, (portrait.shape[1] // 3, portrait.shape[0] // 3), interpolation=cv2.INTER_AREA)
     chosen = {"portrait_720p": portrait, "talking_woman_f60": clip, "portrait_small": small}
-    return {name: (image, _faces(model_path, image)) for name, image in chosen.items()}
+    found = {name: (image, _faces(model_path, image)) for name, image in chosen.items()}
+    two = cv2.imread(str(shared_media / "two_people.jpg"))
+    found["two_people"] = (two, _faces(model_path, two, 2))
+    return found
 
 
 def _page_render(page, look: str, image: np.ndarray, faces) -> np.ndarray:

@@ -144,6 +144,7 @@ export class FaceRenderer {
     const gl = this.gl;
     const width = source.videoWidth || source.width;
     const height = source.videoHeight || source.height;
+    if (!width || !height) return; // a video with no frame yet: nothing to draw
     this.resize(width, height);
     const [first, second] = this.targets.pictures;
     gl.bindTexture(gl.TEXTURE_2D, first.texture);
