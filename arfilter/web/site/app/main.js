@@ -44,8 +44,8 @@ async function fetchJson(path) {
 /** Load the tracker (only when asked: 13 MB the visitor may never need). */
 async function loadTracker() {
   const { Tracker } = await import("./track/tracker.js");
-  const preferred = (params.get("delegate") ?? "gpu").toUpperCase() === "CPU" ? "CPU" : "GPU";
-  return Tracker.create(preferred);
+  const asked = (params.get("delegate") ?? "").toUpperCase(); // ?delegate=cpu|gpu: for a device that misjudges
+  return Tracker.create(["CPU", "GPU"].includes(asked) ? asked : "auto");
 }
 
 function fail(code, values) {
@@ -156,7 +156,7 @@ async function main() {
     return fail(missing ?? "load-failed");
   }
   showCampaign(event);
-  if (!missing) $("start").addEventListener("click", () => start(assets, event), { once: false });
+  if (!missing) $("start").addEventListener("click", () => start(assets, event));
 }
 
 main();

@@ -53,9 +53,11 @@ export function softwareGL() {
 }
 
 export class Tracker {
-  /** Load the model: on the GPU where there is a real one (phones: several times faster), else on the CPU. */
-  static async create(preferred = "GPU") {
-    const order = preferred === "CPU" || softwareGL() ? ["CPU"] : ["GPU", "CPU"];
+  /** Load the model: on the GPU where there is a real one (phones: several times faster), else on the CPU.
+   * `choice`: "auto" (that), or "GPU" / "CPU" to insist (?delegate= in the page's address). */
+  static async create(choice = "auto") {
+    const auto = softwareGL() ? ["CPU"] : ["GPU", "CPU"];
+    const order = choice === "CPU" ? ["CPU"] : choice === "GPU" ? ["GPU", "CPU"] : auto;
     let lastError = null;
     for (const delegate of order) {
       try {

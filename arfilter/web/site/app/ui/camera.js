@@ -28,7 +28,9 @@ export async function openCamera(video, facing) {
   }
   const stream = await navigator.mediaDevices.getUserMedia({
     audio: false,
-    video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 } },
+    // A size the camera has (resizeMode none): Chrome would otherwise crop an upright 720x1280 camera
+    // to 720x720 to come nearest 1280x720. Browsers that do not know resizeMode ignore it.
+    video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 }, resizeMode: { ideal: "none" } },
   });
   closeCamera(video);
   video.srcObject = stream;

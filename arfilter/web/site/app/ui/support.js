@@ -1,7 +1,7 @@
 // What this browser must have, checked before anything is downloaded or the camera is asked for,
 // so a visitor on an old or locked-down browser reads why at once instead of waiting for nothing.
 
-// The smallest WebAssembly module that uses a SIMD instruction (i8x16.splat + i8x16.popcnt ... v128).
+// The smallest WebAssembly module that uses SIMD (a function returning i8x16.popcnt(i8x16.splat(0)) as a v128).
 // MediaPipe's site ships only its SIMD build (the other would double the site's size).
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0,
   65, 0, 253, 15, 253, 98, 11]);
