@@ -7,10 +7,15 @@ paint never creeps onto the lash line or the lips, at no per-frame cost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
 
 from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, CanonicalMesh, uv_to_texel
+
+if TYPE_CHECKING:
+    from arfilter.render.packs import Layer
 
 # Outer lip line and eyebrow outlines (MediaPipe landmark indices, in order around each shape).
 OUTER_LIPS_CONTOUR = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
@@ -42,3 +47,20 @@ def keep_mask(mesh: CanonicalMesh, names: tuple[str, ...], size: int) -> np.ndar
         feathered = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), max(grow * size / 2.0, 0.7))
         covered = np.maximum(covered, feathered)
     return 1.0 - np.clip(covered, 0.0, 1.0)
+
+
+def masked_levels(mesh: CanonicalMesh, layer: "Layer") -> tuple[np.ndarray, ...]:
+    """The layer's mip levels with its excluded regions cut out: what every renderer samples
+    (the desktop's, once per look, and the web page's, exported at build time).
+
+    Scaling premultiplied BGRA by the keep mask keeps it premultiplied.
+    """
+    if not layer.exclude:
+        return layer.levels
+    keep = keep_mask(mesh, layer.exclude, layer.size)
+    masked = []
+    for level in layer.levels:
+        side = level.shape[0]
+        scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
+        masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
+    return tuple(masked)

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh, uv_to_texel
-from arfilter.render.packs import Layer, Overlay
-from arfilter.render.regions import keep_mask
+from arfilter.render.packs import Overlay
+from arfilter.render.regions import masked_levels
 from arfilter.shaders import get_shader
 from arfilter.core.types import Face
 from arfilter.render.lighting import LightEstimator
@@ -97,7 +97,7 @@ class Renderer:
         self._grid = UvGrid(mesh.uvs, triangles[self._touched], self._box)
         self.occlusion = Occlusion(self._box, mesh.uvs) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
-        self._levels = [self._masked_levels(layer) for layer in overlay.layers]
+        self._levels = [masked_levels(mesh, layer) for layer in overlay.layers]
         # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
         self._targets = [uv_to_texel(mesh.uvs, size, level) for level in range(len(overlay.layers[0].levels))]
@@ -111,21 +111,6 @@ class Renderer:
             self.occlusion = Occlusion(self._box, self.mesh.uvs)
         if self.lighting is not None:
             self.lighting = LightEstimator()
-
-    def _masked_levels(self, layer: Layer) -> tuple[np.ndarray, ...]:
-        """The layer's mip levels with its excluded regions cut out (once, not per frame).
-
-        Scaling premultiplied BGRA by a mask keeps it premultiplied.
-        """
-        if not layer.exclude:
-            return layer.levels
-        keep = keep_mask(self.mesh, layer.exclude, layer.size)
-        masked = []
-        for level in layer.levels:
-            side = level.shape[0]
-            scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
-            masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
-        return tuple(masked)
 
     def _level_for(self, screen_width: float) -> int:
         """The mip level whose texels are about one screen pixel on this face."""

@@ -23,7 +23,7 @@ import numpy as np
 from arfilter.core.outputs import write_bytes
 from arfilter.render.lighting import SKIN_VERTICES
 from arfilter.render.packs import Layer, Overlay
-from arfilter.render.regions import keep_mask
+from arfilter.render.regions import masked_levels
 from arfilter.render.renderer import FADE_FACING, SKIN_SAMPLE_LANDMARKS
 from arfilter.render.unwrap import TEXELS_PER_UV, look_box
 from arfilter.render.warp import signed_areas
@@ -33,23 +33,6 @@ from arfilter.tracking.mesh import CanonicalMesh
 MESH_FILE = "data/mesh.json"
 LOOKS_FILE = "data/looks.json"
 LOOKS_DIR = "data/looks"
-
-
-def masked_levels(mesh: CanonicalMesh, layer: Layer) -> tuple[np.ndarray, ...]:
-    """The layer's mip levels with its excluded regions cut out, as the renderer samples them.
-
-    Scaling premultiplied BGRA by the keep mask keeps it premultiplied (the same steps as
-    ``Renderer``'s constructor does once per look).
-    """
-    if not layer.exclude:
-        return layer.levels
-    keep = keep_mask(mesh, layer.exclude, layer.size)
-    masked = []
-    for level in layer.levels:
-        side = level.shape[0]
-        scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
-        masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
-    return tuple(masked)
 
 
 def front_sign(mesh: CanonicalMesh) -> float:
