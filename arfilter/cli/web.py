@@ -18,7 +18,7 @@ def add_web_commands(commands, parser_class, port_type) -> None:
     web = commands.add_parser("web", help="the campaign web page: the looks on any phone, nothing uploaded",
                               description="Build the campaign's web page (a folder any static HTTPS host can serve; "
                                           "each visitor's phone does the tracking and drawing) or preview it.")
-    steps = web.add_subparsers(dest="web_command", metavar="STEP", parser_class=parser_class)
+    steps = web.add_subparsers(dest="web_command", metavar="build|serve", parser_class=parser_class)
     steps.required = True
     build = steps.add_parser("build", help="write the site: page, looks, face model and MediaPipe's web runtime",
                              description=f"Writes a self-contained static site (at most {SIZE_FLOOR_MB:g} MB). The "
