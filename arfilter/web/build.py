@@ -144,6 +144,7 @@ def _assemble(partial: Path, event: EventConfig, names: Sequence[str], model_pat
     """Write the whole site into ``partial`` (a new folder nobody else sees)."""
     from arfilter.render.packs import load_overlay
     from arfilter.tracking.mesh import load_canonical_mesh
+    from arfilter.tracking.tracker import landmarks_only_bundle
     from arfilter.web.assets import write_assets
     from arfilter.web.runtime import write_runtime
 
@@ -152,7 +153,9 @@ def _assemble(partial: Path, event: EventConfig, names: Sequence[str], model_pat
     write_assets(partial, overlays, load_canonical_mesh(model_path))
     write_runtime(partial, tarball)
     (partial / MODEL_FILE).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_path, partial / MODEL_FILE)
+    # The page asks for no blendshapes, as the desktop does: the bundle without their network is a
+    # quarter smaller for every visitor (2.8 MB, not 3.8) and the model about 8 % faster.
+    write_bytes(partial / MODEL_FILE, landmarks_only_bundle(model_path), "site")
     data = event_data(event, [overlay.name for overlay in overlays])
     write_bytes(partial / EVENT_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"), "site")
     files = {name: _sha256(path) for name, path in sorted(_files(partial).items())}

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -38,14 +39,19 @@ def one_error_line(result) -> str:
     return lines[0].removeprefix("arfilter: error: ")
 
 
-def test_the_site_holds_the_page_the_looks_the_model_and_the_pinned_runtime(site_build, runtime_tarball):
+def test_the_site_holds_the_page_the_looks_the_model_and_the_pinned_runtime(site_build, runtime_tarball, model_path):
     site = site_build.site
     for path in (REPO / "arfilter/web/site").rglob("*"):  # the template, as it is
         if path.is_file() and "__pycache__" not in path.parts:
             relative = path.relative_to(REPO / "arfilter/web/site")
             assert (site / relative).read_bytes() == path.read_bytes(), relative
     assert (site / "index.html").is_file()
-    assert sha256(site / "models/face_landmarker.task") == MODEL_SHA256
+    # Google's model, entry for entry, without the blendshape network the page never asks for.
+    with zipfile.ZipFile(site / "models/face_landmarker.task") as shipped, zipfile.ZipFile(model_path) as original:
+        kept = [entry for entry in original.namelist() if entry != "face_blendshapes.tflite"]
+        assert shipped.namelist() == kept and len(kept) == 3
+        assert all(shipped.read(entry) == original.read(entry) for entry in kept)
+    assert sha256(model_path) == MODEL_SHA256
     assert hashlib.sha512(runtime_tarball.read_bytes()).hexdigest() == RUNTIME_SHA512
     with tarfile.open(runtime_tarball) as archive:  # the three runtime files, byte for byte, and only them
         for member, target in RUNTIME_FILES.items():
