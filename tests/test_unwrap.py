@@ -10,7 +10,7 @@ from packs import uniform_pack
 from arfilter.core.types import Face
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import FADE_FACING, Renderer, grazing_fade
-from arfilter.render.unwrap import TEXELS_PER_UV, UvGrid, grid_coordinates, look_box, to_screen, vertex_normals
+from arfilter.render.unwrap import TEXELS_PER_UV, UvGrid, grid_at, grid_coordinates, look_box, to_screen, vertex_normals
 from arfilter.render.warp import OUTSIDE, Roi, rasterize_values, sample_map, signed_areas, visible_triangles
 from arfilter.tracking.mesh import MESH_VERTICES, uv_to_texel
 
@@ -91,7 +91,7 @@ def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_
     roi = Roi(400, 100, 500, 500)
     map_x, map_y, coverage = sample_map(points, triangles[visible], uv_to_texel(mesh.uvs, size, level), roi)
     ramp = np.tile((np.arange(box.width) % 256).astype(np.uint8), (box.height, 1))
-    seen = to_screen(ramp, box, map_x, map_y, size, level)
+    seen = to_screen(ramp, grid_at(box, map_x, map_y, size, level))
     inside = (coverage == 255) & (map_x != OUTSIDE)
     expected = ((map_x * 2**level + 0.5) * TEXELS_PER_UV / size - 0.5 - box.x)[inside]
     smooth = (expected % 256 > 2) & (expected % 256 < 253)  # away from the ramp's wrap-around

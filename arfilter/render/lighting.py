@@ -24,6 +24,7 @@ shader draws from it never jumps as the head turns. Faces not asked about for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Union
 
 import numpy as np
 
@@ -43,6 +44,8 @@ SKIN_VERTICES = np.array((
     419, 420, 421, 422, 423, 424, 425, 426, 427, 428, 429, 430, 431, 432, 433, 434, 435, 436, 437, 440, 447, 448,
     456,
 ), np.intp)
+
+Normals = Union[np.ndarray, Callable[[], np.ndarray]]  # (N, 3) vertex normals, or what works them out
 
 REFIT_EVERY = 3  # calls per face between fits: 10 fits a second at 30 fps
 SMOOTHING = 0.35  # weight of a new fit in the running estimate (time constant ~3 fits, 0.3 s)
@@ -128,14 +131,16 @@ class LightEstimator:
         self._faces: dict[int, _FaceLight] = {}
         self._calls = 0
 
-    def fit(self, image: np.ndarray, points: np.ndarray, normals: np.ndarray) -> np.ndarray | None:
-        """One unsmoothed fit on this frame: SH coefficients (a, bx, by, bz), or None."""
+    def fit(self, image: np.ndarray, points: np.ndarray, normals: Normals) -> np.ndarray | None:
+        """One unsmoothed fit on this frame: SH coefficients (a, bx, by, bz), or None. ``normals``: the
+        mesh's vertex normals, or a function that works them out (only a fit needs them)."""
+        normals = normals() if callable(normals) else normals
         luma, inside = sample_luma(image, points, SKIN_VERTICES)
         probe = normals[SKIN_VERTICES[inside]].astype(np.float64)
         facing = probe[:, 2] >= MIN_FACING
         return fit_light(probe[facing], luma[facing].astype(np.float64))
 
-    def light(self, face_id: int, image: np.ndarray, points: np.ndarray, normals: np.ndarray) -> Light | None:
+    def light(self, face_id: int, image: np.ndarray, points: np.ndarray, normals: Normals) -> Light | None:
         """The smoothed light on face ``face_id`` in this frame; None until it could be fitted once."""
         self._calls += 1
         state = self._faces.get(face_id)

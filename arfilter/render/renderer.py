@@ -21,7 +21,7 @@ from arfilter.shaders import get_shader
 from arfilter.core.types import Face
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
-from arfilter.render.unwrap import UvGrid, look_box, to_screen, vertex_facing, vertex_normals
+from arfilter.render.unwrap import UvGrid, grid_at, look_box, to_screen, vertex_facing, vertex_normals
 from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
 
 
@@ -95,6 +95,10 @@ class Renderer:
         # Per-face memory lives with the look: what the skin looked like, the light on it.
         self._box = look_box(mesh.uvs, triangles[self._touched])
         self._grid = UvGrid(mesh.uvs, triangles[self._touched], self._box)
+        # The normals the grid's facing needs: those of its vertices, summed over the mesh triangles
+        # around them (in the mesh's order, so each is the same to the bit as from the whole mesh).
+        around = np.isin(mesh.triangles, triangles[self._touched]).any(axis=1)
+        self._normal_triangles = np.ascontiguousarray(mesh.triangles[around])
         self.occlusion = Occlusion(self._box, mesh.uvs) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [masked_levels(mesh, layer) for layer in overlay.layers]
@@ -140,19 +144,23 @@ class Renderer:
             weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
         return weight
 
-    def _on_screen(self, values: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, level: int,
+    def _on_screen(self, values: np.ndarray, grid: tuple[np.ndarray, np.ndarray], size: tuple[int, int],
                    step: int) -> np.ndarray:
-        """A per-texel uint8 array of the look's box at every pixel of the region: sampled on every
-        ``step``-th pixel and interpolated (these masks are soft; a big face is the same at a third
-        of the cost)."""
-        if step <= 1:
-            return to_screen(values, self._box, map_x, map_y, self.overlay.texture_size, level)
-        coarse = to_screen(values, self._box, np.ascontiguousarray(map_x[::step, ::step]),
-                           np.ascontiguousarray(map_y[::step, ::step]), self.overlay.texture_size, level)
-        return cv2.resize(coarse, (map_x.shape[1], map_x.shape[0]), interpolation=cv2.INTER_LINEAR)
+        """A per-texel uint8 array of the look's box at every pixel of the region (``size``: its width,
+        height), read at ``grid`` (:meth:`_grid_at`): on every ``step``-th pixel and interpolated (these
+        masks are soft; a big face is the same at a third of the cost)."""
+        seen = to_screen(values, grid)
+        return seen if step <= 1 else cv2.resize(seen, size, interpolation=cv2.INTER_LINEAR)
 
-    def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, map_x: np.ndarray,
-               map_y: np.ndarray, level: int, step: int) -> np.ndarray:
+    def _grid_at(self, map_x: np.ndarray, map_y: np.ndarray, level: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where every ``step``-th pixel of the region lies in the look's UV box (grid texels): where
+        :meth:`_on_screen` reads, worked out once for all it reads."""
+        if step > 1:
+            map_x, map_y = np.ascontiguousarray(map_x[::step, ::step]), np.ascontiguousarray(map_y[::step, ::step])
+        return grid_at(self._box, map_x, map_y, self.overlay.texture_size, level)
+
+    def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, grid: tuple[np.ndarray, np.ndarray],
+               step: int) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
         except over the face's own broad features (brows), which the paint covers as it always did.
 
@@ -166,7 +174,7 @@ class Renderer:
             return coverage
         if step > 1:
             gate = cv2.resize(gate, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_LINEAR)
-        own = self._on_screen(own, map_x, map_y, level, step)
+        own = self._on_screen(own, grid, (region.shape[1], region.shape[0]), step)
         return cv2.multiply(coverage, cv2.max(gate, own), scale=1.0 / 255.0)
 
     def draw_face(self, image: np.ndarray, face: Face) -> Roi:
@@ -180,17 +188,22 @@ class Renderer:
         level = self._level_for(face_width)
         step = raster_step(face_width)
         map_x, map_y, coverage = sample_map(points, self._triangles[visible], self._targets[level], roi, step)
-        normals = vertex_normals(face.landmarks[:MESH_VERTICES], self.mesh.triangles, self._front_sign)
+        landmarks = face.landmarks[:MESH_VERTICES]
+        normals = vertex_normals(landmarks, self._normal_triangles, self._front_sign)  # right at the look's vertices
         weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
-        coverage = cv2.multiply(coverage, self._on_screen(weight, map_x, map_y, level, step), scale=1.0 / 255.0)
+        grid = self._grid_at(map_x, map_y, level, step)
+        size = (roi.width, roi.height)
+        coverage = cv2.multiply(coverage, self._on_screen(weight, grid, size, step), scale=1.0 / 255.0)
         region = image[roi.slices]
         if self.occlusion is not None:
-            coverage = self._gated(coverage, face.face_id, region, map_x, map_y, level, step)
+            coverage = self._gated(coverage, face.face_id, region, grid, step)
         coverage4 = cv2.merge([coverage] * 4)
         out = region
         extras = {
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
-            "light": self.lighting.light(face.face_id, image, points, normals) if self.lighting else None,
+            # The light is fitted every few frames, over the whole face: its normals only then.
+            "light": self.lighting.light(face.face_id, image, points, lambda: vertex_normals(
+                landmarks, self.mesh.triangles, self._front_sign)) if self.lighting else None,
             "texel_px": face_width / max(self._face_texels, 1e-6),  # per full-size texel, whatever mip is drawn
             "coverage": coverage,  # how much of each pixel the face covers (fade x occlusion x mesh edge), uint8
         }

@@ -144,17 +144,17 @@ class UvGrid:
         return UvView(self.box, seen, valid.reshape(shape), face_on.reshape(shape), screen_x, screen_y)
 
 
-def to_screen(values: np.ndarray, box: Roi, map_x: np.ndarray, map_y: np.ndarray,
-              texture_size: int, level: int) -> np.ndarray:
-    """Sample a per-texel uint8 array of a :class:`UvView` at every screen pixel of a look's maps.
-
-    ``map_x``/``map_y`` are the renderer's remap maps (texel coordinates of
-    mip ``level`` of a ``texture_size`` texture); a pixel showing no texel gets 0.
-    """
+def grid_at(box: Roi, map_x: np.ndarray, map_y: np.ndarray, texture_size: int, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """The renderer's remap maps (texel coordinates of mip ``level`` of a ``texture_size`` texture)
+    as coordinates in a look's :class:`UvView` ``box``: remap maps for per-texel arrays."""
     # texel t of level L sits at uv = (t * 2**L + 0.5) / size; grid g = uv * TEXELS_PER_UV - 0.5 - box origin.
     scale = np.float32((2**level) * TEXELS_PER_UV / texture_size)
     offset_x = np.float32(0.5 * TEXELS_PER_UV / texture_size - 0.5 - box.x)
     offset_y = np.float32(0.5 * TEXELS_PER_UV / texture_size - 0.5 - box.y)
-    grid_x = map_x * scale + offset_x
-    grid_y = map_y * scale + offset_y
-    return cv2.remap(values, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return map_x * scale + offset_x, map_y * scale + offset_y
+
+
+def to_screen(values: np.ndarray, grid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Sample a per-texel uint8 array of a :class:`UvView` at every screen pixel of a look's maps,
+    given as :func:`grid_at` of them; a pixel showing no texel gets 0."""
+    return cv2.remap(values, *grid, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -78,22 +78,23 @@ def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame
 def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-triangle 3x2 matrices M with [x, y, 1] @ M = target coordinates.
 
-    Closed form (a 2x2 inverse per triangle), several times faster than a
-    batched ``np.linalg.solve`` for a few hundred triangles.
+    Closed form (a 2x2 inverse per triangle), written out element by element: several times
+    faster than a batched ``np.linalg.solve`` (or ``einsum``) for a few hundred triangles.
     """
-    p0 = screen[:, 0]
-    e1 = screen[:, 1] - p0
-    e2 = screen[:, 2] - p0
-    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    p0x, p0y = screen[:, 0, 0], screen[:, 0, 1]
+    e1x, e1y = screen[:, 1, 0] - p0x, screen[:, 1, 1] - p0y
+    e2x, e2y = screen[:, 2, 0] - p0x, screen[:, 2, 1] - p0y
+    det = e1x * e2y - e1y * e2x
     det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    # Rows of inv([e1 e2]): barycentric (b1, b2) = inv @ (p - p0).
-    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], axis=1),
-                    np.stack([-e1[:, 1], e1[:, 0]], axis=1)], axis=1) / det[:, None, None]  # (K, 2, 2)
+    # inv([e1 e2]) = [[e2y, -e2x], [-e1y, e1x]] / det: barycentric (b1, b2) = inv @ (p - p0).
     t0 = target[:, 0]
-    edges = np.stack([target[:, 1] - t0, target[:, 2] - t0], axis=1)  # (K, 2 [b1, b2], 2 [u, v])
-    linear = np.einsum("kbi,kbt->kit", inv, edges)  # (K, 2 [x, y], 2 [u, v])
-    constant = t0 - np.einsum("ki,kit->kt", p0, linear)
-    return np.concatenate([linear, constant[:, None, :]], axis=1)
+    d1 = target[:, 1] - t0  # (K, C): the target's change along e1 (b1) and e2 (b2)
+    d2 = target[:, 2] - t0
+    out = np.empty((len(screen), 3, target.shape[2]))
+    out[:, 0] = (e2y / det)[:, None] * d1 + (-e1y / det)[:, None] * d2  # d target / dx
+    out[:, 1] = (-e2x / det)[:, None] * d1 + (e1x / det)[:, None] * d2  # d target / dy
+    out[:, 2] = t0 - (p0x[:, None] * out[:, 0] + p0y[:, None] * out[:, 1])
+    return out
 
 
 def rasterize_map(
@@ -159,23 +160,22 @@ def rasterize_values(
     if total_rows == 0:
         return maps
 
-    # One entry per (triangle, row): where the row crosses the triangle.
-    span_tri = np.repeat(np.arange(len(triangles)), rows_per_tri)
+    # One entry per (triangle, row): where the row crosses the triangle. Per triangle, its three
+    # edges as (x0, y0, dx, dy): the long one (a-c), the upper (a-b) and the lower (b-c) short ones;
+    # dy 0 is taken as infinite, so that t = (y - y0) / dy is 0 on a flat edge.
+    edges = np.empty((3, 4, len(triangles)))
+    for index, (x0, y0, x1, y1) in enumerate(((ax, ay, cx, cy), (ax, ay, bx, by), (bx, by, cx, cy))):
+        edges[index] = x0, y0, x1 - x0, y1 - y0
+    dy = edges[:, 3]
+    dy[dy == 0] = np.inf
     first_span = np.cumsum(rows_per_tri) - rows_per_tri
-    y = (row0[span_tri] + np.arange(total_rows) - first_span[span_tri]).astype(np.float64)
-
-    def cross_x(x0, y0, x1, y1):
-        dy = y1 - y0
-        t = np.divide(y - y0, dy, out=np.zeros_like(y), where=dy != 0)
-        return x0 + t * (x1 - x0)
-
-    t_ax, t_ay, t_bx, t_by = ax[span_tri], ay[span_tri], bx[span_tri], by[span_tri]
-    t_cx, t_cy = cx[span_tri], cy[span_tri]
-    x_long = cross_x(t_ax, t_ay, t_cx, t_cy)
-    upper = y < t_by
-    x_short = np.where(
-        upper, cross_x(t_ax, t_ay, t_bx, t_by), cross_x(t_bx, t_by, t_cx, t_cy)
-    )
+    y = (np.arange(total_rows) + np.repeat(row0 - first_span, rows_per_tri)).astype(np.float64)
+    long_edge = np.repeat(edges[0], rows_per_tri, axis=1)
+    short_edge = np.repeat(edges[1:].reshape(8, -1), rows_per_tri, axis=1)
+    upper = y < np.repeat(by, rows_per_tri)
+    short_edge = np.where(upper, short_edge[:4], short_edge[4:])
+    x_long = long_edge[0] + (y - long_edge[1]) / long_edge[3] * long_edge[2]
+    x_short = short_edge[0] + (y - short_edge[1]) / short_edge[3] * short_edge[2]
     x_start = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-9), 0).astype(np.int64)
     x_end = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-9), roi.width - 1).astype(np.int64)
     pixels_per_span = np.maximum(x_end - x_start + 1, 0)
@@ -185,17 +185,18 @@ def rasterize_values(
 
     first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
     span_of_pixel = np.repeat(np.arange(len(pixels_per_span)), pixels_per_span)
-    offset = (np.arange(total) - first_pixel[span_of_pixel]).astype(np.float32)
-    flat = (y.astype(np.int64) * roi.width + x_start)[span_of_pixel] + offset.astype(np.int64)
+    index = np.arange(total)
+    offset = index - first_pixel[span_of_pixel]
+    flat = (y.astype(np.int64) * roi.width + x_start)[span_of_pixel] + offset
+    offset = offset.astype(np.float32)
     # Value at each span's first pixel, and its step along x. Painter's order: spans are
     # grouped by triangle far to near, and numpy's fancy assignment writes in index
     # order, so the nearest triangle wins.
-    m = coeffs[span_tri]  # (S, 3, C)
     xs = x_start.astype(np.float64)
     for channel in range(channels):
-        start = (m[:, 0, channel] * xs + m[:, 1, channel] * y + m[:, 2, channel]).astype(np.float32)
-        step = m[:, 0, channel].astype(np.float32)
-        maps[channel].ravel()[flat] = start[span_of_pixel] + step[span_of_pixel] * offset
+        along_x, along_y, constant = (np.repeat(coeffs[:, row, channel], rows_per_tri) for row in range(3))
+        start = (along_x * xs + along_y * y + constant).astype(np.float32)
+        maps[channel].ravel()[flat] = start[span_of_pixel] + along_x.astype(np.float32)[span_of_pixel] * offset
     return maps
 
 
