@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -316,3 +317,46 @@ def test_a_browser_without_webgl2_is_told_before_it_starts(site_server):
     code, text, can_start = message_after_start(site_server, ["--disable-webgl2"], press=False)
     assert code == "no-webgl2" and "WebGL2" in text
     assert not can_start, "Start stays off: the look cannot be drawn"
+
+
+@pytest.mark.slow
+def test_an_old_browser_without_wasm_simd_is_told_before_it_starts(site_server):
+    """MediaPipe's SIMD build is the only one shipped: a browser whose WebAssembly refuses SIMD (Safari
+    before 16.4) reads why at once. This Chromium has SIMD, so the page is shown one that refuses it."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page()
+            page.add_init_script("WebAssembly.validate = () => false;")
+            page.goto(site_server, wait_until="load")
+            message = page.get_by_test_id("message")
+            message.wait_for(state="visible", timeout=30_000)
+            assert message.get_attribute("data-code") == "no-simd" and "WebAssembly SIMD" in message.inner_text()
+            assert not page.get_by_test_id("start").is_enabled(), "Start stays off: no face could be tracked"
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server, shared_media, tmp_path):
+    """A phone that takes over 100 ms a frame (here: this machine's CPU slowed 4x through Chromium's
+    own throttling) is told so in one line with its frame time, and the page keeps drawing."""
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 30)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
+        try:
+            page = browser.new_page()
+            page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+            page.goto(site_server, wait_until="load")
+            page.get_by_test_id("start").click()
+            message = page.get_by_test_id("message")
+            page.wait_for_function("() => document.getElementById('message').dataset.code === 'too-slow'",
+                                   timeout=WAIT_MS)
+            text = message.inner_text()
+            told = int(re.search(r"\((\d+) ms a frame\)", text).group(1))
+            assert told > 100 and "\n" not in text.strip(), text
+            frames = page.evaluate("() => window.arfilterStats.frames")
+            wait_frames(page, 2)
+            assert page.evaluate("() => window.arfilterStats.frames") >= frames + 2
+        finally:
+            browser.close()
