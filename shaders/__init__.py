@@ -9,7 +9,8 @@ and a ``PARAMS`` table declaring the numbers a manifest may set. ``base``,
 region only: ``base`` is the frame (BGR), ``color`` the warped layer's colour
 premultiplied by its alpha, and ``alpha`` the layer's coverage times its
 opacity (0-255, repeated in each channel). The result is a new uint8 BGR
-array; where alpha is 0 it is ``base`` bit for bit. Simple shaders use
+array; where alpha is 0 it is ``base`` bit for bit. A module's ``REACH`` says how
+far around a pixel its result depends on the inputs (see :attr:`Shader.reach`). Simple shaders use
 OpenCV's saturating uint8 arithmetic (about four times faster than numpy
 float32 here); the others compute in float32 on the region only.
 Shaders are looked up by name with :func:`get_shader`.
@@ -42,6 +43,10 @@ class Shader:
     # "texel_px" (screen pixels per texel of the layer's full-size texture, the same at every mip level)
     # and "coverage" ((h, w) uint8: how much of each pixel the face covers, already in ``alpha``).
     needs: frozenset[str] = frozenset()
+    # How far (pixels) a pixel's result depends on the layer and skin around it, given "skin" (the face's,
+    # not the layer's): a renderer may then blend only a window around the layer's paint (alpha or colour
+    # above 0), grown by it. None: the result depends on the whole region (a mean under the layer).
+    reach: int | None = None
 
     @property
     def uses_skin(self) -> bool:
@@ -74,7 +79,8 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
         needs = set(getattr(module, "NEEDS", ()))
         if getattr(module, "USES_SKIN", False):
             needs.add("skin")
-        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)), frozenset(needs))
+        table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)), frozenset(needs),
+                             getattr(module, "REACH", None))
     return MappingProxyType(table)
 
 

@@ -45,6 +45,7 @@ PARAMS = {
     "age_spread": Param(0.0, 0.0, 14.0, "days older a texel is where the texture's green equals its alpha "
                         "(0: one age for the whole bruise; the colour is not read)"),
 }
+REACH = 4  # the highlight test's 9x9 blur: a pixel reads the skin 4 pixels around (given the skin)
 AGE_STEPS = 16  # per-texel ages are quantised to this many steps (a day apart at most for age_spread <= 14)
 
 # Absorbance (optical density per unit of bruise density) along the healing

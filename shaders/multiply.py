@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 PARAMS: dict = {}
+REACH = 0  # each pixel from the pixel alone
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ from arfilter.core.types import Light
 from .params import Param
 
 NEEDS = ("light", "texel_px", "coverage")
+REACH = 1  # the 3x3 slope and coverage erosion
 PARAMS = {
     "strength": Param(1.0, 0.0, 2.0, "how high the relief stands: 1 as authored, 2 twice as high, 0 flat"),
 }

@@ -7,6 +7,7 @@ import numpy as np
 from ._float import as_unit, to_uint8
 
 PARAMS: dict = {}
+REACH = 0  # each pixel from the pixel alone
 
 
 def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray) -> np.ndarray:

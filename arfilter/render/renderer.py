@@ -36,6 +36,16 @@ SKIN_SAMPLE_LANDMARKS = (50, 280, 101, 330, 151, 108, 337)
 FADE_FACING = (0.02, 0.5)
 
 
+def paint_support(levels: list[np.ndarray]) -> np.ndarray:
+    """uint8 (255 = yes) per texel of one mip level: any layer has paint (a channel above 0) within 2
+    texels, so a pixel whose map lands on a 0 here samples no paint (bilinearly) from any layer."""
+    support = np.zeros(levels[0].shape[:2], np.uint8)
+    for level in levels:
+        support = cv2.max(support, cv2.compare(cv2.max(level[:, :, :2].max(axis=2), level[:, :, 2:].max(axis=2)),
+                                               0, cv2.CMP_GT))
+    return cv2.dilate(support, np.ones((5, 5), np.uint8))
+
+
 def _fade_table() -> np.ndarray:
     """float32 facing (0-1) quantised to 256 steps -> uint8 paint weight (smoothstep)."""
     facing = np.arange(256, dtype=np.float64) / 255.0
@@ -102,6 +112,11 @@ class Renderer:
         self.occlusion = Occlusion(self._box, mesh.uvs) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [masked_levels(mesh, layer) for layer in overlay.layers]
+        # Blending is done only around where the layers paint, when every shader says how far it reads.
+        reaches = [shader.reach for shader in shaders]
+        self._reach = None if None in reaches else max(reaches, default=0)
+        self._support = [paint_support([levels[level] for levels in self._levels])
+                         for level in range(len(self._levels[0]))]
         # Texture coordinates of each vertex at each mip level.
         size = overlay.texture_size
         self._targets = [uv_to_texel(mesh.uvs, size, level) for level in range(len(overlay.layers[0].levels))]
@@ -197,8 +212,6 @@ class Renderer:
         region = image[roi.slices]
         if self.occlusion is not None:
             coverage = self._gated(coverage, face.face_id, region, grid, step)
-        coverage4 = cv2.merge([coverage] * 4)
-        out = region
         extras = {
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
             # The light is fitted every few frames, over the whole face: its normals only then.
@@ -207,16 +220,46 @@ class Renderer:
             "texel_px": face_width / max(self._face_texels, 1e-6),  # per full-size texel, whatever mip is drawn
             "coverage": coverage,  # how much of each pixel the face covers (fade x occlusion x mesh edge), uint8
         }
+        window = self._window(map_x, map_y, coverage, level, extras["skin"] is not None or not self._needs_skin)
+        if not window.empty:
+            extras["coverage"] = coverage = coverage[window.slices]
+            self._blend_layers(region[window.slices], map_x[window.slices], map_y[window.slices], coverage, level,
+                               face.opacity, extras)
+        return roi
+
+    def _window(self, map_x: np.ndarray, map_y: np.ndarray, coverage: np.ndarray, level: int,
+                skin_known: bool) -> Roi:
+        """The part of the region (its own coordinates) whose blend can differ from the skin: around where
+        a layer has paint and the face covers the pixel, grown by what the shaders read around a pixel
+        (:attr:`Shader.reach`); the whole region if a shader reads all of it."""
+        height, width = coverage.shape
+        if self._reach is None or not skin_known:
+            return Roi(0, 0, width, height)
+        seen = cv2.remap(self._support[level], map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=0)
+        painted = cv2.bitwise_and(seen, coverage)
+        columns = np.flatnonzero(cv2.reduce(painted, 0, cv2.REDUCE_MAX))
+        if len(columns) == 0:
+            return Roi(0, 0, 0, 0)
+        rows = np.flatnonzero(cv2.reduce(painted, 1, cv2.REDUCE_MAX))
+        x0, y0 = max(int(columns[0]) - self._reach, 0), max(int(rows[0]) - self._reach, 0)
+        return Roi(x0, y0, min(int(columns[-1]) + 1 + self._reach, width) - x0,
+                   min(int(rows[-1]) + 1 + self._reach, height) - y0)
+
+    def _blend_layers(self, region: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, coverage: np.ndarray,
+                      level: int, opacity: float, extras: dict) -> None:
+        """Every layer sampled through the maps and blended onto ``region`` (in place), in order."""
+        coverage4 = cv2.merge([coverage] * 4)
+        out = region
         for layer, levels, blend, needs in zip(self.overlay.layers, self._levels, self._blends, self._needs):
             warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
             # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
-            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * face.opacity * self.intensity / 255.0)
+            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * opacity * self.intensity / 255.0)
             color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
             alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
             out = blend(out, color, alpha, **{key: extras[key] for key in needs})
         region[...] = out
-        return roi
 
     def paint(self, image: np.ndarray, faces: tuple[Face, ...]) -> np.ndarray:
         """Draw on ``image`` itself and return it: for frames the caller owns (saves a
