@@ -41,11 +41,11 @@ async function fetchJson(path) {
   return response.json();
 }
 
-/** Load the tracker (only when asked: 13 MB the visitor may never need). */
-async function loadTracker() {
+/** Load the tracker (only when asked: 16 MB the visitor may never need), saying how far along it is. */
+async function loadTracker(onProgress) {
   const { Tracker } = await import("./track/tracker.js");
   const asked = (params.get("delegate") ?? "").toUpperCase(); // ?delegate=cpu|gpu: for a device that misjudges
-  return Tracker.create(["CPU", "GPU"].includes(asked) ? asked : "auto");
+  return Tracker.create(["CPU", "GPU"].includes(asked) ? asked : "auto", onProgress);
 }
 
 function fail(code, values) {
@@ -96,7 +96,10 @@ async function start(assets, event) {
   button.setAttribute("aria-busy", "true");
   button.textContent = "Starting…";
   showMessage($("message"), null);
-  const trackerLoading = loadTracker(); // downloads while the visitor answers the camera prompt
+  // Downloads while the visitor answers the camera prompt; the button says how far it has got.
+  const trackerLoading = loadTracker((fraction) => {
+    if (button.disabled) button.textContent = fraction < 1 ? `Loading… ${Math.floor(fraction * 100)} %` : "Starting…";
+  });
   trackerLoading.catch(() => {}); // its failure is reported below, after the camera's
   const video = $("camera");
   const reset = () => {

@@ -3,21 +3,27 @@
 // landmarks turned into pixels exactly as arfilter/tracking/tracker.py does (x*w, y*h, z*w).
 
 import { FaceLandmarker } from "../../mediapipe/vision_bundle.mjs";
+import { fetchAll } from "./download.js";
 
 const SITE = new URL("../../", import.meta.url);
 export const MAX_FACES = 2;
 
-/** The WASM fileset, named directly (no FilesetResolver probing; only the SIMD build is shipped). */
-function fileset() {
+const WASM = "mediapipe/wasm/vision_wasm_internal.wasm";
+const MODEL = "models/face_landmarker.task";
+const SIZES = [13_000_000, 2_800_000]; // what the two files weigh, for progress before the server says
+
+/** The WASM fileset, named directly (no FilesetResolver probing; only the SIMD build is shipped); the
+ * binary already downloaded (a blob: URL of its bytes, so the runtime does not fetch it again). */
+function fileset(wasmUrl) {
   return {
     wasmLoaderPath: new URL("mediapipe/wasm/vision_wasm_internal.js", SITE).href,
-    wasmBinaryPath: new URL("mediapipe/wasm/vision_wasm_internal.wasm", SITE).href,
+    wasmBinaryPath: wasmUrl,
   };
 }
 
-function options(delegate) {
+function options(delegate, model) {
   return {
-    baseOptions: { modelAssetPath: new URL("models/face_landmarker.task", SITE).href, delegate },
+    baseOptions: { modelAssetBuffer: model, delegate },
     runningMode: "VIDEO",
     numFaces: MAX_FACES,
     outputFaceBlendshapes: false,
@@ -54,18 +60,26 @@ export function softwareGL() {
 
 export class Tracker {
   /** Load the model: on the GPU where there is a real one (phones: several times faster), else on the CPU.
-   * `choice`: "auto" (that), or "GPU" / "CPU" to insist (?delegate= in the page's address). */
-  static async create(choice = "auto") {
+   * `choice`: "auto" (that), or "GPU" / "CPU" to insist (?delegate= in the page's address).
+   * `onProgress(fraction)`: how much of the runtime and the model has arrived (0-1). */
+  static async create(choice = "auto", onProgress = () => {}) {
     const auto = softwareGL() ? ["CPU"] : ["GPU", "CPU"];
     const order = choice === "CPU" ? ["CPU"] : choice === "GPU" ? ["GPU", "CPU"] : auto;
+    const [wasm, model] = await fetchAll([new URL(WASM, SITE).href, new URL(MODEL, SITE).href], SIZES, onProgress);
+    const wasmUrl = URL.createObjectURL(new Blob([wasm], { type: "application/wasm" }));
     let lastError = null;
-    for (const delegate of order) {
-      try {
-        const landmarker = await FaceLandmarker.createFromOptions(fileset(), options(delegate));
-        return new Tracker(landmarker, delegate);
-      } catch (error) {
-        lastError = error;
+    try {
+      for (const delegate of order) {
+        try {
+          // A copy each try: the runtime may take over the buffer it is given.
+          const landmarker = await FaceLandmarker.createFromOptions(fileset(wasmUrl), options(delegate, model.slice()));
+          return new Tracker(landmarker, delegate);
+        } catch (error) {
+          lastError = error;
+        }
       }
+    } finally {
+      URL.revokeObjectURL(wasmUrl);
     }
     throw lastError;
   }
