@@ -390,3 +390,33 @@ def test_a_slow_connection_sees_how_far_the_download_has_got(site_server, shared
     shares = [int(m.group(1)) for text in seen if (m := re.fullmatch(r"Loading… (\d+) %", text))]
     assert len(set(shares)) >= 5, f"the button did not count the download up: {seen}"
     assert shares == sorted(shares) and shares[-1] >= 90, seen
+
+
+@pytest.mark.slow
+def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mesh, model_path, shared_media, tmp_path):
+    """Phones take the GPU context from a page in the background and give it back later, with every
+    texture and program gone: the page must draw the look again, not a bare (or black) picture."""
+    frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", CLIP_FRAMES)
+    truth = Truth(mesh, model_path)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            page.goto(site_server, wait_until="load")
+            page.get_by_test_id("start").click()
+            wait_frames(page, 3, look="black_eye_left")
+            page.evaluate("() => { window.lose = document.getElementById('view').getContext('webgl2')"
+                          ".getExtension('WEBGL_lose_context'); window.lose.loseContext(); }")
+            page.wait_for_timeout(500)
+            stalled = page.evaluate("() => window.arfilterStats.frames")
+            page.wait_for_timeout(1000)
+            assert page.evaluate("() => window.arfilterStats.frames") == stalled, "the loop drew on a lost context"
+            page.evaluate("() => window.lose.restoreContext()")
+            wait_frames(page, 3)
+            results = [compare(take_photo(page, tmp_path, f"after{k}"), frames, truth, "black_eye_left")
+                       for k in range(3)]
+        finally:
+            browser.close()
+            truth.close()
+    assert sum(r["darker"] > 8 and r["outside"] < NOISE for r in results) >= 2, \
+        f"the black eye did not come back with the GPU: {results}"

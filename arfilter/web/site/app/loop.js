@@ -36,18 +36,27 @@ export class FrameLoop {
 
   stop() {
     this.running = false;
+    this.cancel();
+  }
+
+  /** Drop the callback asked for the next frame: a stop and a start must not leave two chains running. */
+  cancel() {
+    if (this.pending === undefined) return;
+    if (this.requestVideoFrame) this.video.cancelVideoFrameCallback(this.pending);
+    else cancelAnimationFrame(this.pending);
+    this.pending = undefined;
   }
 
   schedule() {
     if (!this.running) return;
-    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(this.step);
-    else requestAnimationFrame(this.step);
+    this.cancel();
+    this.pending = this.requestVideoFrame ? this.video.requestVideoFrameCallback(this.step) : requestAnimationFrame(this.step);
   }
 
   /** Front to back camera and back: new people, new light, new picture size: forget the faces. */
   async switchCamera() {
     const facing = this.facing === "user" ? "environment" : "user";
-    this.running = false;
+    this.stop();
     try {
       await openCamera(this.video, facing);
       this.facing = facing;
@@ -58,12 +67,20 @@ export class FrameLoop {
     }
   }
 
+  /** Draw with `renderer` from now on (a new one after the GPU context was lost and given back: a phone
+   * does that to a page in the background), with the look this loop was showing. */
+  async renew(renderer) {
+    this.renderer = renderer; // the old one's GPU objects died with the context: nothing to delete
+    if (this.look) await this.renderer.setLook(this.look);
+  }
+
   /** A canvas with the next drawn frame (unmirrored, with the look). */
   takePicture() {
     return new Promise((resolve, reject) => this.pictureWanted.push({ resolve, reject }));
   }
 
   step() {
+    this.pending = undefined;
     if (!this.running) return;
     try {
       this.frame();

@@ -89,6 +89,25 @@ function wireControls(loop, assets, event) {
   return first;
 }
 
+/** A phone may take the GPU from a page (in the background, under memory pressure) and give it back:
+ * every texture and program is gone then, so the loop pauses and draws on with a new renderer. */
+function keepDrawingAfterContextLoss(loop, assets) {
+  const view = $("view");
+  view.addEventListener("webglcontextlost", (lost) => {
+    lost.preventDefault(); // says we will rebuild: without it the browser never gives the context back
+    loop.stop();
+  });
+  view.addEventListener("webglcontextrestored", async () => {
+    try {
+      await loop.renew(new FaceRenderer(view, assets));
+      loop.start(loop.facing);
+    } catch (error) {
+      console.error(error);
+      fail("load-failed");
+    }
+  });
+}
+
 // why: the start sequence in order, each step with the one message its failure deserves
 async function start(assets, event) {
   const button = $("start");
@@ -134,6 +153,7 @@ async function start(assets, event) {
   const loop = new FrameLoop({ video, view: $("view"), tracker, renderer, stabilizer: new FaceStabilizer(), stats,
     corner: $("fps"), onSlow: (ms) => fail("too-slow", { ms: Math.round(ms) }) });
   window.arfilterStats = stats.public;
+  keepDrawingAfterContextLoss(loop, assets);
   const first = wireControls(loop, assets, event);
   await loop.setLook(first);
   $("start-panel").hidden = true;
