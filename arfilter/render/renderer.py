@@ -237,14 +237,11 @@ class Renderer:
             return Roi(0, 0, width, height)
         seen = cv2.remap(self._support[level], map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
                          borderValue=0)
-        painted = cv2.bitwise_and(seen, coverage)
-        columns = np.flatnonzero(cv2.reduce(painted, 0, cv2.REDUCE_MAX))
-        if len(columns) == 0:
+        x, y, w, h = cv2.boundingRect(cv2.bitwise_and(seen, coverage))  # of the pixels above 0
+        if w == 0:
             return Roi(0, 0, 0, 0)
-        rows = np.flatnonzero(cv2.reduce(painted, 1, cv2.REDUCE_MAX))
-        x0, y0 = max(int(columns[0]) - self._reach, 0), max(int(rows[0]) - self._reach, 0)
-        return Roi(x0, y0, min(int(columns[-1]) + 1 + self._reach, width) - x0,
-                   min(int(rows[-1]) + 1 + self._reach, height) - y0)
+        x0, y0 = max(x - self._reach, 0), max(y - self._reach, 0)
+        return Roi(x0, y0, min(x + w + self._reach, width) - x0, min(y + h + self._reach, height) - y0)
 
     def _blend_layers(self, region: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, coverage: np.ndarray,
                       level: int, opacity: float, extras: dict) -> None:

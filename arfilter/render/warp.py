@@ -115,6 +115,38 @@ def rasterize_map(
     return map_x, map_y
 
 
+def _inside_roi(local: np.ndarray, triangles: np.ndarray, roi: Roi) -> np.ndarray:
+    """bool per triangle: its bounding box meets ``roi`` (``local``: vertices in the ROI's coordinates).
+
+    By outcodes per vertex (left, right, above, below): a box misses the ROI exactly when its three
+    corners share a side, which costs a gather of bytes instead of the corners' minima and maxima.
+    """
+    x, y = local[:, 0], local[:, 1]
+    codes = ((x < 0) | ((x > roi.width - 1) << 1) | ((y < 0) << 2) | ((y > roi.height - 1) << 3)).astype(np.uint8)
+    corners = codes[triangles]
+    return (corners[:, 0] & corners[:, 1] & corners[:, 2]) == 0
+
+
+def _sorted_by_y(screen: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each triangle's corners sorted by y, top (a), middle (b), bottom (c): ax, ay, bx, by, cx, cy.
+
+    Three compare-exchanges (a stable sort of three): far cheaper than ``argsort`` per row.
+    """
+    x = [screen[:, corner, 0] for corner in range(3)]
+    y = [screen[:, corner, 1] for corner in range(3)]
+    for i, j in ((0, 1), (1, 2), (0, 1)):
+        swap = y[j] < y[i]
+        x[i], x[j] = np.where(swap, x[j], x[i]), np.where(swap, x[i], x[j])
+        y[i], y[j] = np.where(swap, y[j], y[i]), np.where(swap, y[i], y[j])
+    return x[0], y[0], x[1], y[1], x[2], y[2]
+
+
+def _edge(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> list[np.ndarray]:
+    """An edge as (x0, y0, dx, dy), dy 0 taken as infinite: t = (y - y0) / dy is then 0 on a flat edge."""
+    dy = y1 - y0
+    return [x0, y0, x1 - x0, np.where(dy == 0, np.inf, dy)]
+
+
 # why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
 # share a dozen arrays that splitting would pass around or copy, and it is measured in benchmarks/.
 def rasterize_values(
@@ -135,45 +167,28 @@ def rasterize_values(
         return maps
 
     local = points.astype(np.float64) - (roi.x, roi.y)
-    screen = local[triangles]  # (K, 3, 2)
-    # Only triangles whose bounding box meets the ROI can cover a pixel of it.
-    # (np.minimum over the three corners: a reduction along a length-3 axis is several times slower)
-    low = np.minimum(np.minimum(screen[:, 0], screen[:, 1]), screen[:, 2])
-    high = np.maximum(np.maximum(screen[:, 0], screen[:, 1]), screen[:, 2])
-    inside = (high[:, 0] >= 0) & (high[:, 1] >= 0) & (low[:, 0] <= roi.width - 1) & (low[:, 1] <= roi.height - 1)
-    triangles, screen = triangles[inside], screen[inside]
+    triangles = triangles[_inside_roi(local, triangles, roi)]  # only those can cover a pixel of the ROI
     if len(triangles) == 0:
         return maps
+    screen = local[triangles]  # (K, 3, 2)
     coeffs = _affine_to_target(screen, values[triangles].astype(np.float64))  # (K, 3, C)
+    ax, ay, bx, by, cx, cy = _sorted_by_y(screen)
 
-    # Sort each triangle's vertices by y: top (a), middle (b), bottom (c).
-    order = np.argsort(screen[:, :, 1], axis=1)
-    sorted_pts = np.take_along_axis(screen, order[:, :, None], axis=1)
-    ax, ay = sorted_pts[:, 0, 0], sorted_pts[:, 0, 1]
-    bx, by = sorted_pts[:, 1, 0], sorted_pts[:, 1, 1]
-    cx, cy = sorted_pts[:, 2, 0], sorted_pts[:, 2, 1]
-
+    # Each triangle's rows in two runs: above its middle corner (y < by) along the upper short edge
+    # (a-b), then the rest along the lower one (b-c); every row also crosses the long edge (a-c).
     row0 = np.maximum(np.ceil(ay), 0).astype(np.int64)
-    row1 = np.minimum(np.floor(cy), roi.height - 1).astype(np.int64)
-    rows_per_tri = np.maximum(row1 - row0 + 1, 0)
-    total_rows = int(rows_per_tri.sum())
+    rows_per_tri = np.maximum(np.minimum(np.floor(cy), roi.height - 1).astype(np.int64) - row0 + 1, 0)
+    upper_rows = np.clip(np.ceil(by).astype(np.int64) - row0, 0, rows_per_tri)
+    runs = np.stack([upper_rows, rows_per_tri - upper_rows], axis=1).ravel()  # upper, lower, upper, ...
+    total_rows = int(runs.sum())
     if total_rows == 0:
         return maps
-
-    # One entry per (triangle, row): where the row crosses the triangle. Per triangle, its three
-    # edges as (x0, y0, dx, dy): the long one (a-c), the upper (a-b) and the lower (b-c) short ones;
-    # dy 0 is taken as infinite, so that t = (y - y0) / dy is 0 on a flat edge.
-    edges = np.empty((3, 4, len(triangles)))
-    for index, (x0, y0, x1, y1) in enumerate(((ax, ay, cx, cy), (ax, ay, bx, by), (bx, by, cx, cy))):
-        edges[index] = x0, y0, x1 - x0, y1 - y0
-    dy = edges[:, 3]
-    dy[dy == 0] = np.inf
-    first_span = np.cumsum(rows_per_tri) - rows_per_tri
-    y = (np.arange(total_rows) + np.repeat(row0 - first_span, rows_per_tri)).astype(np.float64)
-    long_edge = np.repeat(edges[0], rows_per_tri, axis=1)
-    short_edge = np.repeat(edges[1:].reshape(8, -1), rows_per_tri, axis=1)
-    upper = y < np.repeat(by, rows_per_tri)
-    short_edge = np.where(upper, short_edge[:4], short_edge[4:])
+    first_row = np.stack([row0, row0 + upper_rows], axis=1).ravel()
+    first_span = np.cumsum(runs) - runs
+    y = (np.arange(total_rows) + np.repeat(first_row - first_span, runs)).astype(np.float64)
+    long_edge = [np.repeat(np.repeat(part, 2), runs) for part in _edge(ax, ay, cx, cy)]
+    upper, lower = _edge(ax, ay, bx, by), _edge(bx, by, cx, cy)
+    short_edge = [np.repeat(np.stack([up, low], axis=1).ravel(), runs) for up, low in zip(upper, lower)]
     x_long = long_edge[0] + (y - long_edge[1]) / long_edge[3] * long_edge[2]
     x_short = short_edge[0] + (y - short_edge[1]) / short_edge[3] * short_edge[2]
     x_start = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-9), 0).astype(np.int64)
@@ -184,10 +199,9 @@ def rasterize_values(
         return maps
 
     first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
-    span_of_pixel = np.repeat(np.arange(len(pixels_per_span)), pixels_per_span)
-    index = np.arange(total)
-    offset = index - first_pixel[span_of_pixel]
-    flat = (y.astype(np.int64) * roi.width + x_start)[span_of_pixel] + offset
+    span_of_pixel = np.repeat(np.arange(len(pixels_per_span), dtype=np.int32), pixels_per_span)
+    offset = np.arange(total, dtype=np.int32) - first_pixel.astype(np.int32)[span_of_pixel]
+    flat = (y.astype(np.int64) * roi.width + x_start).astype(np.int32)[span_of_pixel] + offset
     offset = offset.astype(np.float32)
     # Value at each span's first pixel, and its step along x. Painter's order: spans are
     # grouped by triangle far to near, and numpy's fancy assignment writes in index
