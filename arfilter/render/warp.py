@@ -75,25 +75,26 @@ def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame
     return Roi(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
 
 
-def _affine_to_target(screen: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-triangle 3x2 matrices M with [x, y, 1] @ M = target coordinates.
+def _affine_to_target(xs: np.ndarray, ys: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per triangle, the affine map from screen to target: (3, C, K), rows d/dx, d/dy and the constant,
+    so that target = x * M[0] + y * M[1] + M[2].
 
-    Closed form (a 2x2 inverse per triangle), written out element by element: several times
-    faster than a batched ``np.linalg.solve`` (or ``einsum``) for a few hundred triangles.
+    ``xs``, ``ys``: (3, K) the corners' screen coordinates; ``target``: (C, 3, K) their target values.
+    Closed form (a 2x2 inverse per triangle), written out on rows of K numbers: several times faster
+    than a batched ``np.linalg.solve`` (or ``einsum``) for a few hundred triangles.
     """
-    p0x, p0y = screen[:, 0, 0], screen[:, 0, 1]
-    e1x, e1y = screen[:, 1, 0] - p0x, screen[:, 1, 1] - p0y
-    e2x, e2y = screen[:, 2, 0] - p0x, screen[:, 2, 1] - p0y
+    e1x, e1y, e2x, e2y = xs[1] - xs[0], ys[1] - ys[0], xs[2] - xs[0], ys[2] - ys[0]
     det = e1x * e2y - e1y * e2x
     det = np.where(np.abs(det) < 1e-12, 1e-12, det)
     # inv([e1 e2]) = [[e2y, -e2x], [-e1y, e1x]] / det: barycentric (b1, b2) = inv @ (p - p0).
+    inverse = np.stack([e2y, -e1y, -e2x, e1x]) / det
     t0 = target[:, 0]
-    d1 = target[:, 1] - t0  # (K, C): the target's change along e1 (b1) and e2 (b2)
+    d1 = target[:, 1] - t0  # (C, K): the target's change along e1 (b1) and e2 (b2)
     d2 = target[:, 2] - t0
-    out = np.empty((len(screen), 3, target.shape[2]))
-    out[:, 0] = (e2y / det)[:, None] * d1 + (-e1y / det)[:, None] * d2  # d target / dx
-    out[:, 1] = (-e2x / det)[:, None] * d1 + (e1x / det)[:, None] * d2  # d target / dy
-    out[:, 2] = t0 - (p0x[:, None] * out[:, 0] + p0y[:, None] * out[:, 1])
+    out = np.empty((3,) + t0.shape)
+    out[0] = inverse[0] * d1 + inverse[1] * d2  # d target / dx
+    out[1] = inverse[2] * d1 + inverse[3] * d2  # d target / dy
+    out[2] = t0 - (xs[0] * out[0] + ys[0] * out[1])
     return out
 
 
@@ -127,13 +128,12 @@ def _inside_roi(local: np.ndarray, triangles: np.ndarray, roi: Roi) -> np.ndarra
     return (corners[:, 0] & corners[:, 1] & corners[:, 2]) == 0
 
 
-def _sorted_by_y(screen: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each triangle's corners sorted by y, top (a), middle (b), bottom (c): ax, ay, bx, by, cx, cy.
-
-    Three compare-exchanges (a stable sort of three): far cheaper than ``argsort`` per row.
+def _sorted_by_y(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each triangle's corners ((3, K) coordinates) sorted by y, top (a), middle (b), bottom (c):
+    ax, ay, bx, by, cx, cy. Three compare-exchanges (a stable sort of three): far cheaper than
+    ``argsort`` per row.
     """
-    x = [screen[:, corner, 0] for corner in range(3)]
-    y = [screen[:, corner, 1] for corner in range(3)]
+    x, y = list(xs), list(ys)
     for i, j in ((0, 1), (1, 2), (0, 1)):
         swap = y[j] < y[i]
         x[i], x[j] = np.where(swap, x[j], x[i]), np.where(swap, x[i], x[j])
@@ -141,10 +141,20 @@ def _sorted_by_y(screen: np.ndarray) -> tuple[np.ndarray, ...]:
     return x[0], y[0], x[1], y[1], x[2], y[2]
 
 
-def _edge(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> list[np.ndarray]:
-    """An edge as (x0, y0, dx, dy), dy 0 taken as infinite: t = (y - y0) / dy is then 0 on a flat edge."""
-    dy = y1 - y0
-    return [x0, y0, x1 - x0, np.where(dy == 0, np.inf, dy)]
+def _run_table(ax, ay, bx, by, cx, cy, start: np.ndarray) -> np.ndarray:
+    """(9, 2K): per triangle, its run of rows above its middle corner then the rest: the long edge (a-c)
+    and the run's short edge (a-b, then b-c) as x0, y0, dx, dy (dy 0 taken as infinite, so that
+    t = (y - y0) / dy is 0 on a flat edge), then ``start`` (the run's first row less its first span)."""
+    def dy(y0: np.ndarray, y1: np.ndarray) -> np.ndarray:
+        d = y1 - y0
+        return np.where(d == 0, np.inf, d)
+
+    table = np.empty((9, len(ax), 2))
+    table[0], table[1], table[2], table[3] = ax[:, None], ay[:, None], (cx - ax)[:, None], dy(ay, cy)[:, None]
+    table[4, :, 0], table[5, :, 0], table[6, :, 0], table[7, :, 0] = ax, ay, bx - ax, dy(ay, by)
+    table[4, :, 1], table[5, :, 1], table[6, :, 1], table[7, :, 1] = bx, by, cx - bx, dy(by, cy)
+    table[8] = start.reshape(-1, 2)
+    return table.reshape(9, -1)
 
 
 # why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
@@ -170,9 +180,10 @@ def rasterize_values(
     triangles = triangles[_inside_roi(local, triangles, roi)]  # only those can cover a pixel of the ROI
     if len(triangles) == 0:
         return maps
-    screen = local[triangles]  # (K, 3, 2)
-    coeffs = _affine_to_target(screen, values[triangles].astype(np.float64))  # (K, 3, C)
-    ax, ay, bx, by, cx, cy = _sorted_by_y(screen)
+    corners = np.ascontiguousarray(triangles.T)  # (3, K)
+    xs, ys = local[:, 0][corners], local[:, 1][corners]
+    coeffs = _affine_to_target(xs, ys, values.T.astype(np.float64)[:, corners])  # (3, C, K)
+    ax, ay, bx, by, cx, cy = _sorted_by_y(xs, ys)
 
     # Each triangle's rows in two runs: above its middle corner (y < by) along the upper short edge
     # (a-b), then the rest along the lower one (b-c); every row also crosses the long edge (a-c).
@@ -184,13 +195,10 @@ def rasterize_values(
     if total_rows == 0:
         return maps
     first_row = np.stack([row0, row0 + upper_rows], axis=1).ravel()
-    first_span = np.cumsum(runs) - runs
-    y = (np.arange(total_rows) + np.repeat(first_row - first_span, runs)).astype(np.float64)
-    long_edge = [np.repeat(np.repeat(part, 2), runs) for part in _edge(ax, ay, cx, cy)]
-    upper, lower = _edge(ax, ay, bx, by), _edge(bx, by, cx, cy)
-    short_edge = [np.repeat(np.stack([up, low], axis=1).ravel(), runs) for up, low in zip(upper, lower)]
-    x_long = long_edge[0] + (y - long_edge[1]) / long_edge[3] * long_edge[2]
-    x_short = short_edge[0] + (y - short_edge[1]) / short_edge[3] * short_edge[2]
+    span = np.repeat(_run_table(ax, ay, bx, by, cx, cy, first_row - (np.cumsum(runs) - runs)), runs, axis=1)
+    y = np.arange(total_rows) + span[8]  # one entry per (triangle, row): where the row crosses it
+    x_long = span[0] + (y - span[1]) / span[3] * span[2]
+    x_short = span[4] + (y - span[5]) / span[7] * span[6]
     x_start = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-9), 0).astype(np.int64)
     x_end = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-9), roi.width - 1).astype(np.int64)
     pixels_per_span = np.maximum(x_end - x_start + 1, 0)
@@ -198,19 +206,23 @@ def rasterize_values(
     if total == 0:
         return maps
 
+    # Per span: its first pixel's number, its flat index less that number, and per channel the value
+    # at its first pixel and the step along x; one repeat gives every pixel its span's. Painter's order:
+    # spans are grouped by triangle far to near, and numpy's fancy assignment writes in index order,
+    # so the nearest triangle wins.
     first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
-    span_of_pixel = np.repeat(np.arange(len(pixels_per_span), dtype=np.int32), pixels_per_span)
-    offset = np.arange(total, dtype=np.int32) - first_pixel.astype(np.int32)[span_of_pixel]
-    flat = (y.astype(np.int64) * roi.width + x_start).astype(np.int32)[span_of_pixel] + offset
-    offset = offset.astype(np.float32)
-    # Value at each span's first pixel, and its step along x. Painter's order: spans are
-    # grouped by triangle far to near, and numpy's fancy assignment writes in index
-    # order, so the nearest triangle wins.
-    xs = x_start.astype(np.float64)
+    whole = np.empty((2, len(pixels_per_span)), np.int32)
+    whole[0], whole[1] = first_pixel, y.astype(np.int64) * roi.width + x_start - first_pixel
+    m = np.repeat(coeffs.reshape(3 * channels, -1), rows_per_tri, axis=1)  # (3C, S)
+    ramp = np.empty((2 * channels, len(pixels_per_span)), np.float32)
+    ramp[:channels] = m[:channels] * x_start.astype(np.float64) + m[channels:2 * channels] * y + m[2 * channels:]
+    ramp[channels:] = m[:channels]
+    whole, ramp = np.repeat(whole, pixels_per_span, axis=1), np.repeat(ramp, pixels_per_span, axis=1)
+    number = np.arange(total, dtype=np.int32)
+    offset = (number - whole[0]).astype(np.float32)
+    flat = number + whole[1]
     for channel in range(channels):
-        along_x, along_y, constant = (np.repeat(coeffs[:, row, channel], rows_per_tri) for row in range(3))
-        start = (along_x * xs + along_y * y + constant).astype(np.float32)
-        maps[channel].ravel()[flat] = start[span_of_pixel] + along_x.astype(np.float32)[span_of_pixel] * offset
+        maps[channel].ravel()[flat] = ramp[channel] + ramp[channels + channel] * offset
     return maps
 
 
