@@ -33,10 +33,11 @@ digest: $(BIN)/.installed  ## a digest of every `arfilter apply` output on the t
 bench: $(BIN)/.installed  ## per-stage timings at 720p and 1080p (see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_pipeline.py
 
-docs: $(BIN)/.installed  ## remake docs/demo.jpg (frame 40 of the demo) and docs/gallery.jpg (Grace Hopper's public-domain portrait)
+docs: $(BIN)/.installed  ## remake docs/demo.jpg (frame 40 of the demo), docs/gallery.jpg and docs/web.jpg (the web page; needs Chromium) on Grace Hopper's public-domain portrait
 	$(BIN)/arfilter demo --size 480x480 --frames 45 -o /tmp/arfilter-docs.mp4
 	$(BIN)/python -c "import cv2; c = cv2.VideoCapture('/tmp/arfilter-docs.mp4'); [c.read() for _ in range(39)]; cv2.imwrite('docs/demo.jpg', c.read()[1], [cv2.IMWRITE_JPEG_QUALITY, 88])"
 	$(BIN)/python docs/make_gallery.py
+	$(BIN)/python docs/make_web_picture.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
