@@ -146,7 +146,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_warp.py", "tests/test_render.py")),
     mutant("renderer-ignores-face-opacity", "faces fading in or out are painted at full strength",
            "arfilter/render/renderer.py",
-           "layer.opacity * face.opacity * self.intensity",
+           "layer.opacity * opacity * self.intensity",
            "layer.opacity * self.intensity",
            ("tests/test_render.py",)),
     mutant("zip-slip-name-check", "the installer's '..' name check removed",

@@ -85,20 +85,39 @@ def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return np.array([*mean.ravel(), *np.maximum(std.ravel()[1:], MIN_SPREAD)], np.float32)
 
 
+def _ramps(*ramps: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(start, 255 / (end - start)) of several :func:`_ramp` s as float32 columns, to apply them at once."""
+    return (np.array([[start] for start, _ in ramps], np.float32),
+            np.array([[255.0 / (end - start)] for start, end in ramps], np.float32))
+
+
+_COLOUR_RAMPS = _ramps(DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
+_GATE_RAMPS = _ramps(GATE_SIGMAS, GATE_SIGMAS, GATE_DARK)
+
+
+def _tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: tuple[int, ...]) -> np.ndarray:
+    """uint8 (len(rows), 256): for every level, its ramp's score of a measure against this face's skin:
+    row 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in the skin's spreads (each row
+    what :func:`_ramp` gives, computed for all of them at once: these are made every frame)."""
+    measures = np.empty((3, 256), np.float32)
+    measures[0] = _LEVELS / max(float(skin[0]), 1.0)
+    measures[1] = np.abs(_LEVELS - skin[1]) / skin[3]
+    measures[2] = np.abs(_LEVELS - skin[2]) / skin[4]
+    start, scale = ramps
+    return np.clip((measures[list(rows)] - start) * scale, 0.0, 255.0).astype(np.uint8)
+
+
 def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables (256 levels -> score 0-255) for Y, Cr and Cb against this face's skin."""
-    luma = _LEVELS / max(float(skin[0]), 1.0)
-    dark, bright = _ramp(luma, *DARK), _ramp(luma, *BRIGHT)
-    cr = _ramp(np.abs(_LEVELS - skin[1]) / skin[3], *CHROMA_SIGMAS)
-    cb = _ramp(np.abs(_LEVELS - skin[2]) / skin[4], *CHROMA_SIGMAS)
+    dark, bright, cr, cb = _tables(skin, _COLOUR_RAMPS, (0, 0, 1, 2))
     return np.maximum(dark, bright), cr, cb
 
 
-def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr and Cb against this face's skin."""
-    cr = _ramp(np.abs(_LEVELS - skin[1]) / skin[3], *GATE_SIGMAS)
-    cb = _ramp(np.abs(_LEVELS - skin[2]) / skin[4], *GATE_SIGMAS)
-    return cr, cb
+def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
+    (Y: far darker than any shadow on it)."""
+    cr, cb, dark = _tables(skin, _GATE_RAMPS, (1, 2, 0))
+    return cr, cb, dark
 
 
 class Occlusion:
@@ -156,7 +175,7 @@ class Occlusion:
             return None
         ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
         y, cr, cb = cv2.split(ycc)
-        cr_table, cb_table = _gate_tables(state.skin)
+        cr_table, cb_table, dark_table = _gate_tables(state.skin)
         hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
         chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
         saturation = cv2.divide(chroma, cv2.max(y, GATE_DARKEST), dtype=cv2.CV_32F)
@@ -164,7 +183,7 @@ class Occlusion:
         # Highlights on shiny skin are grey too, but brighter than the skin: only what is not is judged.
         grey = cv2.bitwise_and(_ramp(saturation / max(skin, 1e-3), *GATE_GREY),
                                cv2.compare(y, GATE_HIGHLIGHT * float(state.skin[0]), cv2.CMP_LT))
-        dark = cv2.LUT(y, _ramp(_LEVELS / max(float(state.skin[0]), 1.0), *GATE_DARK))
+        dark = cv2.LUT(y, dark_table)
         return cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
 
     def own_features(self, face_id: int) -> np.ndarray | None:

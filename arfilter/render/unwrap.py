@@ -119,25 +119,33 @@ class UvGrid:
         self._triangle = np.round(raster[3].ravel()[self._texels]).astype(np.intp)
         self._weights = np.clip(raster[:3].reshape(3, -1)[:, self._texels].T, 0.0, 1.0).astype(np.float32)
         self._vertices = triangles[self._triangle]  # (N, 3) mesh vertex ids of each texel's triangle
+        # The same by corner, (3, N) rows, for the per-frame sums.
+        self._corner_weights = np.ascontiguousarray(self._weights.T)
+        self._corner_vertices = np.ascontiguousarray(self._vertices.T)
 
     def view(self, image: np.ndarray, points: np.ndarray, facing: np.ndarray, shown: np.ndarray) -> UvView:
         """This frame's :class:`UvView`: ``points`` the vertices' screen positions, ``facing`` their
         :func:`vertex_facing`, ``shown`` a bool per triangle of the grid (visible this frame)."""
         height, width = image.shape[:2]
         size = self.box.height * self.box.width
-        weights, vertices = self._weights, self._vertices
-        sx = (weights * points[vertices, 0]).sum(axis=1, dtype=np.float32)
-        sy = (weights * points[vertices, 1]).sum(axis=1, dtype=np.float32)
-        on = (weights * facing[vertices]).sum(axis=1, dtype=np.float32)
+        # x, y and facing of each texel: its corners' weighted, each product in float32, summed in
+        # corner order (what a float32 sum over the corners gives), for the three at once.
+        per_vertex = np.stack([points[:, 0], points[:, 1], facing])  # (3, V)
+        corners = per_vertex[:, self._corner_vertices]  # (3 measures, 3 corners, N)
+        weights = self._corner_weights
+        sx, sy, on = ((corners[:, 0] * weights[0]).astype(np.float32, copy=False)
+                      + (corners[:, 1] * weights[1]).astype(np.float32, copy=False)
+                      + (corners[:, 2] * weights[2]).astype(np.float32, copy=False))
         ok = shown[self._triangle] & (sx >= 0) & (sy >= 0) & (sx <= width - 1) & (sy <= height - 1)
         valid = np.zeros(size, bool)
         valid[self._texels] = ok
         screen_x = np.full(size, OUTSIDE, np.float32)
         screen_y = np.full(size, OUTSIDE, np.float32)
         face_on = np.zeros(size, np.float32)
-        screen_x[self._texels[ok]] = sx[ok]
-        screen_y[self._texels[ok]] = sy[ok]
-        face_on[self._texels[ok]] = np.clip(on[ok], 0.0, 1.0)
+        texels = self._texels[ok]
+        screen_x[texels] = sx[ok]
+        screen_y[texels] = sy[ok]
+        face_on[texels] = np.clip(on[ok], 0.0, 1.0)
         shape = (self.box.height, self.box.width)
         screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
         seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 OUTSIDE = np.float32(-1e4)  # map value for "no surface here": remap returns transparent
+_NEIGHBOURS = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -253,14 +254,13 @@ def sample_map(
     # Coarse pixel j sits at fine pixel (j + 0.5) * step - 0.5: cv2.resize's alignment.
     local = (points.astype(np.float64) - (roi.x, roi.y) + 0.5) / step - 0.5
     map_x, map_y = rasterize_map(local, triangles, targets, coarse)
-    valid = map_x != OUTSIDE
+    valid = cv2.compare(map_x, float(OUTSIDE), cv2.CMP_NE)  # uint8 255 where a triangle is
     # Blurred a little before upsampling, so edges come out smooth, not stepped.
-    coverage = cv2.GaussianBlur(np.where(valid, np.uint8(255), np.uint8(0)), (3, 3), 0)
+    coverage = cv2.GaussianBlur(valid, (3, 3), 0)
     # Give uncovered samples next to covered ones a neighbour's value, so the
     # interpolation near an edge does not blend towards OUTSIDE.
-    kernel = np.ones((3, 3), np.uint8)
-    map_x = np.where(valid, map_x, cv2.dilate(map_x, kernel))
-    map_y = np.where(valid, map_y, cv2.dilate(map_y, kernel))
+    map_x = cv2.copyTo(map_x, valid, cv2.dilate(map_x, _NEIGHBOURS))
+    map_y = cv2.copyTo(map_y, valid, cv2.dilate(map_y, _NEIGHBOURS))
     size = (coarse.width * step, coarse.height * step)
     fine_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[: roi.height, : roi.width]
     fine_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[: roi.height, : roi.width]
