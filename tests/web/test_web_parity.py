@@ -46,12 +46,34 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def odd_sized_pack(folder: Path) -> Path:
+    """The cheek bruise and split lip's layers at 900 px: a size whose mip levels (pyrDown rounds up:
+    900, 450, 225, 113) are not the halves WebGL's mipmaps must be (225 / 2 = 112), as a user's own
+    pack may be."""
+    pack = folder / "odd_size"
+    pack.mkdir()
+    layers = []
+    for look, texture, shader, params in (("split_lip", "swelling.png", "relief", "{ strength = 1.5 }"),
+                                          ("cheek_bruise", "bruise.png", "bruise", "{ age = 1, age_spread = 3 }")):
+        image = cv2.imread(str(builtin_overlays_dir() / look / texture), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(pack / f"{look}.png"), cv2.resize(image, (900, 900), interpolation=cv2.INTER_AREA))
+        layers.append(f'[[layers]]\ntexture = "{look}.png"\nshader = "{shader}"\nparams = {params}\n')
+    (pack / "overlay.toml").write_text('name = "odd_size"\ntitle = "Odd size"\n\n' + "\n".join(layers), encoding="utf-8")
+    return pack
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, mesh):
-    """The site template with every built-in look's data and a bare page that loads the hook."""
+def odd_pack(tmp_path_factory) -> Path:
+    return odd_sized_pack(tmp_path_factory.mktemp("packs"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, mesh, odd_pack):
+    """The site template with every built-in look's data (and a user's odd-sized pack) and a bare page
+    that loads the hook."""
     root = tmp_path_factory.mktemp("site")
     shutil.copytree(SITE_TEMPLATE, root, dirs_exist_ok=True)
-    write_assets(root, [load_overlay(list_overlays()[name]) for name in BUILTIN], mesh)
+    write_assets(root, [load_overlay(list_overlays()[name]) for name in BUILTIN] + [load_overlay(odd_pack)], mesh)
     (root / "parity.html").write_text(HARNESS, encoding="utf-8")
     return root
 
@@ -159,3 +181,18 @@ def test_textures_reach_the_gpu_byte_for_byte(page, site):
             np.uint8).reshape(png.shape)
         assert np.count_nonzero(png[:, :, 3] % 255), "the test needs soft alpha"
         np.testing.assert_array_equal(cv2.cvtColor(on_gpu, cv2.COLOR_RGBA2BGRA), png)
+
+
+def test_a_pack_of_any_texture_size_draws_like_the_python_renderer(page, frames, mesh, odd_pack):
+    """A user's pack need not be a power of two: its levels are sampled one by one, not as a WebGL
+    mipmap chain (which such levels would leave incomplete: every texel read as opaque black)."""
+    overlay = load_overlay(odd_pack)
+    assert [level.shape[0] for level in overlay.layers[0].levels] == [900, 450, 225, 113]
+    renderer = Renderer(mesh, overlay, 1.0, occlusion=False)
+    for name in ("portrait_720p", "talking_woman_f60", "portrait_small"):
+        image, faces = frames[name]
+        renderer.forget()
+        python = renderer(image, faces)
+        mean, p99, painted, changed = _compare(image, python, _page_render(page, "odd_size", image, faces))
+        assert mean <= MAX_MEAN and p99 <= MAX_P99, f"odd_size on {name}: MAD {mean:.2f}, p99 {p99:.1f}"
+        assert changed >= max(40, 0.25 * painted), f"odd_size on {name}: the look hardly appears"

@@ -94,22 +94,23 @@ export function drawInto(gl, t, x, y, w, h) {
 }
 
 /**
- * A texture with the look's own mip levels, uploaded as they are: the premultiplied bytes must arrive
+ * One texture per mip level of the look, uploaded as they are: the premultiplied bytes must arrive
  * unchanged (no premultiplication, no colour conversion), and the levels are the pack's pyrDown levels,
- * not the browser's generated ones, so the page samples what the Python renderer samples.
+ * not the browser's generated ones, so the page samples what the Python renderer samples. Not one
+ * mipmapped texture: pyrDown rounds odd sides up (225 -> 113) where WebGL's chain must round down
+ * (112), and an incomplete chain reads as opaque black: a user's 900 px pack would paint the face black.
  */
-export function levelsTexture(gl, bitmaps) {
-  const texture = gl.createTexture();
-  gl.bindTexture(gl.TEXTURE_2D, texture);
+export function levelTextures(gl, bitmaps) {
   gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
   gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
   gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
-  bitmaps.forEach((bitmap, level) => {
-    gl.texImage2D(gl.TEXTURE_2D, level, gl.RGBA8, bitmap.width, bitmap.height, 0, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+  return bitmaps.map((bitmap) => {
+    const texture = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, bitmap.width, bitmap.height, 0, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAX_LEVEL, 0);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    return texture;
   });
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_BASE_LEVEL, 0);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAX_LEVEL, bitmaps.length - 1); // complete without 1x1 levels
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST_MIPMAP_NEAREST);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-  return texture;
 }

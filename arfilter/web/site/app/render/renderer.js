@@ -3,7 +3,7 @@
 // look's region only, then per layer warp it and blend it into the picture so far (two frame-sized
 // textures, ping-ponged over the region). Nothing is drawn outside the faces' regions, so a phone
 // pays for the face, not the frame.
-import { VERTEX_FULLSCREEN, bindTextures, deleteTarget, drawInto, levelsTexture, program, setUniforms, target } from "./gl.js";
+import { VERTEX_FULLSCREEN, bindTextures, deleteTarget, drawInto, levelTextures, program, setUniforms, target } from "./gl.js";
 import { FINE_FRAGMENT, MESH_FRAGMENT, MESH_VERTEX, PREP_FRAGMENT, PROBE_FRAGMENT, PROBE_VERTEX, SHOW_FRAGMENT, UV_FRAGMENT, UV_VERTEX, WARP_FRAGMENT, WEIGHT_FRAGMENT } from "./shaders.js";
 import { SUM_ALL_FRAGMENT, SUM_BLOCKS_FRAGMENT, blendSource } from "./blends.js";
 import { MESH_VERTICES, faceWidth, levelFor, lookRoi, rasterStep, vertexNormals, visibleTriangles } from "./face.js";
@@ -101,9 +101,10 @@ export class FaceRenderer {
       if (!spec) throw new Error(`unknown look ${name}`);
       const layers = await Promise.all(spec.layers.map(async (layer) => {
         const bitmaps = await Promise.all(layer.levels.map((path) => decodeLevel(new URL(path, this.assets.baseUrl))));
-        const texture = levelsTexture(this.gl, bitmaps);
+        const textures = levelTextures(this.gl, bitmaps);
+        const sides = bitmaps.map((bitmap) => bitmap.width);
         bitmaps.forEach((bitmap) => bitmap.close());
-        return { ...layer, texture, levelCount: bitmaps.length };
+        return { ...layer, textures, sides, levelCount: bitmaps.length };
       }));
       for (const layer of layers) this.blendProgram(layer.shader);
       this.looks.set(name, { ...spec, layers, touched: new Set(spec.touched) });
@@ -353,8 +354,8 @@ export class FaceRenderer {
     const gl = this.gl;
     drawInto(gl, this.targets.warp, 0, 0, roi.width, roi.height);
     gl.viewport(0, 0, roi.width, roi.height);
-    this.pass(this.programs.warp, { u_fine: this.targets.fine.texture, u_layer: layer.texture },
-      { u_level: Int32Array.of(level), u_scale: scale });
+    this.pass(this.programs.warp, { u_fine: this.targets.fine.texture, u_layer: layer.textures[level] },
+      { u_level: Int32Array.of(0), u_scale: scale });
   }
 
   /** paint's mean skin under the layer, summed on the GPU into sumTarget (no read back). */
@@ -381,7 +382,7 @@ export class FaceRenderer {
     deleteTarget(gl, this.probeTarget);
     deleteTarget(gl, this.sumTarget);
     deleteTarget(gl, this.uvTarget);
-    for (const look of this.looks.values()) look.layers.forEach((layer) => gl.deleteTexture(layer.texture));
+    for (const look of this.looks.values()) look.layers.forEach((layer) => layer.textures.forEach((t) => gl.deleteTexture(t)));
     for (const prog of [...Object.values(this.programs), ...this.blendPrograms.values()]) gl.deleteProgram(prog.prog);
     Object.values(this.buffers).forEach((buffer) => gl.deleteBuffer(buffer));
     this.looks.clear();

@@ -42,13 +42,11 @@ window.arfilterTest = {
     const r = await ready();
     await r.setLook(look);
     const gl = r.gl;
-    const texture = r.looks.get(look).layers[layer].texture;
+    const { textures, sides } = r.looks.get(look).layers[layer];
     const framebuffer = gl.createFramebuffer();
     gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, level);
-    gl.bindTexture(gl.TEXTURE_2D, texture);
-    const side = gl.getTexParameter(gl.TEXTURE_2D, gl.TEXTURE_MAX_LEVEL) >= level
-      ? r.looks.get(look).texture_size >> level : 0;
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, textures[level], 0);
+    const side = sides[level];
     const pixels = new Uint8Array(side * side * 4);
     gl.readPixels(0, 0, side, side, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
