@@ -109,7 +109,7 @@ def _transmittance(color: np.ndarray, alpha: np.ndarray, age: float, age_spread:
     # The colour is premultiplied, so green / alpha is the texel's own fraction of the spread
     # (unchanged by coverage and opacity, which scale both); alpha 0 divides to 0.
     step = cv2.divide(cv2.extractChannel(color, 1), a, scale=AGE_STEPS - 1)
-    index = cv2.merge([a.astype(np.int16), step.astype(np.int16)])  # (x, y) = (alpha, age step)
+    index = cv2.merge([a, step]).astype(np.int16)  # (x, y) = (alpha, age step)
     return cv2.remap(age_map_table(age, age_spread, intensity, skin), index, None, cv2.INTER_NEAREST)
 
 

@@ -87,7 +87,7 @@ def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: floa
     """base * (1 + strength * slope . -across_screen(light)), alpha being the height."""
     if light is None or strength <= 0.0:
         return base.copy()
-    height = cv2.extractChannel(alpha, 0)
+    height = bare = cv2.extractChannel(alpha, 0)
     kernel = shading_kernel(light, strength, texel_px)
     if coverage is None:
         gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)
@@ -106,5 +106,5 @@ def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: floa
     out = cv2.multiply(base, cv2.cvtColor(gain, cv2.COLOR_GRAY2BGR), scale=1.0 / GAIN_ONE)
     # The 3x3 kernel reaches one pixel past the height map's edge: keep the skin there exactly
     # (cv2.copyTo with a uint8 mask: numpy's masked copy is thirty times slower here).
-    cv2.copyTo(base, cv2.compare(cv2.extractChannel(alpha, 0), 0, cv2.CMP_EQ), out)
+    cv2.copyTo(base, cv2.compare(bare, 0, cv2.CMP_EQ), out)
     return out

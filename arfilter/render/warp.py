@@ -43,10 +43,8 @@ class Roi:
 
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Twice the signed area of each triangle (positive = clockwise on screen, y down)."""
-    p0 = points[triangles[:, 0]]
-    e1 = points[triangles[:, 1]] - p0
-    e2 = points[triangles[:, 2]] - p0
-    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    x, y = points[:, 0][triangles], points[:, 1][triangles]  # (K, 3) each
+    return (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
 
 
 def visible_triangles(
@@ -60,7 +58,8 @@ def visible_triangles(
     """
     areas = signed_areas(points, triangles) * front_sign
     keep = np.flatnonzero(areas > min_area)
-    mean_depth = depth[triangles[keep]].mean(axis=1)
+    corners = depth[triangles[keep]]
+    mean_depth = (corners[:, 0] + corners[:, 1] + corners[:, 2]) / 3  # what .mean(axis=1) gives, faster
     return keep[np.argsort(-mean_depth, kind="stable")]
 
 
