@@ -420,3 +420,32 @@ def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mes
             truth.close()
     assert sum(r["darker"] > 8 and r["outside"] < NOISE for r in results) >= 2, \
         f"the black eye did not come back with the GPU: {results}"
+
+
+@pytest.mark.slow
+def test_a_camera_that_stops_on_its_own_is_said_and_start_brings_it_back(site_server, shared_media, tmp_path):
+    """A phone call or another app takes the camera: the page says so in one line instead of freezing
+    on the last picture, and Start brings the camera back with the look."""
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
+        try:
+            page = browser.new_page()
+            page.goto(site_server, wait_until="load")
+            page.get_by_test_id("start").click()
+            wait_frames(page, 2)
+            # What the browser does when the camera is taken away: the track ends (a page cannot end it itself)
+            page.evaluate("() => document.getElementById('camera').srcObject.getVideoTracks()[0]"
+                          ".dispatchEvent(new Event('ended'))")
+            message = page.get_by_test_id("message")
+            message.wait_for(state="visible", timeout=10_000)
+            assert message.get_attribute("data-code") == "camera-stopped" and "Press Start" in message.inner_text()
+            assert page.evaluate("() => document.getElementById('camera').srcObject") is None, "the camera is let go"
+            start = page.get_by_test_id("start")
+            assert start.is_visible() and start.is_enabled()
+            start.click()
+            wait_frames(page, 2)
+            assert message.is_hidden() and not start.is_visible()
+            assert page.locator("[data-testid^=look-][aria-pressed=true]").count() == 1
+        finally:
+            browser.close()

@@ -5,8 +5,8 @@
 import { openCamera } from "./ui/camera.js";
 
 export class FrameLoop {
-  constructor({ video, view, tracker, renderer, stabilizer, stats, corner, onSlow }) {
-    Object.assign(this, { video, view, tracker, renderer, stabilizer, stats, corner, onSlow });
+  constructor({ video, view, tracker, renderer, stabilizer, stats, corner, onSlow, onCameraEnded = null }) {
+    Object.assign(this, { video, view, tracker, renderer, stabilizer, stats, corner, onSlow, onCameraEnded });
     this.intensity = 1.0;
     this.look = null;
     this.facing = "user";
@@ -53,12 +53,21 @@ export class FrameLoop {
     this.pending = this.requestVideoFrame ? this.video.requestVideoFrameCallback(this.step) : requestAnimationFrame(this.step);
   }
 
+  /** The camera is back after it stopped on its own: maybe somebody else in front of it, so the faces
+   * and the light are forgotten. */
+  async reopen() {
+    await openCamera(this.video, this.facing, this.onCameraEnded);
+    this.stabilizer.reset();
+    this.renderer.forget();
+    this.start(this.facing);
+  }
+
   /** Front to back camera and back: new people, new light, new picture size: forget the faces. */
   async switchCamera() {
     const facing = this.facing === "user" ? "environment" : "user";
     this.stop();
     try {
-      await openCamera(this.video, facing);
+      await openCamera(this.video, facing, this.onCameraEnded);
       this.facing = facing;
     } finally {
       this.stabilizer.reset();

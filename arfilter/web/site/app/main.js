@@ -108,6 +108,33 @@ function keepDrawingAfterContextLoss(loop, assets) {
   });
 }
 
+let live = null; // the running loop, once Start has worked: pressing Start again only reopens the camera
+
+/** The camera stopped on its own: say so, and let Start bring it back (the look, the controls, the
+ * loaded tracker stay as they are). */
+function cameraStopped(loop) {
+  loop.stop();
+  closeCamera($("camera"));
+  const button = $("start");
+  button.disabled = false;
+  button.removeAttribute("aria-busy");
+  button.textContent = "Start the camera";
+  $("start-panel").hidden = false;
+  fail("camera-stopped");
+}
+
+async function reopen(loop) {
+  $("start").disabled = true;
+  showMessage($("message"), null);
+  try {
+    await loop.reopen();
+  } catch (error) {
+    $("start").disabled = false;
+    return fail(cameraProblem(error));
+  }
+  $("start-panel").hidden = true;
+}
+
 // why: the start sequence in order, each step with the one message its failure deserves
 async function start(assets, event) {
   const button = $("start");
@@ -126,8 +153,9 @@ async function start(assets, event) {
     button.removeAttribute("aria-busy");
     button.textContent = "Start the camera";
   };
+  const ended = () => live && cameraStopped(live);
   try {
-    await openCamera(video, "user");
+    await openCamera(video, "user", ended);
   } catch (error) {
     reset();
     return fail(cameraProblem(error));
@@ -151,7 +179,7 @@ async function start(assets, event) {
   }
   const stats = new FrameStats();
   const loop = new FrameLoop({ video, view: $("view"), tracker, renderer, stabilizer: new FaceStabilizer(), stats,
-    corner: $("fps"), onSlow: (ms) => fail("too-slow", { ms: Math.round(ms) }) });
+    corner: $("fps"), onSlow: (ms) => fail("too-slow", { ms: Math.round(ms) }), onCameraEnded: ended });
   window.arfilterStats = stats.public;
   keepDrawingAfterContextLoss(loop, assets);
   const first = wireControls(loop, assets, event);
@@ -160,6 +188,7 @@ async function start(assets, event) {
   $("controls").hidden = false;
   $("flip").hidden = (await cameraCount()) < 2;
   loop.start("user");
+  live = loop;
 }
 
 async function main() {
@@ -179,7 +208,7 @@ async function main() {
     return fail(missing ?? "load-failed");
   }
   showCampaign(event);
-  if (!missing) $("start").addEventListener("click", () => start(assets, event));
+  if (!missing) $("start").addEventListener("click", () => (live ? reopen(live) : start(assets, event)));
 }
 
 main();

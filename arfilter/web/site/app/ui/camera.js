@@ -19,8 +19,9 @@ export function cameraProblem(error) {
   }
 }
 
-/** Open the camera facing `facing` ("user" or "environment") into `video`; resolves when frames flow. */
-export async function openCamera(video, facing) {
+/** Open the camera facing `facing` ("user" or "environment") into `video`; resolves when frames flow.
+ * `onEnded`: called if the camera stops on its own (a phone call, another app taking it, unplugged). */
+export async function openCamera(video, facing, onEnded = null) {
   if (!navigator.mediaDevices?.getUserMedia) {
     const error = new Error("no mediaDevices");
     error.name = window.isSecureContext ? "NotFoundError" : "SecurityError";
@@ -33,6 +34,7 @@ export async function openCamera(video, facing) {
     video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 }, resizeMode: { ideal: "none" } },
   });
   closeCamera(video);
+  if (onEnded) for (const track of stream.getVideoTracks()) track.addEventListener("ended", onEnded, { once: true });
   video.srcObject = stream;
   await video.play();
   if (!video.videoWidth) await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));

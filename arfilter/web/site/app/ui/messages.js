@@ -4,6 +4,7 @@
 export const MESSAGES = Object.freeze({
   "camera-refused": "The camera was refused. Allow the camera for this page in your browser's settings, then press Start again.",
   "no-camera": "No camera was found. Use a phone or a computer with a camera.",
+  "camera-stopped": "The camera stopped (a call or another app may have taken it). Press Start to go on.",
   "camera-busy": "The camera is busy in another app. Close that app, then press Start again.",
   "needs-https": "The camera only works on a secure page: open this page with https:// (or at http://localhost).",
   "no-webgl2": "This browser cannot draw the look: WebGL2 is missing or turned off. Try a current Chrome, Edge, Firefox or Safari.",
