@@ -562,13 +562,24 @@ def _wait(condition, timeout: float, what: str):
         time.sleep(0.02)
 
 
-def _drawn_with(sink: LastFrameSink, renderer: Renderer) -> bool:
-    """Whether the last frame drawn is exactly what ``renderer`` paints on that input (and shows a face)."""
+def _drawn_with(sink: LastFrameSink, renderer: Renderer, *others: Renderer) -> bool:
+    """Whether the last frame drawn shows what ``renderer`` paints on that input: within 3 grey levels on
+    average over the painted pixels, and at most half as far from it as from what each of ``others``
+    paints or from the bare input. Not pixel equality: a live look remembers each face (the light's
+    smoothing over frames, what covers the skin), so its relief shading differs a little from a fresh
+    renderer's on the same frame (0.3-0.8 levels on average, over 8 levels on a few hundred pixels),
+    while another look or another strength is 5-40 levels away."""
     image, faces, output = sink.drawn
     if not faces or output is image:
         return False
-    expected = renderer(image, faces)
-    return np.count_nonzero(np.abs(expected.astype(np.int16) - output).max(axis=2) > 2) < 0.001 * image.shape[0] * image.shape[1]
+    candidates = [candidate(image, faces) for candidate in (renderer, *others)] + [image]
+    painted = np.zeros(image.shape[:2], bool)
+    for candidate in candidates[:-1]:
+        painted |= (candidate != image).any(axis=2)
+    if np.count_nonzero(painted) < 100:
+        return False
+    distances = [float(np.abs(candidate.astype(np.int16) - output)[painted].mean()) for candidate in candidates]
+    return distances[0] <= 3.0 and distances[0] < 0.5 * min(distances[1:])
 
 
 def _launch_chromium(playwright, profile: Path):
@@ -608,7 +619,7 @@ def test_the_page_drives_a_real_running_filter(live, mesh, tmp_path):
             assert _wait(lambda: _drawn_with(sink, before), 5, "the first look is drawn")
             page.get_by_test_id("look-cheek_bruise").click()
             cheek = _reference(mesh, "cheek_bruise", 1.0)
-            _wait(lambda: _drawn_with(sink, cheek), 5, "the output shows cheek_bruise")
+            _wait(lambda: _drawn_with(sink, cheek, before), 5, "the output shows cheek_bruise")
             image, faces, output = sink.drawn
             assert np.count_nonzero(np.abs(before(image, faces).astype(int) - output).max(axis=2) > 8) > 300
             assert controls.state()["look"] == "cheek_bruise"
@@ -619,7 +630,7 @@ def test_the_page_drives_a_real_running_filter(live, mesh, tmp_path):
             page.get_by_test_id("intensity").fill("1.6")
             _wait(lambda: controls.state()["intensity"] == 1.6, 3, "intensity is 1.6")
             expect(page.get_by_test_id("intensity-value")).to_have_text("1.6")
-            _wait(lambda: _drawn_with(sink, _reference(mesh, "cheek_bruise", 1.6)), 5, "the output is stronger")
+            _wait(lambda: _drawn_with(sink, _reference(mesh, "cheek_bruise", 1.6), cheek), 5, "the output is stronger")
             page.get_by_test_id("intensity").focus()
             page.keyboard.press("ArrowLeft")  # the keyboard works too
             _wait(lambda: controls.state()["intensity"] == 1.5, 3, "intensity is 1.5")
