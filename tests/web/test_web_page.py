@@ -10,6 +10,7 @@ recorded: none may leave its origin or carry more than a few kB.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -106,6 +107,22 @@ MAX_BODY = 2048  # bytes: no request may carry more (a 512x512 JPEG is ~30 kB; l
 NOISE = 6.0  # mean largest-channel difference between a photo and its camera frame where nothing is painted
 # (the camera's YUV, JPEG): 3.5 here; a mirrored photo or a look painted all over is far above it
 WAIT_MS = 180_000  # the first frames here: model start on 2 busy cores (a phone: a second or two)
+
+
+@contextlib.contextmanager
+def camera_page(site_server: str, y4m: Path, before_load=None, **context):
+    """The site in a fresh Chromium whose fake camera plays ``y4m`` (allowed); ``before_load(page)`` runs
+    before the page loads (throttling, scripts). Closed afterwards, whatever happens."""
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera(y4m))
+        try:
+            page = browser.new_context(**context).new_page()
+            if before_load is not None:
+                before_load(page)
+            page.goto(site_server, wait_until="load")
+            yield page
+        finally:
+            browser.close()
 
 
 def wait_frames(page, more: int = 3, **condition) -> None:
@@ -347,24 +364,19 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
     """A phone that takes over 100 ms a frame (here: this machine's CPU slowed 4x through Chromium's
     own throttling) is told so in one line with its frame time, and the page keeps drawing."""
     write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 30)
-    with sync_playwright() as playwright:
-        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
-        try:
-            page = browser.new_page()
-            page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
-            page.goto(site_server, wait_until="load")
-            page.get_by_test_id("start").click()
-            message = page.get_by_test_id("message")
-            page.wait_for_function("() => document.getElementById('message').dataset.code === 'too-slow'",
-                                   timeout=WAIT_MS)
-            text = message.inner_text()
-            told = int(re.search(r"\((\d+) ms a frame\)", text).group(1))
-            assert told > 100 and "\n" not in text.strip(), text
-            frames = page.evaluate("() => window.arfilterStats.frames")
-            wait_frames(page, 2)
-            assert page.evaluate("() => window.arfilterStats.frames") >= frames + 2
-        finally:
-            browser.close()
+    def slowed(page) -> None:
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+
+    with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed) as page:
+        page.get_by_test_id("start").click()
+        page.wait_for_function("() => document.getElementById('message').dataset.code === 'too-slow'",
+                               timeout=WAIT_MS)
+        text = page.get_by_test_id("message").inner_text()
+        told = int(re.search(r"\((\d+) ms a frame\)", text).group(1))
+        assert told > 100 and "\n" not in text.strip(), text
+        frames = page.evaluate("() => window.arfilterStats.frames")
+        wait_frames(page, 2)
+        assert page.evaluate("() => window.arfilterStats.frames") >= frames + 2
 
 
 @pytest.mark.slow
@@ -372,21 +384,15 @@ def test_a_slow_connection_sees_how_far_the_download_has_got(site_server, shared
     """On mobile data the runtime and the model (16 MB) take a while: the Start button counts up the
     download instead of saying "Starting…" for half a minute, and the look starts after it."""
     write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
-    with sync_playwright() as playwright:
-        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
-        try:
-            page = browser.new_page()
-            page.goto(site_server, wait_until="load")
-            page.context.new_cdp_session(page).send("Network.emulateNetworkConditions", {
-                "offline": False, "latency": 20, "downloadThroughput": 3_000_000, "uploadThroughput": 500_000})
-            page.evaluate("""() => { window.seen = []; const button = document.getElementById('start');
-                new MutationObserver(() => window.seen.push(button.textContent))
-                    .observe(button, {childList: true, characterData: true, subtree: true}); }""")
-            page.get_by_test_id("start").click()
-            wait_frames(page, 1)
-            seen = page.evaluate("() => window.seen")
-        finally:
-            browser.close()
+    with camera_page(site_server, tmp_path / "camera.y4m") as page:
+        page.context.new_cdp_session(page).send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 20, "downloadThroughput": 3_000_000, "uploadThroughput": 500_000})
+        page.evaluate("""() => { window.seen = []; const button = document.getElementById('start');
+            new MutationObserver(() => window.seen.push(button.textContent))
+                .observe(button, {childList: true, characterData: true, subtree: true}); }""")
+        page.get_by_test_id("start").click()
+        wait_frames(page, 1)
+        seen = page.evaluate("() => window.seen")
     shares = [int(m.group(1)) for text in seen if (m := re.fullmatch(r"Loading… (\d+) %", text))]
     assert len(set(shares)) >= 5, f"the button did not count the download up: {seen}"
     assert shares == sorted(shares) and shares[-1] >= 90, seen
@@ -398,11 +404,8 @@ def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mes
     texture and program gone: the page must draw the look again, not a bare (or black) picture."""
     frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", CLIP_FRAMES)
     truth = Truth(mesh, model_path)
-    with sync_playwright() as playwright:
-        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
-        try:
-            page = browser.new_context(accept_downloads=True).new_page()
-            page.goto(site_server, wait_until="load")
+    try:
+        with camera_page(site_server, tmp_path / "camera.y4m", accept_downloads=True) as page:
             page.get_by_test_id("start").click()
             wait_frames(page, 3, look="black_eye_left")
             page.evaluate("() => { window.lose = document.getElementById('view').getContext('webgl2')"
@@ -415,9 +418,8 @@ def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mes
             wait_frames(page, 3)
             results = [compare(take_photo(page, tmp_path, f"after{k}"), frames, truth, "black_eye_left")
                        for k in range(3)]
-        finally:
-            browser.close()
-            truth.close()
+    finally:
+        truth.close()
     assert sum(r["darker"] > 8 and r["outside"] < NOISE for r in results) >= 2, \
         f"the black eye did not come back with the GPU: {results}"
 
@@ -427,25 +429,19 @@ def test_a_camera_that_stops_on_its_own_is_said_and_start_brings_it_back(site_se
     """A phone call or another app takes the camera: the page says so in one line instead of freezing
     on the last picture, and Start brings the camera back with the look."""
     write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
-    with sync_playwright() as playwright:
-        browser = launch(playwright, fake_camera(tmp_path / "camera.y4m"))
-        try:
-            page = browser.new_page()
-            page.goto(site_server, wait_until="load")
-            page.get_by_test_id("start").click()
-            wait_frames(page, 2)
-            # What the browser does when the camera is taken away: the track ends (a page cannot end it itself)
-            page.evaluate("() => document.getElementById('camera').srcObject.getVideoTracks()[0]"
-                          ".dispatchEvent(new Event('ended'))")
-            message = page.get_by_test_id("message")
-            message.wait_for(state="visible", timeout=10_000)
-            assert message.get_attribute("data-code") == "camera-stopped" and "Press Start" in message.inner_text()
-            assert page.evaluate("() => document.getElementById('camera').srcObject") is None, "the camera is let go"
-            start = page.get_by_test_id("start")
-            assert start.is_visible() and start.is_enabled()
-            start.click()
-            wait_frames(page, 2)
-            assert message.is_hidden() and not start.is_visible()
-            assert page.locator("[data-testid^=look-][aria-pressed=true]").count() == 1
-        finally:
-            browser.close()
+    with camera_page(site_server, tmp_path / "camera.y4m") as page:
+        page.get_by_test_id("start").click()
+        wait_frames(page, 2)
+        # What the browser does when the camera is taken away: the track ends (a page cannot end it itself)
+        page.evaluate("() => document.getElementById('camera').srcObject.getVideoTracks()[0]"
+                      ".dispatchEvent(new Event('ended'))")
+        message = page.get_by_test_id("message")
+        message.wait_for(state="visible", timeout=10_000)
+        assert message.get_attribute("data-code") == "camera-stopped" and "Press Start" in message.inner_text()
+        assert page.evaluate("() => document.getElementById('camera').srcObject") is None, "the camera is let go"
+        start = page.get_by_test_id("start")
+        assert start.is_visible() and start.is_enabled()
+        start.click()
+        wait_frames(page, 2)
+        assert message.is_hidden() and not start.is_visible()
+        assert page.locator("[data-testid^=look-][aria-pressed=true]").count() == 1
