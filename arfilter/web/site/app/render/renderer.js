@@ -355,7 +355,7 @@ export class FaceRenderer {
     drawInto(gl, this.targets.warp, 0, 0, roi.width, roi.height);
     gl.viewport(0, 0, roi.width, roi.height);
     this.pass(this.programs.warp, { u_fine: this.targets.fine.texture, u_layer: layer.textures[level] },
-      { u_level: Int32Array.of(0), u_scale: scale });
+      { u_scale: scale });
   }
 
   /** paint's mean skin under the layer, summed on the GPU into sumTarget (no read back). */

@@ -172,19 +172,18 @@ void main() {
 // fraction in 1/32 steps as OpenCV's), times coverage x opacity x intensity, premultiplied uint8.
 export const WARP_FRAGMENT = `${PRELUDE}
 uniform sampler2D u_fine;
-uniform sampler2D u_layer;
-uniform int u_level;
+uniform sampler2D u_layer;  // the layer at the face's mip level (one texture per level)
 uniform float u_scale;
 out vec4 o;
 vec4 texel(ivec2 p, ivec2 size) {
   if (any(lessThan(p, ivec2(0))) || any(greaterThanEqual(p, size))) return vec4(0.0);
-  return texelFetch(u_layer, p, u_level);
+  return texelFetch(u_layer, p, 0);
 }
 void main() {
   vec4 f = texelFetch(u_fine, ivec2(gl_FragCoord.xy), 0);
   float coverage = floor(f.z * 255.0 + 0.5);
   if (coverage == 0.0 || f.x < -2.0 || f.y < -2.0) { o = vec4(0.0); return; }
-  ivec2 size = textureSize(u_layer, u_level);
+  ivec2 size = textureSize(u_layer, 0);
   vec2 q = floor(f.xy * 32.0 + 0.5);
   vec2 whole = floor(q / 32.0);
   vec2 t = (q - whole * 32.0) / 32.0;
