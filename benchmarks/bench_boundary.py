@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from arfilter.core.imageutil import to_bgr  # noqa: E402
 from arfilter.core.types import Frame  # noqa: E402
-from arfilter.tracking import tracker as tracker_module  # noqa: E402
+from arfilter.tracking import native, tracker as tracker_module  # noqa: E402
 from media import MODEL as MODEL_NAME, media_root, read_frames  # noqa: E402  (tests/media.py: the one lookup)
 
 MODEL = media_root() / MODEL_NAME
@@ -116,7 +116,7 @@ class LeanSteps:
         height, width = bgr.shape[:2]
         scale = np.array([width, height, width], dtype=np.float32)
         timed(parts, "lean read of the C result (arrays)",
-              lambda: [xyz * scale for xyz in tracker_module.read_landmarks(result_c)])
+              lambda: [xyz * scale for xyz in native.read_landmarks(result_c)])
         timed(parts, "free the C result", model._lib.MpFaceLandmarkerCloseResult, ctypes.byref(result_c))
 
 

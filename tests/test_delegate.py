@@ -1,8 +1,10 @@
 """--delegate auto|cpu|gpu and [tracking] delegate: where MediaPipe runs the face model.
 
-This machine has no GPU MediaPipe can use (a software renderer at most), so the real GPU attempt
-fails here: ``auto`` must fall back in one line and track on the CPU, ``gpu`` must stop with exit
-code 3 in one line, ``cpu`` must never try. MediaPipe's GPU success path cannot run here; the
+This machine has no GPU MediaPipe can use (no GPU device node; a software renderer at most), so
+the GPU cannot start here: ``auto`` must fall back in one line and track on the CPU, ``gpu`` must
+stop with exit code 3 in one line, ``cpu`` must never try. Without a device node the tracker does
+not even ask MediaPipe (whose attempt costs half a second of start-up); the ``real_attempt`` fixture
+makes it ask, so MediaPipe's own failure is checked too. MediaPipe's GPU success path cannot run here; the
 tracker's side of it (keeping a landmarker that started on the GPU) is checked with a CPU
 landmarker standing in, and ``benchmarks/bench_delegate.py`` is the check on a GPU machine.
 """
@@ -32,15 +34,35 @@ def attempts(monkeypatch) -> list[bool]:
     made: list[bool] = []
     real = tracker_module.create_landmarker
 
-    def recording(model_bytes, options, *, gpu):
+    def recording(model_bytes, options, *, gpu, **kwargs):
         made.append(gpu)
-        return real(model_bytes, options, gpu=gpu)
+        return real(model_bytes, options, gpu=gpu, **kwargs)
 
     monkeypatch.setattr(tracker_module, "create_landmarker", recording)
     return made
 
 
-def test_auto_falls_back_to_the_cpu_in_one_line_and_tracks_a_real_face(model_path, portrait, attempts, capfd):
+@pytest.fixture
+def real_attempt(monkeypatch) -> None:
+    """The tracker asks MediaPipe for the GPU as if this machine had a GPU device node."""
+    monkeypatch.setattr(tracker_module, "gpu_device_missing", lambda: None)
+
+
+def test_without_a_gpu_device_auto_does_not_ask_mediapipe_and_says_why_in_one_line(model_path, portrait,
+                                                                                    attempts, monkeypatch):
+    monkeypatch.setattr(tracker_module, "GPU_DEVICES", ("/nonexistent/renderD*",))
+    lines: list[str] = []
+    with FaceTracker(TrackerOptions(model_path, max_faces=1, delegate="auto"), say=lines.append) as tracker:
+        assert len(tracker(Frame(portrait, 0.0))) == 1
+    assert attempts == [False], "no GPU attempt without a GPU device"
+    assert lines == ["tracking on the CPU: the GPU delegate is unavailable (no GPU device: no /dev/dri render node)"]
+    assert tracker_module.gpu_problem(model_path) == "no GPU device: no /dev/dri render node"
+    monkeypatch.setattr(tracker_module, "GPU_DEVICES", (str(model_path),))  # "a device is there": ask MediaPipe
+    assert tracker_module.gpu_device_missing() is None
+
+
+def test_auto_falls_back_to_the_cpu_in_one_line_and_tracks_a_real_face(model_path, portrait, attempts, capfd,
+                                                                      real_attempt):
     lines: list[str] = []
     with FaceTracker(TrackerOptions(model_path, max_faces=1, delegate="auto"), say=lines.append) as tracker:
         faces = tracker(Frame(portrait, 0.0))
@@ -61,7 +83,7 @@ def test_cpu_never_tries_the_gpu(model_path, portrait, attempts):
     assert attempts == [False] and lines == []
 
 
-def test_gpu_that_cannot_start_is_a_device_error(model_path, attempts):
+def test_gpu_that_cannot_start_is_a_device_error(model_path, attempts, real_attempt):
     with pytest.raises(DeviceUnavailable, match=r"^--delegate gpu: the GPU delegate cannot start here \("):
         FaceTracker(TrackerOptions(model_path, max_faces=1, delegate="gpu"))
     assert attempts == [True], "no CPU landmarker is made when the user insisted on the GPU"
@@ -72,11 +94,12 @@ def test_a_landmarker_that_starts_on_the_gpu_is_kept(model_path, portrait, monke
     made: list[bool] = []
     real = tracker_module.create_landmarker
 
-    def gpu_that_works(model_bytes, options, *, gpu):
+    def gpu_that_works(model_bytes, options, *, gpu, **kwargs):
         made.append(gpu)
-        return real(model_bytes, options, gpu=False)  # a CPU landmarker standing in for a working GPU one
+        return real(model_bytes, options, gpu=False, **kwargs)  # a CPU landmarker standing in for a working GPU one
 
     monkeypatch.setattr(tracker_module, "create_landmarker", gpu_that_works)
+    monkeypatch.setattr(tracker_module, "gpu_device_missing", lambda: None)
     lines: list[str] = []
     with FaceTracker(TrackerOptions(model_path, max_faces=1, delegate="auto"), say=lines.append) as tracker:
         assert tracker.delegate == "gpu" and tracker.why_not_gpu is None

@@ -163,16 +163,22 @@ def test_a_broken_pack_is_skipped_and_the_current_look_stays(mesh, tmp_path):
     assert only_broken.title == "Black eye (left)"
 
 
-def test_the_other_looks_are_built_in_the_background(mesh, tmp_path):
+def test_the_looks_one_key_away_are_built_in_the_background(mesh, tmp_path):
+    """At start the next look and the previous one are built, not every look; after a switch, the new
+    neighbours (a broken pack on the way is found then, and reported only if the user lands on it)."""
     messages = []
-    looks = ["black_eye_left", "purple_ribbon", _broken_pack(tmp_path), "no_more_silence"]
+    looks = ["black_eye_left", "purple_ribbon", _broken_pack(tmp_path), "no_more_silence", "cheek_bruise"]
     switcher = LookSwitcher(mesh, looks, report=messages.append, preload=True)
-    switcher.preloader.join(timeout=30)
-    assert sorted(switcher._cache) == [0, 1, 3] and list(switcher._broken) == [2]
+    assert switcher.preloaded(timeout=30)
+    assert sorted(switcher._cache) == [0, 1, 4] and not switcher._broken
     switcher.next()
+    assert switcher.preloaded(timeout=30)
+    assert sorted(switcher._cache) == [0, 1, 3, 4] and list(switcher._broken) == [2]
+    assert not messages[1:], "a broken neighbour is not reported until the user switches to it"
     switcher.next()  # over the broken pack, which is reported and not loaded again
     assert switcher.title == "#NoMoreSilence"
     assert sum("skipping look" in message for message in messages) == 1
+    switcher.close()
 
 
 def test_a_broken_first_look_is_the_users_error(mesh, tmp_path):

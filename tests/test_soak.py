@@ -51,11 +51,16 @@ def test_a_two_minute_live_session_keeps_memory_threads_and_descriptors_flat(tmp
     assert summary["looks_seen"] >= SECONDS // 3 // 2 and summary["operator_actions"] >= SECONDS // 4 - 3, report
     assert summary["operator_errors"] <= 3 and summary["preview_bytes"] > 0, report
 
-    # The CI rule, from its own figures: RSS within 20 MB, threads and descriptors exactly flat.
+    # The CI rule, from its own figures: RSS within 20 MB, Python threads and descriptors exactly flat,
+    # native threads never above the warm-up's end. (MediaPipe ends a task's two worker threads after
+    # 60 s without work: the landmarker the tracker keeps ready for a second face loses them a minute
+    # after start, and gets them back when it is used.)
     assert summary["rss_mb"]["growth"] <= 20.0, report
-    for key in ("threads_os", "threads_py", "fds"):
+    for key in ("threads_py", "fds"):
         values = {s[key] for s in after}
         assert values == {summary[key]["at_warmup_end"]}, f"{key} not flat after the warm-up: {sorted(values)}"
+    native = [s["threads_os"] for s in after]
+    assert max(native) <= summary["threads_os"]["at_warmup_end"], f"native threads grew after the warm-up: {native}"
 
     # Offline and local: the only network use was the control panel on loopback.
     entries = [json.loads(line) for line in netlog.read_text().splitlines()] if netlog.exists() else []

@@ -173,12 +173,14 @@ def test_the_lean_boundary_gives_the_public_paths_landmarks_bit_for_bit(model_pa
     from arfilter.tracking import tracker as tracker_module
 
     frames = _clip_frames(shared_media, 40)
-    expected = _public_path_landmarks(model_path, frames, faces=2)
+    # One person: the tracker looks for one face (num_faces=1), probing for a second every 10 frames.
+    expected = _public_path_landmarks(model_path, frames, faces=1)
     with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker:
         assert tracker.delegate == "cpu" and tracker.why_not_gpu is None
         assert tracker._detect.__qualname__.startswith(tracker_module.lean_detector.__name__), \
             "the lean reader is in use with this mediapipe (else this test compares the public path with itself)"
         got = [tracker(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
+        assert tracker.face_count.probes == 4 and not tracker.face_count.wide
     assert sum(len(faces) for faces in expected) == 40, "the clip has a face in every one of these frames"
     for index, (faces, want) in enumerate(zip(got, expected)):
         assert len(faces) == len(want), f"frame {index}"
@@ -199,7 +201,7 @@ def test_without_mediapipes_internals_the_public_path_gives_the_same_landmarks(m
         want = [lean(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
     monkeypatch.setattr(tracker_module, "lean_detector", lambda landmarker: None)
     with FaceTracker(TrackerOptions(model_path, max_faces=1)) as public:
-        assert public._detect == public._public_detect
+        assert getattr(public._detect, "func", None) is tracker_module.public_detect
         got = [public(Frame(frame, index / 30.0)) for index, frame in enumerate(frames)]
     assert [len(faces) for faces in got] == [1] * 6
     for faces, expected in zip(got, want):
@@ -229,7 +231,7 @@ def test_input_prepared_on_the_decode_thread_gives_the_public_paths_landmarks_bi
     from arfilter.tracking.tracker import Prepared
 
     frames = _clip_frames(shared_media, 40)
-    expected = _public_path_landmarks(model_path, frames, faces=2)
+    expected = _public_path_landmarks(model_path, frames, faces=1)  # one person: the narrow landmarker
     got = []
     with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker, \
             VideoFileSource(shared_media / "webcam_glasses_720x1280.mp4") as source:
@@ -260,3 +262,39 @@ def test_an_input_prepared_from_another_image_is_not_used(model_path, shared_med
             assert tracker.prepare(unfit) is None
     for faces, expected in zip(got, want):
         assert len(faces) == 1 and faces[0].landmarks.tobytes() == expected[0].landmarks.tobytes()
+
+
+def test_native_chatter_hidden_by_two_threads_at_once_leaves_stderr_working(capfd):
+    """Models are built on two threads at once (the tracker's and the one building the next landmarker):
+    the second thread's redirection must not outlive the first, nor restore the first's devnull."""
+    import os
+    import sys
+
+    from arfilter.tracking.native import quiet_native_stderr
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with quiet_native_stderr():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def second() -> None:
+        a_in.wait(10)
+        with quiet_native_stderr():
+            b_in.set()
+            a_out.wait(10)
+            os.write(2, b"native chatter\n")
+            print("a message meanwhile", file=sys.stderr)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    os.write(2, b"native after\n")
+    print("python after", file=sys.stderr)
+    err = capfd.readouterr().err
+    assert "native chatter" not in err
+    assert "a message meanwhile" in err and "native after" in err and "python after" in err

@@ -3,14 +3,19 @@
 A switch builds the new renderer completely before it replaces the old one,
 so a frame never sees a half-loaded look; a pack that fails to load is
 reported in one line and skipped, and the current look stays. Building a
-look takes 40-100 ms, so the others are built in a background thread at
-start: a key press switches at the next frame, with no stall.
+look takes 100-200 ms of CPU, so the looks one key press away (the next one
+that loads, and the previous) are built on a background thread: at start,
+and again after every switch. A key press switches at the next frame, with no
+stall, and a session never spends seconds of CPU at start building looks
+nobody may ask for.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as StillRunning
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -45,21 +50,40 @@ class LookSwitcher:
         self.index = start % len(self.looks)
         self.renderer = self._load(self.index)  # the first look must load: its error is the user's
         self.intensity = intensity
-        self.preloader: threading.Thread | None = None
         self._closing = threading.Event()
+        self._preloader: ThreadPoolExecutor | None = None
+        self._preloaded: Future | None = None
         if preload and len(self.looks) > 1:
-            self.preloader = threading.Thread(target=self._preload, name="arfilter-looks", daemon=True)
-            self.preloader.start()
+            self._preloader = ThreadPoolExecutor(1, thread_name_prefix="arfilter-looks")
+            self._preload_around(self.index)
 
-    def _preload(self) -> None:
-        """Build every other look now, in the order the n key reaches them."""
-        for offset in range(1, len(self.looks)):
-            if self._closing.is_set():
-                return
-            try:
-                self._load((self.index + offset) % len(self.looks))
-            except ArfilterError:
-                pass  # remembered in _broken; reported if the user switches to it
+    def _preload_around(self, index: int) -> None:
+        """Build, in the background, the looks a key press from ``index`` reaches."""
+        if self._preloader is not None and not self._closing.is_set():
+            self._preloaded = self._preloader.submit(self._preload, index)
+
+    def _preload(self, index: int) -> None:
+        """The next look that loads (broken ones are skipped by ``n`` too), then the previous one."""
+        for direction in (+1, -1):
+            for step in range(1, len(self.looks)):
+                if self._closing.is_set():
+                    return
+                try:
+                    self._load((index + direction * step) % len(self.looks))
+                    break
+                except ArfilterError:
+                    pass  # remembered in _broken; reported if the user switches to it
+
+    def preloaded(self, timeout: float | None = None) -> bool:
+        """Wait for the background builds asked for so far; False if they are still running."""
+        pending = self._preloaded
+        if pending is None:
+            return True
+        try:
+            pending.result(timeout)
+        except StillRunning:
+            return False
+        return True
 
     @property
     def intensity(self) -> float:
@@ -103,6 +127,7 @@ class LookSwitcher:
         renderer.intensity = self.intensity
         self.index, self.renderer = index, renderer  # one assignment: atomic for the next frame
         self.report(f"look: {self.title} (intensity {self.intensity:.1f})")
+        self._preload_around(index)
         return True
 
     def step(self, delta: int) -> None:
@@ -114,8 +139,8 @@ class LookSwitcher:
     def close(self) -> None:
         """Stop building looks in the background (a native call must not outlive the process)."""
         self._closing.set()
-        if self.preloader is not None:
-            self.preloader.join()
+        if self._preloader is not None:
+            self._preloader.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> "LookSwitcher":
         return self

@@ -7,8 +7,7 @@ C-contiguous RGB array MediaPipe insists on.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
+import functools
 import io
 import os
 import sys
@@ -17,7 +16,7 @@ import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -26,6 +25,9 @@ from arfilter.core.errors import ArfilterError, DeviceUnavailable
 from arfilter.core.imageutil import to_bgr
 from arfilter.core.limits import DELEGATES, MAX_FACES
 from arfilter.core.types import Face, Frame
+from arfilter.tracking.face_count import Box, FaceCount
+from arfilter.tracking.landmarkers import Landmarkers
+from arfilter.tracking.native import lean_detector, public_detect, quiet_native_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -57,6 +59,7 @@ class TrackerOptions:
 
 
 BLENDSHAPES_ENTRY = "face_blendshapes.tflite"
+DETECTOR_ENTRY = "face_detector.tflite"
 
 
 def landmarks_only_bundle(model_path: Path) -> bytes:
@@ -75,96 +78,11 @@ def landmarks_only_bundle(model_path: Path) -> bytes:
     return out.getvalue()
 
 
-def read_landmarks(result: Any) -> list[np.ndarray]:
-    """Each face's (n, 3) normalised landmarks from MediaPipe's C result struct, as arrays in one go.
-
-    MediaPipe's own ``FaceLandmarkerResult.from_ctypes`` builds one Python object per
-    point (478 per face) only for us to turn them back into an array; this copies
-    the C array's x, y, z columns instead: the same float32 values, bit for bit.
-    """
-    faces = []
-    for index in range(result.face_landmarks_count):
-        points = result.face_landmarks[index]
-        count = points.landmarks_count
-        if count == 0 or not points.landmarks:
-            faces.append(np.zeros((0, 3), np.float32))
-            continue
-        stride = ctypes.sizeof(points.landmarks._type_)
-        raw = (ctypes.c_char * (count * stride)).from_address(ctypes.addressof(points.landmarks.contents))
-        faces.append(np.ndarray((count, 3), np.float32, buffer=raw, strides=(stride, 4)).copy())
-    return faces
-
-
-def lean_detector(landmarker: Any) -> Callable[[Any, int], list[np.ndarray]] | None:
-    """MediaPipe's ``detect_for_video`` without its Python result objects, or None where this
-    mediapipe is not built the way this reader expects (then the public path is used).
-
-    It calls the same C function through the same serial dispatcher as mediapipe's
-    own method (mediapipe 1.x is a ctypes wrapper), and frees the result the same way.
-    """
-    try:
-        import mediapipe as mp
-        from mediapipe.tasks.python.components.containers import landmark_c
-        from mediapipe.tasks.python.vision import face_landmarker
-
-        lib = landmarker._lib
-        detect, free = lib.MpFaceLandmarkerDetectForVideo, lib.MpFaceLandmarkerCloseResult
-        result_type = face_landmarker.MpFaceLandmarkerResultC
-        fields = dict(result_type._fields_)
-        point = landmark_c.MpNormalizedLandmarkC
-        probe = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((1, 1, 3), np.uint8))
-        usable = (callable(detect) and callable(free) and isinstance(probe._image_ptr, ctypes.c_void_p)
-                  and fields.get("face_landmarks") == ctypes.POINTER(landmark_c.MpNormalizedLandmarksC)
-                  and dict(landmark_c.MpNormalizedLandmarksC._fields_).get("landmarks") == ctypes.POINTER(point)
-                  and [(getattr(point, axis).offset, getattr(point, axis).size) for axis in "xyz"] == [(0, 4), (4, 4), (8, 4)]
-                  and all(dict(point._fields_)[axis] is ctypes.c_float for axis in "xyz"))
-    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
-        return None
-    if not usable:
-        return None
-
-    def detect_for_video(image: Any, timestamp_ms: int) -> list[np.ndarray]:
-        result = result_type()
-        detect(landmarker._handle, image._image_ptr, None, timestamp_ms, ctypes.byref(result))
-        try:
-            return read_landmarks(result)
-        finally:
-            free(ctypes.byref(result))
-
-    return detect_for_video
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr(always: bool = False) -> Iterator[None]:
-    """Hide the native libraries' start-up chatter (TFLite, glog) from users.
-
-    They write straight to file descriptor 2, so redirecting ``sys.stderr`` is
-    not enough. Used only around model creation and the first inference.
-    ``always``: even with ARFILTER_DEBUG (a failed GPU start prints pages of EGL
-    stack traces; its reason is said in one line anyway).
-    """
-    if os.environ.get("ARFILTER_DEBUG") and not always:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool):
+def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool, num_faces: int | None = None):
     """MediaPipe's FaceLandmarker in VIDEO mode, landmarks only (no blendshapes, no pose matrices:
-    nothing in arfilter reads them). On the GPU it is warmed up on a blank frame at 0 ms, so a
-    GPU that starts but cannot run fails here, where ``auto`` can still fall back."""
+    nothing in arfilter reads them), looking for ``num_faces`` faces (default: the options' most).
+    On the GPU it is warmed up on a blank frame at 0 ms, so a GPU that starts but cannot run fails
+    here, where ``auto`` can still fall back."""
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
@@ -172,14 +90,14 @@ def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool)
     task_options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_buffer=model_bytes, delegate=delegate),
         running_mode=vision.RunningMode.VIDEO,
-        num_faces=options.max_faces,
+        num_faces=options.max_faces if num_faces is None else num_faces,
         min_face_detection_confidence=options.min_detection_confidence,
         min_face_presence_confidence=options.min_presence_confidence,
         min_tracking_confidence=options.min_tracking_confidence,
         output_face_blendshapes=False,
         output_facial_transformation_matrixes=False,
     )
-    with _quiet_native_stderr(always=gpu):
+    with quiet_native_stderr(always=gpu):
         landmarker = vision.FaceLandmarker.create_from_options(task_options)
         if gpu:
             import mediapipe as mp
@@ -193,12 +111,50 @@ def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool)
     return landmarker
 
 
+def create_probe(model_bytes: bytes, options: TrackerOptions):
+    """MediaPipe's FaceDetector (IMAGE mode, on the CPU) with the bundle's own face detector: the same
+    network and threshold the landmarker uses to find faces, run alone (``tracking.face_count``)."""
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    with zipfile.ZipFile(io.BytesIO(model_bytes)) as bundle:
+        detector = bundle.read(DETECTOR_ENTRY)
+    task_options = vision.FaceDetectorOptions(
+        base_options=BaseOptions(model_asset_buffer=detector, delegate=BaseOptions.Delegate.CPU),
+        running_mode=vision.RunningMode.IMAGE,
+        min_detection_confidence=options.min_detection_confidence,
+    )
+    with quiet_native_stderr():
+        return vision.FaceDetector.create_from_options(task_options)
+
+
+GPU_DEVICES = ("/dev/dri/renderD*", "/dev/nvidia[0-9]*", "/dev/dxg")  # Mesa/AMD/Intel, NVIDIA, WSL2
+
+
+def gpu_device_missing() -> str | None:
+    """Why no GPU can be reached at all (Linux without a GPU device node), or None where one may be.
+
+    MediaPipe's own attempt takes half a second of start-up to fail on such a machine (a server, a
+    container, a VM), which every ``apply`` and ``run`` would pay; asking the file system is instant.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import glob
+
+    if any(glob.glob(pattern) for pattern in GPU_DEVICES):
+        return None
+    return "no GPU device: no /dev/dri render node"
+
+
 def gpu_problem(model_path: Path) -> str | None:
     """Why MediaPipe's GPU delegate cannot run the face model here, or None when it can.
 
     ``arfilter doctor`` asks this in a child process, so a driver that crashes
     instead of raising cannot take the report down with it.
     """
+    missing = gpu_device_missing()
+    if missing:
+        return missing
     try:
         create_landmarker(landmarks_only_bundle(Path(model_path)), TrackerOptions(model_path), gpu=True).close()
     except Exception as exc:
@@ -232,6 +188,11 @@ def _say_stderr(line: str) -> None:
     print(f"arfilter: {line}", file=sys.stderr, flush=True)
 
 
+def _reader(landmarker: Any) -> Callable[[Any, int], list[np.ndarray]]:
+    """How to call ``landmarker``: the lean reader where this mediapipe allows it, else the public path."""
+    return lean_detector(landmarker) or functools.partial(public_detect, landmarker)
+
+
 class FaceTracker:
     """Tracks up to ``max_faces`` faces per frame; use as a context manager.
 
@@ -241,7 +202,8 @@ class FaceTracker:
     one thread may call it (MediaPipe runs every native call on its own
     dispatcher thread), and any other may ``prepare`` frames for it meanwhile
     (each thread converts into its own buffer). ``delegate`` says where the
-    model runs ("cpu" or "gpu").
+    model runs ("cpu" or "gpu"). With ``max_faces`` above one, the model looks
+    for one face until a probe sees another (``tracking.face_count``).
     """
 
     def __init__(self, options: TrackerOptions, say: Callable[[str], None] = _say_stderr) -> None:
@@ -258,46 +220,69 @@ class FaceTracker:
             ) from exc
         self.delegate, self.why_not_gpu = "cpu", None
         self._last_ms = -1
-        self._first = True
+        self._size: tuple[int, int] | None = None  # the last frame's (height, width)
+        num_faces = 1  # while one face is in view (tracking.face_count); max_faces where no probe can run
         landmarker = None
         if options.delegate != "cpu":
-            landmarker = self._start_gpu(model_bytes, say)
+            landmarker = self._start_gpu(model_bytes, num_faces, say)
         if landmarker is None:
-            landmarker = self._start_cpu(model_bytes)
-        self._landmarker = landmarker
+            landmarker = self._start_cpu(model_bytes, num_faces)
+        probe = None
+        if options.max_faces > 1:
+            try:
+                probe = Landmarkers._quietly(create_probe, model_bytes, options)
+            except Exception:  # a bundle without the detector: look for every face on every frame
+                Landmarkers._quietly(landmarker.close)
+                num_faces = options.max_faces
+                landmarker = self._build(model_bytes, num_faces, gpu=self.delegate == "gpu")
+        else:
+            num_faces = options.max_faces
+        self.face_count = FaceCount(options.max_faces) if probe is not None else None
+        models = Landmarkers(functools.partial(self._build, model_bytes, gpu=self.delegate == "gpu"), landmarker,
+                             num_faces, options.max_faces, probe, reader=_reader)
+        self._models = models
         # MediaPipe's close() needs its dispatcher thread pool, which Python
         # shuts down before atexit handlers run, and its __del__ fails at
         # interpreter teardown. So a forgotten close() is done by a finalizer
         # (garbage collection) or by a threading-exit hook, which runs before
         # the pool shuts down. MediaPipe's close() is idempotent.
-        self._finalizer = weakref.finalize(self, landmarker.close)
+        self._finalizer = weakref.finalize(self, models.close)
         register_exit = getattr(threading, "_register_atexit", None)
         if register_exit is not None:
             register_exit(self._finalizer)
-        self._detect = lean_detector(landmarker) or self._public_detect
         # The RGB buffer, reused (MediaPipe copies the pixels into its own image): one per thread, since
         # ``prepare`` runs on the sources' threads while ``__call__`` runs on the tracker's.
         self._buffers = threading.local()
 
-    def _start_cpu(self, model_bytes: bytes):
+    def _build(self, model_bytes: bytes, num_faces: int, *, gpu: bool):
+        return create_landmarker(model_bytes, self.options, gpu=gpu, num_faces=num_faces)
+
+    @property
+    def _detect(self) -> Callable[[Any, int], list[np.ndarray]]:
+        """How the landmarker in use is called (the lean reader, or MediaPipe's public path)."""
+        return self._models.active.detect
+
+    def _start_cpu(self, model_bytes: bytes, num_faces: int):
         try:
-            return create_landmarker(model_bytes, self.options, gpu=False)
+            return create_landmarker(model_bytes, self.options, gpu=False, num_faces=num_faces)
         except Exception as exc:  # mediapipe raises RuntimeError/ValueError with long text
             raise ArfilterError(
                 f"model {self.options.model_path}: MediaPipe could not load it ({str(exc).splitlines()[0]}); "
                 "delete it and let arfilter download a fresh copy"
             ) from exc
 
-    def _start_gpu(self, model_bytes: bytes, say: Callable[[str], None]):
+    def _start_gpu(self, model_bytes: bytes, num_faces: int, say: Callable[[str], None]):
         """The landmarker on the GPU, warmed up on a blank frame; None (and one line) when auto
         falls back, DeviceUnavailable when the user insisted on the GPU."""
-        try:
-            landmarker = create_landmarker(model_bytes, self.options, gpu=True)
-        except Exception as exc:  # RuntimeError (no EGL, no GPU), NotImplementedError (Windows)
-            self.why_not_gpu = gpu_reason(exc)
-        else:
-            self.delegate, self._last_ms, self._first = "gpu", 0, False
-            return landmarker
+        self.why_not_gpu = gpu_device_missing()
+        if self.why_not_gpu is None:
+            try:
+                landmarker = create_landmarker(model_bytes, self.options, gpu=True, num_faces=num_faces)
+            except Exception as exc:  # RuntimeError (no EGL, no GPU), NotImplementedError (Windows)
+                self.why_not_gpu = gpu_reason(exc)
+            else:
+                self.delegate, self._last_ms = "gpu", 0
+                return landmarker
         if self.options.delegate == "gpu":
             named = self.options.delegate_named
             fix = ('set it to "auto" to fall back to the CPU, or "cpu"' if named else
@@ -348,19 +333,25 @@ class FaceTracker:
                 raise ValueError(f"a {width}x{height} frame is larger than the {MAX_SIDE} px per side the model takes")
             image = self._model_image(bgr)
         timestamp = self._timestamp_ms(frame)
-        if self._first:
-            with _quiet_native_stderr():
-                found = self._detect(image, timestamp)
-            self._first = False
-        else:
-            found = self._detect(image, timestamp)
+        models = self._models
+        if (height, width) != self._size:
+            if self._size is not None:
+                models.restart()
+            self._size = (height, width)
         scale = np.array([width, height, width], dtype=np.float32)
-        return tuple(Face(landmarks=xyz * scale, face_id=i) for i, xyz in enumerate(found))
+        faces = self._faces(models.active(image, timestamp), scale)
+        count = self.face_count
+        if count is not None and count.after_frame([Box.around(face.landmarks) for face in faces],
+                                                   lambda: models.probe_boxes(image)):
+            if not models.switch(count.num_faces):
+                count.wide = not count.wide  # not built: stay with the one in use
+            elif count.wide:  # someone new is in this very frame (a photo has no next one): look again
+                faces = self._faces(models.active(image, timestamp), scale)
+        return faces
 
-    def _public_detect(self, image, timestamp_ms: int) -> list[np.ndarray]:
-        """MediaPipe's public path (a Python object per landmark), where ``lean_detector`` cannot read."""
-        result = self._landmarker.detect_for_video(image, timestamp_ms)
-        return [np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32) for points in result.face_landmarks]
+    @staticmethod
+    def _faces(found: list[np.ndarray], scale: np.ndarray) -> tuple[Face, ...]:
+        return tuple(Face(landmarks=xyz * scale, face_id=i) for i, xyz in enumerate(found))
 
     def close(self) -> None:
         """Release the native graph; safe to call twice."""
