@@ -110,3 +110,24 @@ def test_every_look_draws_the_same_pixels_as_blending_the_whole_region(monkeypat
         drawn = windowed(frame, found)
         np.testing.assert_array_equal(drawn, whole(frame, found), err_msg=f"{name}, shot {index}")
         assert not np.array_equal(drawn, frame), f"{name} must paint shot {index}"
+
+
+@pytest.mark.parametrize("name", sorted(list_overlays()))
+def test_paint_support_is_every_texel_within_two_of_any_channel_above_zero(name):
+    """The texels a map may land on and still sample paint, on every built-in look's own mip levels: any
+    layer's texel with a channel above 0 (an opaque one too), grown by 2 texels (a 5x5 square)."""
+    overlay = load_overlay(name)
+    for level_index in range(len(overlay.layers[0].levels)):
+        levels = [layer.levels[level_index] for layer in overlay.layers]
+        painted = np.zeros(levels[0].shape[:2], bool)
+        for level in levels:
+            painted |= (level > 0).any(axis=2)
+        height, width = painted.shape
+        padded = np.pad(painted, 2)
+        want = np.zeros_like(painted)
+        for dy in range(5):
+            for dx in range(5):
+                want |= padded[dy:dy + height, dx:dx + width]
+        got = renderer_module.paint_support(levels)
+        assert got.dtype == np.uint8 and set(np.unique(got)) <= {0, 255}
+        assert np.array_equal(got == 255, want), f"{name}, level {level_index}"

@@ -41,8 +41,10 @@ def paint_support(levels: list[np.ndarray]) -> np.ndarray:
     texels, so a pixel whose map lands on a 0 here samples no paint (bilinearly) from any layer."""
     support = np.zeros(levels[0].shape[:2], np.uint8)
     for level in levels:
-        support = cv2.max(support, cv2.compare(cv2.max(level[:, :, :2].max(axis=2), level[:, :, 2:].max(axis=2)),
-                                               0, cv2.CMP_GT))
+        # Any of a texel's four uint8 channels above 0 is its four bytes read as one int32 not 0: one
+        # pass, where a max over the channel axis took 7 ms a 1024 texture (most of a look's build).
+        texels = np.ascontiguousarray(level).view(np.int32).reshape(level.shape[:2])
+        support = cv2.max(support, cv2.compare(texels, 0, cv2.CMP_NE))
     return cv2.dilate(support, np.ones((5, 5), np.uint8))
 
 
