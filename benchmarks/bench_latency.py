@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             make_switcher(model, LooksConfig(start="black_eye_left"), report=lambda line: None) as looks, \
             CameraSource(0, size=size, fps=fps, capture_factory=lambda device: PacedCapture(frames, fps)) as source, \
             TimedSink(size=size, fps=fps, camera_factory=lambda **kw: cameras.append(TimedCamera(**kw)) or cameras[-1]) as sink:
+        source.prepare = tracker.prepare  # as app.live does: the capture thread makes the model's input
         controls = Controls(looks, stats=True, report=lambda line: None)
         campaign = CampaignLayer(CampaignOptions(caption="#NoMoreSilence", helpline="Helpline 0808 2000 247",
                                                  qr_url="https://nomoresilence.campaign/help"))

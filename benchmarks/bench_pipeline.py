@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,24 +112,66 @@ def per_frame(frames: int, wall_s: float, cpu_s: float) -> dict[str, float]:
             "cpu_ms_per_frame": round(1e3 * cpu_s / frames, 3), "cores_busy": round(cpu_s / wall_s, 3)}
 
 
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every thread of this process (Linux): native id -> (name, seconds). Python
+    threads by their Python name, native ones (MediaPipe's, FFmpeg's) by the kernel's."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate() if thread.native_id}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as comm, open(f"/proc/self/task/{tid}/stat") as stat:
+                name, fields = comm.read().strip(), stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        out[int(tid)] = (names.get(int(tid), name), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+# Which part of the product a thread's CPU belongs to, by its name (first match).
+THREAD_ROLES = (("model", ("drishti", "ThreadPoolExecutor", "arfilter-track", "arfilter-models")),
+                ("decode", ("arfilter-decode", "av:")),
+                ("render_present", ("MainThread",)),
+                ("sink", ("arfilter-virtualcam", "arfilter-encode")),
+                ("looks_preload", ("arfilter-looks",)))
+
+
+def role_of(name: str) -> str:
+    return next((role for role, prefixes in THREAD_ROLES if name.startswith(prefixes)), "other")
+
+
 class FrameClock:
-    """Notes wall and CPU time when the first and the last frame leave the loop (``on_frame``)."""
+    """Notes wall and CPU time when the first and the last frame leave the loop (``on_frame``), and
+    every thread's CPU then (and every 8th frame, for threads that end before the last one)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.first: tuple[float, float] | None = None
         self.last: tuple[float, float] | None = None
+        self.threads_first: dict[int, tuple[str, float]] = {}
+        self.threads_last: dict[int, tuple[str, float]] = {}
 
     def __call__(self, *_: Any) -> None:
         self.count += 1
         self.last = (time.perf_counter(), time.process_time())
         if self.first is None:
             self.first = self.last
+            self.threads_first = thread_cpu()
+        elif self.count % 8 == 0:
+            self.threads_last.update(thread_cpu())
 
-    def figures(self) -> dict[str, float]:
+    def figures(self) -> dict[str, Any]:
         """From the first frame out to the last: steady state, start-up and model warm-up left out."""
         assert self.first and self.last and self.count > 1, "the session sent fewer than two frames"
-        return per_frame(self.count - 1, self.last[0] - self.first[0], self.last[1] - self.first[1])
+        self.threads_last.update(thread_cpu())
+        frames = self.count - 1
+        by_role: dict[str, float] = {}
+        for tid, (name, seconds) in self.threads_last.items():
+            spent = seconds - self.threads_first.get(tid, (name, 0.0))[1]
+            by_role[role_of(name)] = by_role.get(role_of(name), 0.0) + spent
+        return {**per_frame(frames, self.last[0] - self.first[0], self.last[1] - self.first[1]),
+                "cpu_ms_per_frame_by_thread": {role: round(1e3 * by_role.get(role, 0.0) / frames, 2)
+                                               for role in [*(r for r, _ in THREAD_ROLES), "other"]}}
 
 
 class StandInBackend:
@@ -319,6 +362,12 @@ def print_table(label: str, clip: Path, cases: dict[str, dict[str, Any]]) -> Non
               f"| {row['cores_busy']:.2f} | {row['ratio']['wall_vs_stock']:.2f} "
               f"| {row['ratio']['wall_vs_no_blendshapes']:.2f} | {row['ratio']['cpu_vs_stock']:.2f} "
               f"| {cells[0]} | {cells[1]} |", flush=True)
+    roles = [*(role for role, _ in THREAD_ROLES), "other"]
+    print("\nCPU ms per frame by thread (" + ", ".join(f"{role}" for role in roles) + "):")
+    for name in CASES:
+        split = cases[name].get("cpu_ms_per_frame_by_thread")
+        if split:
+            print(f"  {name}: " + " / ".join(f"{split[role]:.1f}" for role in roles), flush=True)
 
 
 def default_media() -> Path:

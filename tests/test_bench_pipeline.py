@@ -90,6 +90,10 @@ def test_the_sessions_report_their_stages_and_the_virtual_camera_got_every_frame
         assert whole["wall_s"] > cases[name]["frames"] * cases[name]["ms_per_frame"] / 1000, name  # start-up on top
         assert positive(whole["cpu_s"]) and positive(cases[name]["processing_ms_per_frame"]), name
         assert cases[name]["bad_frames"] == 0, name
+    for name in ("run_null", "run_virtualcam"):  # where the CPU goes, by thread
+        split = cases[name]["cpu_ms_per_frame_by_thread"]
+        assert set(split) == {"model", "decode", "render_present", "sink", "looks_preload", "other"}, name
+        assert all(value >= 0 for value in split.values()) and split["model"] > 0, (name, split)
     assert cases["run_virtualcam"]["paced"] is True
     assert cases["run_virtualcam"]["frames_sent_to_camera"] > 0  # the sender thread reached the (stand-in) device
     for name in ("model_stock", "model_no_blendshapes"):
