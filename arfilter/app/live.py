@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from arfilter.core.cpu import share_cores_with_the_model
 from arfilter.core.errors import ArfilterError
 from arfilter.core.limits import KEY_HINT
 from arfilter.core.types import Frame
@@ -251,7 +250,6 @@ def run_session(config: EventConfig, *, kiosk: bool = False, on_frame: Callable 
     from arfilter.session.loop import run_pipeline
 
     stats = stats or RunStats()
-    share_cores_with_the_model()  # as the CLI does: for code that runs a session without it
     with ExitStack() as stack:
         session = build_session(config, stack, kiosk=kiosk, on_frame=on_frame)
         source, sink, looks = session.source, session.sink, session.looks

@@ -19,7 +19,6 @@ from arfilter.cli import commands
 from arfilter.cli.commands import finish
 from arfilter.cli.parser import build_parser
 from arfilter.cli.web import cmd_web
-from arfilter.core.cpu import share_cores_with_the_model
 from arfilter.core.errors import ArfilterError, ExitCode
 
 
@@ -138,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from arfilter.ops.supervisor import supervise
 
         return supervise(list(sys.argv[1:] if argv is None else argv))
-    share_cores_with_the_model()
     for name in ("SIGTERM", "SIGBREAK"):  # SIGBREAK: Windows' Ctrl+Break, how a supervisor stops us there
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminate)
