@@ -55,8 +55,8 @@ def test_without_a_gpu_device_auto_does_not_ask_mediapipe_and_says_why_in_one_li
     with FaceTracker(TrackerOptions(model_path, max_faces=1, delegate="auto"), say=lines.append) as tracker:
         assert len(tracker(Frame(portrait, 0.0))) == 1
     assert attempts == [False], "no GPU attempt without a GPU device"
-    assert lines == ["tracking on the CPU: the GPU delegate is unavailable (no GPU device: no /dev/dri render node)"]
-    assert tracker_module.gpu_problem(model_path) == "no GPU device: no /dev/dri render node"
+    assert lines == ["tracking on the CPU: the GPU delegate is unavailable (no GPU device node in /dev/dri)"]
+    assert tracker_module.gpu_problem(model_path) == "no GPU device node in /dev/dri"
     monkeypatch.setattr(tracker_module, "GPU_DEVICES", (str(model_path),))  # "a device is there": ask MediaPipe
     assert tracker_module.gpu_device_missing() is None
 

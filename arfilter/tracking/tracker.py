@@ -143,7 +143,7 @@ def gpu_device_missing() -> str | None:
 
     if any(glob.glob(pattern) for pattern in GPU_DEVICES):
         return None
-    return "no GPU device: no /dev/dri render node"
+    return "no GPU device node in /dev/dri"
 
 
 def gpu_problem(model_path: Path) -> str | None:
