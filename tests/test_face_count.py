@@ -165,3 +165,46 @@ def test_one_person_tracked_narrow_shivers_less_than_mediapipe_looking_for_two(m
         return np.array([np.abs(b - a).mean() for a, b in zip(meshes, meshes[1:])])
 
     assert np.median(moves(ours)) < 0.9 * np.median(moves(stock)), (np.median(moves(ours)), np.median(moves(stock)))
+
+
+def test_people_stepping_in_and_out_again_and_again_leave_no_threads_behind(model_path, shared_media,
+                                                                             monkeypatch):
+    """Every switch closes the landmarker it leaves (on the worker) and builds a fresh one of that width:
+    after many switches the process has as many threads as after the first round, and every landmarker
+    but the one in use and the one kept ready is closed (held here, so garbage collection cannot)."""
+    import os
+    import threading
+
+    from arfilter.tracking import tracker as tracker_module
+
+    made = []
+    real = tracker_module.create_landmarker
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tracker_module, "create_landmarker", recording)
+    one, both = _people(shared_media)
+    cycle = [both] * (PROBE_EVERY + 3) + [one] * (HOLD_FRAMES + 2)  # in at a probe, out after the hold
+
+    def native_threads() -> int:
+        return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else threading.active_count()
+
+    with FaceTracker(TrackerOptions(model_path, max_faces=2)) as tracker:
+        index, counts = 0, []
+        for round_ in range(5):
+            widened = 0
+            for image in cycle:
+                faces = tracker(Frame(image, timestamp=index / 30.0))
+                index += 1
+                widened += len(faces) == 2
+            assert widened >= 2 and not tracker.face_count.wide, f"round {round_}: in and out again"
+            tracker._models.settle()  # the worker has closed the old landmarker and built the next one
+            counts.append((threading.active_count(), native_threads()))
+        open_now = sum(landmarker._handle is not None for landmarker in made)
+    python_threads, native = zip(*counts[1:])
+    assert len(made) >= 10 and open_now == 2, (len(made), open_now)
+    assert set(python_threads) == {counts[0][0]}, counts
+    assert max(native) <= counts[0][1], counts
+    assert all(landmarker._handle is None for landmarker in made), "closing the tracker closes them all"

@@ -77,6 +77,11 @@ class Landmarkers:
         self._spares[old.num_faces] = self._worker.submit(self._quietly, self._create, old.num_faces)
         return True
 
+    def settle(self) -> None:
+        """Wait until the worker has built and closed everything asked of it so far."""
+        if self._worker is not None:
+            self._worker.submit(lambda: None).result()
+
     def restart(self) -> None:
         """A fresh landmarker of the same width in place of the one in use (whose track means nothing in
         a frame of another size); built here, since it is needed for this very frame."""
