@@ -230,9 +230,10 @@ class FaceTracker:
         probe = None
         if options.max_faces > 1:
             try:
-                probe = Landmarkers._quietly(create_probe, model_bytes, options)
+                probe = create_probe(model_bytes, options)
             except Exception:  # a bundle without the detector: look for every face on every frame
-                Landmarkers._quietly(landmarker.close)
+                with quiet_native_stderr():
+                    landmarker.close()
                 num_faces = options.max_faces
                 landmarker = self._build(model_bytes, num_faces, gpu=self.delegate == "gpu")
         else:
