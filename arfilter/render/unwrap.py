@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.render import kernels
 from arfilter.render.warp import OUTSIDE, Roi, rasterize_values
 
 # Texels per UV unit of the grid: a face is ~0.85 UV wide, so ~110 texels across, about
@@ -65,22 +66,9 @@ def vertex_normals(landmarks: np.ndarray, triangles: np.ndarray, front_sign: flo
     negated). ``front_sign`` (the UV winding) orients them outwards: the z part
     of a triangle's normal is its signed screen area.
     """
-    points = landmarks[:, :3].astype(np.float64)
-    e1 = points[triangles[:, 1]] - points[triangles[:, 0]]
-    e2 = points[triangles[:, 2]] - points[triangles[:, 0]]
-    # The cross product written out (several times faster than np.cross on 898 rows), with z negated
-    # so it points towards the camera.
-    normals = (
-        (-e1[:, 1] * e2[:, 2] + e1[:, 2] * e2[:, 1]) * front_sign,
-        (-e1[:, 2] * e2[:, 0] + e1[:, 0] * e2[:, 2]) * front_sign,
-        (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) * front_sign,
-    )
-    corners_of = triangles.ravel()
-    summed = np.stack([np.bincount(corners_of, weights=np.repeat(normal, 3), minlength=len(points))
-                       for normal in normals], axis=1)
-    length = np.sqrt((summed * summed).sum(axis=1))
-    length[length == 0] = 1.0
-    return (summed / length[:, None]).astype(np.float32)
+    points = np.ascontiguousarray(landmarks[:, :3], dtype=np.float64)
+    summed = kernels.normal_sums(points, np.ascontiguousarray(triangles), float(front_sign), len(points))
+    return kernels.unit_rows(summed)
 
 
 def vertex_facing(normals: np.ndarray) -> np.ndarray:
@@ -129,23 +117,15 @@ class UvGrid:
         height, width = image.shape[:2]
         size = self.box.height * self.box.width
         # x, y and facing of each texel: its corners' weighted, each product in float32, summed in
-        # corner order (what a float32 sum over the corners gives), for the three at once.
+        # corner order (compiled: :func:`kernels.texel_positions`).
         per_vertex = np.stack([points[:, 0], points[:, 1], facing])  # (3, V)
-        corners = per_vertex[:, self._corner_vertices]  # (3 measures, 3 corners, N)
-        weights = self._corner_weights
-        sx, sy, on = ((corners[:, 0] * weights[0]).astype(np.float32, copy=False)
-                      + (corners[:, 1] * weights[1]).astype(np.float32, copy=False)
-                      + (corners[:, 2] * weights[2]).astype(np.float32, copy=False))
-        ok = shown[self._triangle] & (sx >= 0) & (sy >= 0) & (sx <= width - 1) & (sy <= height - 1)
         valid = np.zeros(size, bool)
-        valid[self._texels] = ok
         screen_x = np.full(size, OUTSIDE, np.float32)
         screen_y = np.full(size, OUTSIDE, np.float32)
         face_on = np.zeros(size, np.float32)
-        texels = self._texels[ok]
-        screen_x[texels] = sx[ok]
-        screen_y[texels] = sy[ok]
-        face_on[texels] = np.clip(on[ok], 0.0, 1.0)
+        kernels.texel_positions(per_vertex, self._corner_vertices, self._corner_weights, self._texels,
+                                self._triangle, np.ascontiguousarray(shown), width, height, screen_x, screen_y,
+                                face_on, valid)
         shape = (self.box.height, self.box.width)
         screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
         seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -2,9 +2,8 @@
 
 The overlay is authored in the canonical UV space; on screen every mesh
 triangle is an affine image of its UV triangle. We rasterise all visible
-triangles at once with a vectorised scanline rasteriser (numpy, no loop over
-triangles or pixels) that writes, for every covered pixel, the texture
-coordinate it shows. One ``cv2.remap`` per face then samples the texture.
+triangles with a compiled scanline rasteriser (:mod:`arfilter.render.kernels`)
+that writes, for every covered pixel, the texture coordinate it shows. One ``cv2.remap`` per face then samples the texture.
 
 Visibility: a triangle whose on-screen winding is opposite to its UV winding
 faces away (or is folded) and is culled; the rest are written far to near so
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from arfilter.render import kernels
 
 OUTSIDE = np.float32(-1e4)  # map value for "no surface here": remap returns transparent
 _NEIGHBOURS = np.ones((3, 3), np.uint8)
@@ -56,10 +57,9 @@ def visible_triangles(
     a screen triangle with the other sign faces away from the camera (or is
     folded over) and is culled, as are slivers thinner than ``min_area``.
     """
-    areas = signed_areas(points, triangles) * front_sign
-    keep = np.flatnonzero(areas > min_area)
-    corners = depth[triangles[keep]]
-    mean_depth = (corners[:, 0] + corners[:, 1] + corners[:, 2]) / 3  # what .mean(axis=1) gives, faster
+    depth = np.ascontiguousarray(depth)
+    keep, mean_depth = kernels.front_facing(np.ascontiguousarray(points), depth, np.ascontiguousarray(triangles),
+                                            points.dtype.type(front_sign), min_area, depth.dtype.type(3))
     return keep[np.argsort(-mean_depth, kind="stable")]
 
 
@@ -67,35 +67,12 @@ def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame
     """Pixel rectangle covering ``triangles``, clipped to the frame."""
     if len(triangles) == 0:
         return Roi(0, 0, 0, 0)
-    used = points[triangles.ravel()]
-    x0 = max(int(np.floor(used[:, 0].min())) - margin, 0)
-    y0 = max(int(np.floor(used[:, 1].min())) - margin, 0)
-    x1 = min(int(np.ceil(used[:, 0].max())) + margin + 1, frame_w)
-    y1 = min(int(np.ceil(used[:, 1].max())) + margin + 1, frame_h)
+    x_min, y_min, x_max, y_max = kernels.corner_bounds(np.ascontiguousarray(points), np.ascontiguousarray(triangles))
+    x0 = max(int(np.floor(x_min)) - margin, 0)
+    y0 = max(int(np.floor(y_min)) - margin, 0)
+    x1 = min(int(np.ceil(x_max)) + margin + 1, frame_w)
+    y1 = min(int(np.ceil(y_max)) + margin + 1, frame_h)
     return Roi(x0, y0, max(x1 - x0, 0), max(y1 - y0, 0))
-
-
-def _affine_to_target(xs: np.ndarray, ys: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per triangle, the affine map from screen to target: (3, C, K), rows d/dx, d/dy and the constant,
-    so that target = x * M[0] + y * M[1] + M[2].
-
-    ``xs``, ``ys``: (3, K) the corners' screen coordinates; ``target``: (C, 3, K) their target values.
-    Closed form (a 2x2 inverse per triangle), written out on rows of K numbers: several times faster
-    than a batched ``np.linalg.solve`` (or ``einsum``) for a few hundred triangles.
-    """
-    e1x, e1y, e2x, e2y = xs[1] - xs[0], ys[1] - ys[0], xs[2] - xs[0], ys[2] - ys[0]
-    det = e1x * e2y - e1y * e2x
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    # inv([e1 e2]) = [[e2y, -e2x], [-e1y, e1x]] / det: barycentric (b1, b2) = inv @ (p - p0).
-    inverse = np.stack([e2y, -e1y, -e2x, e1x]) / det
-    t0 = target[:, 0]
-    d1 = target[:, 1] - t0  # (C, K): the target's change along e1 (b1) and e2 (b2)
-    d2 = target[:, 2] - t0
-    out = np.empty((3,) + t0.shape)
-    out[0] = inverse[0] * d1 + inverse[1] * d2  # d target / dx
-    out[1] = inverse[2] * d1 + inverse[3] * d2  # d target / dy
-    out[2] = t0 - (xs[0] * out[0] + ys[0] * out[1])
-    return out
 
 
 def rasterize_map(
@@ -116,49 +93,6 @@ def rasterize_map(
     return map_x, map_y
 
 
-def _inside_roi(local: np.ndarray, triangles: np.ndarray, roi: Roi) -> np.ndarray:
-    """bool per triangle: its bounding box meets ``roi`` (``local``: vertices in the ROI's coordinates).
-
-    By outcodes per vertex (left, right, above, below): a box misses the ROI exactly when its three
-    corners share a side, which costs a gather of bytes instead of the corners' minima and maxima.
-    """
-    x, y = local[:, 0], local[:, 1]
-    codes = ((x < 0) | ((x > roi.width - 1) << 1) | ((y < 0) << 2) | ((y > roi.height - 1) << 3)).astype(np.uint8)
-    corners = codes[triangles]
-    return (corners[:, 0] & corners[:, 1] & corners[:, 2]) == 0
-
-
-def _sorted_by_y(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each triangle's corners ((3, K) coordinates) sorted by y, top (a), middle (b), bottom (c):
-    ax, ay, bx, by, cx, cy. Three compare-exchanges (a stable sort of three): far cheaper than
-    ``argsort`` per row.
-    """
-    x, y = list(xs), list(ys)
-    for i, j in ((0, 1), (1, 2), (0, 1)):
-        swap = y[j] < y[i]
-        x[i], x[j] = np.where(swap, x[j], x[i]), np.where(swap, x[i], x[j])
-        y[i], y[j] = np.where(swap, y[j], y[i]), np.where(swap, y[i], y[j])
-    return x[0], y[0], x[1], y[1], x[2], y[2]
-
-
-def _run_table(ax, ay, bx, by, cx, cy, start: np.ndarray) -> np.ndarray:
-    """(9, 2K): per triangle, its run of rows above its middle corner then the rest: the long edge (a-c)
-    and the run's short edge (a-b, then b-c) as x0, y0, dx, dy (dy 0 taken as infinite, so that
-    t = (y - y0) / dy is 0 on a flat edge), then ``start`` (the run's first row less its first span)."""
-    def dy(y0: np.ndarray, y1: np.ndarray) -> np.ndarray:
-        d = y1 - y0
-        return np.where(d == 0, np.inf, d)
-
-    table = np.empty((9, len(ax), 2))
-    table[0], table[1], table[2], table[3] = ax[:, None], ay[:, None], (cx - ax)[:, None], dy(ay, cy)[:, None]
-    table[4, :, 0], table[5, :, 0], table[6, :, 0], table[7, :, 0] = ax, ay, bx - ax, dy(ay, by)
-    table[4, :, 1], table[5, :, 1], table[6, :, 1], table[7, :, 1] = bx, by, cx - bx, dy(by, cy)
-    table[8] = start.reshape(-1, 2)
-    return table.reshape(9, -1)
-
-
-# why: the hot path of every frame (one vectorised pass per face, no Python per pixel); its steps
-# share a dozen arrays that splitting would pass around or copy, and it is measured in benchmarks/.
 def rasterize_values(
     points: np.ndarray,
     triangles: np.ndarray,
@@ -170,60 +104,14 @@ def rasterize_values(
     Each triangle is affine between its vertices, so every channel is
     interpolated linearly inside it; the nearest triangle (last in
     ``triangles``) wins; uncovered pixels hold :data:`OUTSIDE` in every channel.
+    A pixel is covered when its centre lies inside a triangle (compiled: :func:`kernels.rasterise`).
     """
-    channels = values.shape[1]
-    maps = np.full((channels, roi.height, roi.width), OUTSIDE, dtype=np.float32)
+    maps = np.full((values.shape[1], roi.height, roi.width), OUTSIDE, dtype=np.float32)
     if roi.empty or len(triangles) == 0:
         return maps
-
     local = points.astype(np.float64) - (roi.x, roi.y)
-    triangles = triangles[_inside_roi(local, triangles, roi)]  # only those can cover a pixel of the ROI
-    if len(triangles) == 0:
-        return maps
-    corners = np.ascontiguousarray(triangles.T)  # (3, K)
-    xs, ys = local[:, 0][corners], local[:, 1][corners]
-    coeffs = _affine_to_target(xs, ys, values.T.astype(np.float64)[:, corners])  # (3, C, K)
-    ax, ay, bx, by, cx, cy = _sorted_by_y(xs, ys)
-
-    # Each triangle's rows in two runs: above its middle corner (y < by) along the upper short edge
-    # (a-b), then the rest along the lower one (b-c); every row also crosses the long edge (a-c).
-    row0 = np.maximum(np.ceil(ay), 0).astype(np.int64)
-    rows_per_tri = np.maximum(np.minimum(np.floor(cy), roi.height - 1).astype(np.int64) - row0 + 1, 0)
-    upper_rows = np.clip(np.ceil(by).astype(np.int64) - row0, 0, rows_per_tri)
-    runs = np.stack([upper_rows, rows_per_tri - upper_rows], axis=1).ravel()  # upper, lower, upper, ...
-    total_rows = int(runs.sum())
-    if total_rows == 0:
-        return maps
-    first_row = np.stack([row0, row0 + upper_rows], axis=1).ravel()
-    span = np.repeat(_run_table(ax, ay, bx, by, cx, cy, first_row - (np.cumsum(runs) - runs)), runs, axis=1)
-    y = np.arange(total_rows) + span[8]  # one entry per (triangle, row): where the row crosses it
-    x_long = span[0] + (y - span[1]) / span[3] * span[2]
-    x_short = span[4] + (y - span[5]) / span[7] * span[6]
-    x_start = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-9), 0).astype(np.int64)
-    x_end = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-9), roi.width - 1).astype(np.int64)
-    pixels_per_span = np.maximum(x_end - x_start + 1, 0)
-    total = int(pixels_per_span.sum())
-    if total == 0:
-        return maps
-
-    # Per span: its first pixel's number, its flat index less that number, and per channel the value
-    # at its first pixel and the step along x; one repeat gives every pixel its span's. Painter's order:
-    # spans are grouped by triangle far to near, and numpy's fancy assignment writes in index order,
-    # so the nearest triangle wins.
-    first_pixel = np.cumsum(pixels_per_span) - pixels_per_span
-    whole = np.empty((2, len(pixels_per_span)), np.int32)
-    whole[0], whole[1] = first_pixel, y.astype(np.int64) * roi.width + x_start - first_pixel
-    m = np.repeat(coeffs.reshape(3 * channels, -1), rows_per_tri, axis=1)  # (3C, S)
-    ramp = np.empty((2 * channels, len(pixels_per_span)), np.float32)
-    ramp[:channels] = m[:channels] * x_start.astype(np.float64) + m[channels:2 * channels] * y + m[2 * channels:]
-    ramp[channels:] = m[:channels]
-    whole, ramp = np.repeat(whole, pixels_per_span, axis=1), np.repeat(ramp, pixels_per_span, axis=1)
-    number = np.arange(total, dtype=np.int32)
-    offset = (number - whole[0]).astype(np.float32)
-    flat = number + whole[1]
-    for channel in range(channels):
-        maps[channel].ravel()[flat] = ramp[channel] + ramp[channels + channel] * offset
-    return maps
+    return kernels.rasterise(local, np.ascontiguousarray(triangles), np.ascontiguousarray(values, dtype=np.float64),
+                             maps)
 
 
 def raster_step(face_width_px: float, target_px: float = 180.0, max_step: int = 4) -> int:

@@ -1,0 +1,114 @@
+"""The compiled geometry (arfilter.render.kernels) gives exactly what its numpy original gave.
+
+The pictures must not change when the renderer gets faster: every kernel is checked to the bit
+against the numpy it replaced (``geometry_reference.py``), on random meshes with awkward cases
+(corners on pixel centres, slivers, triangles off the region, both float types) and on a real
+face tracked by the real model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import geometry_reference as numpy_version
+
+from arfilter.core.types import Face
+from arfilter.render.renderer import Renderer
+from arfilter.render.packs import load_overlay
+from arfilter.render.unwrap import UvGrid, grid_coordinates, look_box, vertex_facing, vertex_normals
+from arfilter.render.warp import Roi, rasterize_values, signed_areas, triangles_roi, visible_triangles
+from arfilter.tracking.mesh import MESH_VERTICES
+
+
+def random_mesh(rng: np.random.Generator, case: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Roi]:
+    """Vertices, triangles, per-vertex values and a region; every third case has corners on whole
+    pixels (pixel centres on edges: the tie rules), every fifth repeated vertices (flat triangles)."""
+    count = 30
+    points = rng.uniform(-20.0, 120.0, (count, 2))
+    if case % 3 == 0:
+        points = np.round(points)
+    triangles = rng.integers(0, count, (40, 3))
+    if case % 5 == 0:
+        triangles[::4, 2] = triangles[::4, 1]
+    values = rng.uniform(-50.0, 1000.0, (count, 2 + case % 3))
+    roi = Roi(int(rng.integers(-5, 5)), int(rng.integers(-5, 5)), int(rng.integers(1, 110)), int(rng.integers(1, 110)))
+    return points, triangles, values, roi
+
+
+@pytest.mark.parametrize("case", range(60))
+def test_rasteriser_matches_the_numpy_one_on_random_meshes(case):
+    points, triangles, values, roi = random_mesh(np.random.default_rng(case), case)
+    expected = numpy_version.rasterize_values(points, triangles, values, roi)
+    np.testing.assert_array_equal(rasterize_values(points, triangles, values, roi), expected)
+
+
+def test_rasteriser_covers_pixels_on_random_meshes():
+    """Not only agreeing on empty maps: most random regions get thousands of pixels written."""
+    written = [int((rasterize_values(*random_mesh(np.random.default_rng(case), case)) != -1e4).sum())
+               for case in range(20)]
+    assert sum(count > 1000 for count in written) >= 10, written
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_culling_and_bounds_match_numpy_on_random_meshes(dtype):
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        points = rng.uniform(-50.0, 50.0, (25, 2)).astype(dtype)
+        depth = rng.uniform(-5.0, 5.0, 25).astype(dtype)
+        depth[::3] = depth[0]  # ties: the stable order must be kept
+        triangles = rng.integers(0, 25, (60, 3))
+        triangles[::5, 2] = triangles[::5, 0]  # flat: area exactly 0, culled at min_area 0 too
+        for front in (1.0, -1.0):
+            for least in (1e-3, 0.0):
+                np.testing.assert_array_equal(visible_triangles(points, depth, triangles, front, least),
+                                              numpy_version.visible_triangles(points, depth, triangles, front, least))
+        assert triangles_roi(points, triangles, 40, 30) == numpy_version.triangles_roi(points, triangles, 40, 30)
+
+
+def test_normals_match_numpy_on_random_and_real_meshes(mesh, portrait_landmarks):
+    rng = np.random.default_rng(3)
+    points = rng.uniform(-100.0, 100.0, (50, 3))
+    triangles = rng.integers(0, 50, (80, 3))
+    for front in (1.0, -1.0):
+        np.testing.assert_array_equal(vertex_normals(points, triangles, front),
+                                      numpy_version.vertex_normals(points, triangles, front))
+    landmarks = portrait_landmarks[:MESH_VERTICES]
+    front = float(np.sign(np.median(signed_areas(mesh.uvs, mesh.triangles))))
+    np.testing.assert_array_equal(vertex_normals(landmarks, mesh.triangles, front),
+                                  numpy_version.vertex_normals(landmarks, mesh.triangles, front))
+
+
+def test_texel_positions_match_numpy_on_a_real_face(mesh, portrait, portrait_landmarks):
+    landmarks = portrait_landmarks[:MESH_VERTICES]
+    points = landmarks[:, :2]
+    triangles = mesh.skin_triangles
+    front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
+    facing = vertex_facing(vertex_normals(landmarks, mesh.triangles, front))
+    grid = UvGrid(mesh.uvs, triangles, look_box(mesh.uvs, triangles))
+    shown = np.zeros(len(triangles), bool)
+    shown[visible_triangles(points, landmarks[:, 2], triangles, front)] = True
+    shown[::7] = False  # some hidden, as a turned head hides them
+    height, width = portrait.shape[:2]
+    for image_width in (width, width // 2):  # a face partly out of the frame
+        view = grid.view(portrait[:, :image_width], points, facing, shown)
+        valid, screen_x, screen_y, face_on = numpy_version.texel_positions(grid, points, facing, shown,
+                                                                          image_width, height)
+        assert valid.sum() > 1000
+        np.testing.assert_array_equal(view.valid.ravel(), valid)
+        np.testing.assert_array_equal(view.screen_x.ravel(), screen_x)
+        np.testing.assert_array_equal(view.screen_y.ravel(), screen_y)
+        np.testing.assert_array_equal(view.facing.ravel(), face_on)
+
+
+def test_the_face_map_matches_numpy_on_a_real_face(mesh, portrait_landmarks):
+    """The rasteriser as the renderer calls it: the real mesh, a real face, texel targets, painter's order."""
+    renderer = Renderer(mesh, load_overlay("black_eye_left"))
+    points = portrait_landmarks[:MESH_VERTICES, :2]
+    roi, visible = renderer.face_roi(Face(portrait_landmarks), (1280, 1280))
+    targets = grid_coordinates(mesh.uvs) * 8.0
+    triangles = mesh.skin_triangles[visible]
+    expected = numpy_version.rasterize_values(points, triangles, targets, roi)
+    assert (expected != -1e4).mean() > 0.5
+    np.testing.assert_array_equal(rasterize_values(points, triangles, targets, roi), expected)
+
