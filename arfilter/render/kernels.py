@@ -177,3 +177,24 @@ def texel_positions(per_vertex, corner_vertices, corner_weights, texels, triangl
             screen_x[texel] = sx
             screen_y[texel] = sy
             facing[texel] = min(max(on, np.float32(0.0)), np.float32(1.0))
+
+
+@numba.njit(**_JIT)
+def patch_sums(image, points, vertices, radius, spacing):  # pragma: no cover - compiled
+    """(number of patches inside the frame, BGR sums as int64): square patches of (2 * ``radius`` + 1)
+    samples ``spacing`` pixels apart around each of ``points[vertices]`` (rounded half to even, as
+    ``np.round``), those whose every sample lies inside ``image``. Integer sums: exact in any order."""
+    height, width = image.shape[0], image.shape[1]
+    margin = radius * spacing
+    sums = np.zeros(3, np.int64)
+    inside = 0
+    for vertex in vertices:
+        cx, cy = int(np.round(points[vertex, 0])), int(np.round(points[vertex, 1]))
+        if cx < margin or cx >= width - margin or cy < margin or cy >= height - margin:
+            continue
+        inside += 1
+        for dy in range(-radius, radius + 1):
+            for dx in range(-radius, radius + 1):
+                for c in range(3):
+                    sums[c] += image[cy + dy * spacing, cx + dx * spacing, c]
+    return inside, sums
