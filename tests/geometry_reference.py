@@ -217,16 +217,3 @@ def texel_positions(grid, points: np.ndarray, facing: np.ndarray, shown: np.ndar
     face_on[texels] = np.clip(on[ok], 0.0, 1.0)
     return valid, screen_x, screen_y, face_on
 
-
-def face_skin_luma(image: np.ndarray, points: np.ndarray) -> float | None:
-    """What ``renderer.face_skin_luma`` computed in numpy: the mean luma of 7 5x5 patches."""
-    patch = np.mgrid[-2:3, -2:3].reshape(2, -1)
-    height, width = image.shape[:2]
-    centres = np.round(points[np.array((50, 280, 101, 330, 151, 108, 337))]).astype(np.intp)
-    inside = (centres[:, 0] >= 2) & (centres[:, 0] < width - 2) & (centres[:, 1] >= 2) & (centres[:, 1] < height - 2)
-    if not inside.any():
-        return None
-    xs = (centres[inside, 0, None] + patch[1]).ravel()
-    ys = (centres[inside, 1, None] + patch[0]).ravel()
-    blue, green, red = image[ys, xs].mean(axis=0)
-    return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0

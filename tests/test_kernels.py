@@ -14,7 +14,7 @@ import pytest
 import geometry_reference as numpy_version
 
 from arfilter.core.types import Face
-from arfilter.render.renderer import Renderer, face_skin_luma
+from arfilter.render.renderer import Renderer
 from arfilter.render.packs import load_overlay
 from arfilter.render.unwrap import UvGrid, grid_coordinates, look_box, vertex_facing, vertex_normals
 from arfilter.render.warp import Roi, rasterize_values, signed_areas, triangles_roi, visible_triangles
@@ -113,12 +113,3 @@ def test_the_face_map_matches_numpy_on_a_real_face(mesh, portrait_landmarks):
     np.testing.assert_array_equal(rasterize_values(points, triangles, targets, roi), expected)
 
 
-
-def test_skin_brightness_matches_numpy_on_a_real_face_in_and_out_of_the_frame(portrait, portrait_landmarks):
-    points = portrait_landmarks[:, :2]
-    results = []
-    for shift in (0.0, 0.5, 300.0, -330.0, -2000.0):  # half pixels (rounding ties), patches leaving the frame
-        moved = np.round(points) + np.float32(shift) if shift == 0.5 else points + np.float32(shift)
-        results.append(face_skin_luma(portrait, moved))
-        assert results[-1] == numpy_version.face_skin_luma(portrait, moved)
-    assert results[0] is not None and results[-1] is None

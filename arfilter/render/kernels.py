@@ -7,23 +7,40 @@ scanline rasteriser alone was ~40 numpy calls and 0.6-0.8 ms per face at 720p. A
 numpy it replaced computed, operation for operation and in the same float types, so the pictures
 are the same to the bit (``tests/test_kernels.py`` checks each against a plain-numpy reference).
 
-Compiled once per machine on first use (about a second each) and cached beside this file (or in
-numba's user cache where that is read-only). ``nogil``: the frame loop's other threads keep running.
+Compiled once per machine on first use (about a second each) and cached in arfilter's own cache
+folder (``compiled/`` beside the model, ``$ARFILTER_CACHE_DIR`` included), never inside the installed
+package; ``$NUMBA_CACHE_DIR``, when set, wins. ``nogil``: the frame loop's other threads keep running.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
+from numba.core import config as numba_config
+
+from arfilter.tracking.model import user_cache_dir
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # read by each kernel's cache as it is decorated below
+    numba_config.CACHE_DIR = str(user_cache_dir() / "compiled")
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
+def arg(values: np.ndarray, dtype: type) -> np.ndarray:
+    """A writable C-ordered copy of ``values`` in ``dtype``: what the kernels' signatures take (a read-only
+    array, as a frozen landmark array is, matches none). For the small per-vertex arrays passed here."""
+    return np.array(values, dtype=dtype, order="C")
+# Each kernel is compiled for the types it is given here, at import (so a first frame never waits
+# for a compiler; a machine's first import takes ~4 s, later ones load the cache): index arrays are
+# int32 (the mesh's own), and the wrappers in warp.py and unwrap.py convert to these.
+
+
 # why: one compiled loop nest (triangle, row, channel, pixel): split into functions, numba would
 # inline them back, and the per-triangle set-up shared by its rows would be passed around.
-@numba.njit(**_JIT)
+@numba.njit(["f4[:, :, ::1](f8[:, ::1], i4[:, ::1], f8[:, ::1], f4[:, :, ::1])"], **_JIT)
 def rasterise(local, triangles, values, maps):  # pragma: no cover - compiled; see the tests
     """Scanline rasteriser: every pixel centre inside a triangle gets ``values`` (per vertex, float64,
     C channels) interpolated affinely; triangles in painter's order (later wins); ``maps`` (C, H, W)
@@ -90,14 +107,15 @@ def rasterise(local, triangles, values, maps):  # pragma: no cover - compiled; s
     return maps
 
 
-@numba.njit(**_JIT)
+@numba.njit([f"Tuple((i8[::1], {t}[::1]))({t}[:, ::1], {t}[::1], i4[:, ::1], {t}, {t}, {t})" for t in ("f4", "f8")],
+            **_JIT)
 def front_facing(points, depth, triangles, front_sign, min_area, three):  # pragma: no cover - compiled
     """(indices of the triangles whose signed screen area times ``front_sign`` exceeds ``min_area``,
-    their mean corner depth). In the points' and depth's own float types (``front_sign`` and
-    ``three`` given in them), as numpy computes it."""
+    their mean corner depth), in the points' float type (``front_sign``, ``min_area`` and ``three``
+    given in it), as numpy computes it."""
     count = triangles.shape[0]
     keep = np.empty(count, np.int64)
-    mean = np.empty(count, depth.dtype)
+    mean = np.empty(count, points.dtype)
     kept = 0
     for k in range(count):
         i0, i1, i2 = triangles[k, 0], triangles[k, 1], triangles[k, 2]
@@ -110,7 +128,7 @@ def front_facing(points, depth, triangles, front_sign, min_area, three):  # prag
     return keep[:kept], mean[:kept]
 
 
-@numba.njit(**_JIT)
+@numba.njit(["UniTuple(f8, 4)(f8[:, ::1], i4[:, ::1])"], **_JIT)
 def corner_bounds(points, triangles):  # pragma: no cover - compiled
     """(min x, min y, max x, max y) over every corner of ``triangles`` (at least one)."""
     first = points[triangles[0, 0]]
@@ -123,11 +141,12 @@ def corner_bounds(points, triangles):  # pragma: no cover - compiled
     return x_min, y_min, x_max, y_max
 
 
-@numba.njit(**_JIT)
-def normal_sums(points, triangles, front_sign, count):  # pragma: no cover - compiled
-    """(count, 3) float64: per vertex the sum of its triangles' normals (cross products of the edges,
-    z negated, times ``front_sign``), added in the triangles' order (as ``np.bincount`` adds)."""
-    summed = np.zeros((count, 3))
+@numba.njit(["f4[:, ::1](f8[:, ::1], i4[:, ::1], f8)"], **_JIT)
+def unit_normals(points, triangles, front_sign):  # pragma: no cover - compiled
+    """float32 (N, 3): per vertex the sum of its triangles' normals (cross products of the edges, z
+    negated, times ``front_sign``), added in the triangles' order (as ``np.bincount`` adds), over its
+    length (a vertex in no triangle gets 0)."""
+    summed = np.zeros((points.shape[0], 3))
     for k in range(triangles.shape[0]):
         i0, i1, i2 = triangles[k, 0], triangles[k, 1], triangles[k, 2]
         e1x, e1y, e1z = points[i1, 0] - points[i0, 0], points[i1, 1] - points[i0, 1], points[i1, 2] - points[i0, 2]
@@ -140,12 +159,6 @@ def normal_sums(points, triangles, front_sign, count):  # pragma: no cover - com
             summed[vertex, 0] += nx
             summed[vertex, 1] += ny
             summed[vertex, 2] += nz
-    return summed
-
-
-@numba.njit(**_JIT)
-def unit_rows(summed):  # pragma: no cover - compiled
-    """float32 (N, 3): each row of ``summed`` over its length (a zero row stays zero)."""
     out = np.empty(summed.shape, np.float32)
     for i in range(summed.shape[0]):
         length = math.sqrt(summed[i, 0] * summed[i, 0] + summed[i, 1] * summed[i, 1] + summed[i, 2] * summed[i, 2])
@@ -156,7 +169,8 @@ def unit_rows(summed):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(**_JIT)
+@numba.njit([f"void({t}[:, ::1], i4[:, ::1], f4[:, ::1], i8[::1], i8[::1], b1[::1], i8, i8, f4[::1], f4[::1], f4[::1], "
+             "b1[::1])" for t in ("f4", "f8")], **_JIT)
 def texel_positions(per_vertex, corner_vertices, corner_weights, texels, triangle_of, shown, width, height,
                     screen_x, screen_y, facing, valid):  # pragma: no cover - compiled
     """Per texel of a UV grid: its screen x, y and facing, the weighted sum of its triangle's corners'
@@ -178,23 +192,3 @@ def texel_positions(per_vertex, corner_vertices, corner_weights, texels, triangl
             screen_y[texel] = sy
             facing[texel] = min(max(on, np.float32(0.0)), np.float32(1.0))
 
-
-@numba.njit(**_JIT)
-def patch_sums(image, points, vertices, radius, spacing):  # pragma: no cover - compiled
-    """(number of patches inside the frame, BGR sums as int64): square patches of (2 * ``radius`` + 1)
-    samples ``spacing`` pixels apart around each of ``points[vertices]`` (rounded half to even, as
-    ``np.round``), those whose every sample lies inside ``image``. Integer sums: exact in any order."""
-    height, width = image.shape[0], image.shape[1]
-    margin = radius * spacing
-    sums = np.zeros(3, np.int64)
-    inside = 0
-    for vertex in vertices:
-        cx, cy = int(np.round(points[vertex, 0])), int(np.round(points[vertex, 1]))
-        if cx < margin or cx >= width - margin or cy < margin or cy >= height - margin:
-            continue
-        inside += 1
-        for dy in range(-radius, radius + 1):
-            for dx in range(-radius, radius + 1):
-                for c in range(3):
-                    sums[c] += image[cy + dy * spacing, cx + dx * spacing, c]
-    return inside, sums

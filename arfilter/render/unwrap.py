@@ -66,9 +66,8 @@ def vertex_normals(landmarks: np.ndarray, triangles: np.ndarray, front_sign: flo
     negated). ``front_sign`` (the UV winding) orients them outwards: the z part
     of a triangle's normal is its signed screen area.
     """
-    points = np.ascontiguousarray(landmarks[:, :3], dtype=np.float64)
-    summed = kernels.normal_sums(points, np.ascontiguousarray(triangles), float(front_sign), len(points))
-    return kernels.unit_rows(summed)
+    return kernels.unit_normals(kernels.arg(landmarks[:, :3], np.float64), kernels.arg(triangles, np.int32),
+                                float(front_sign))
 
 
 def vertex_facing(normals: np.ndarray) -> np.ndarray:
@@ -109,7 +108,7 @@ class UvGrid:
         self._vertices = triangles[self._triangle]  # (N, 3) mesh vertex ids of each texel's triangle
         # The same by corner, (3, N) rows, for the per-frame sums.
         self._corner_weights = np.ascontiguousarray(self._weights.T)
-        self._corner_vertices = np.ascontiguousarray(self._vertices.T)
+        self._corner_vertices = np.ascontiguousarray(self._vertices.T, dtype=np.int32)
 
     def view(self, image: np.ndarray, points: np.ndarray, facing: np.ndarray, shown: np.ndarray) -> UvView:
         """This frame's :class:`UvView`: ``points`` the vertices' screen positions, ``facing`` their
@@ -118,13 +117,15 @@ class UvGrid:
         size = self.box.height * self.box.width
         # x, y and facing of each texel: its corners' weighted, each product in float32, summed in
         # corner order (compiled: :func:`kernels.texel_positions`).
-        per_vertex = np.stack([points[:, 0], points[:, 1], facing])  # (3, V)
+        per_vertex = np.stack([points[:, 0], points[:, 1], facing])  # (3, V), float32 from the tracker
         valid = np.zeros(size, bool)
         screen_x = np.full(size, OUTSIDE, np.float32)
         screen_y = np.full(size, OUTSIDE, np.float32)
         face_on = np.zeros(size, np.float32)
+        if per_vertex.dtype != np.float32:
+            per_vertex = per_vertex.astype(np.float64)
         kernels.texel_positions(per_vertex, self._corner_vertices, self._corner_weights, self._texels,
-                                self._triangle, np.ascontiguousarray(shown), width, height, screen_x, screen_y,
+                                self._triangle, kernels.arg(shown, np.bool_), width, height, screen_x, screen_y,
                                 face_on, valid)
         shape = (self.box.height, self.box.width)
         screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
