@@ -120,6 +120,49 @@ def test_presenter_curtain_blanks_everything_and_captions_and_readout_follow_the
     assert np.array_equal(frame, portrait), "the input is never changed"
 
 
+class KeptScreen:
+    """A kiosk screen stand-in: its own kept attract picture when nobody is there, else the picture itself."""
+
+    def __init__(self, shape) -> None:
+        self.attract = np.full(shape, 90, np.uint8)
+
+    def __call__(self, output, faces):
+        return self.attract if not faces else output
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+@pytest.mark.parametrize("captions", [False, True])
+@pytest.mark.parametrize("people", [False, True])
+def test_the_readout_drawn_in_place_never_touches_a_picture_the_presenter_did_not_make(controls, portrait,
+                                                                                    mirrored, captions, people):
+    """The readout is drawn on the presenter's own copy when it has one (saving a whole-frame copy), never on
+    the caller's frame or on a screen's kept attract picture: after two frames both are as they were, and
+    the output is what drawing each step on a copy gives."""
+    from arfilter.core.framing import mirror
+    from arfilter.core.types import Face
+
+    frame = cv2.resize(portrait, (320, 240))
+    screen = KeptScreen(frame.shape)
+    present = Presenter(controls, campaign=Stamp(), screen=screen)
+    controls.request("stats", True)
+    controls.request("captions", captions)
+    controls.apply()
+    if mirrored:
+        assert controls.handle_key(ord("m"))
+    faces = (Face(np.full((478, 3), 100.0, np.float32)),) if people else ()
+    figures = LiveFigures(fps=30.0, latency_ms=41.0, faces=len(faces), dropped=0)
+    expected = mirror(frame) if mirrored else frame
+    expected = expected if people else screen.attract
+    expected = Stamp().draw(expected) if captions else expected
+    expected = draw_readout(expected, figures)
+    for _ in range(2):
+        original = frame.copy()
+        shown = present(frame, faces, figures)
+        assert np.array_equal(frame, original), "the caller's frame is never drawn on"
+        assert (screen.attract == 90).all(), "the kept attract picture is never drawn on"
+        assert np.array_equal(shown, expected)
+
+
 def test_m_mirrors_the_picture_before_the_captions_so_they_read_the_right_way(controls, portrait):
     """One owner of the mirror (the presenter), before any text: a real caption bar, not a flipped one."""
     from arfilter.core.framing import mirror

@@ -57,8 +57,9 @@ def blank(shape: tuple[int, ...]) -> np.ndarray:
     return np.full((shape[0], shape[1], 3), CURTAIN_BGR, np.uint8)
 
 
-def draw_readout(image: np.ndarray, figures: LiveFigures) -> np.ndarray:
-    """fps / latency / faces / dropped in a small box, top left (a new image)."""
+def draw_readout(image: np.ndarray, figures: LiveFigures, in_place: bool = False) -> np.ndarray:
+    """fps / latency / faces / dropped in a small box, top left: on a new image, or on ``image`` itself
+    when the caller made it (saves a whole-frame copy: 0.3 ms at 720p, 0.7 at 1080p)."""
     lines = [f"{figures.fps:4.1f} fps", f"{figures.latency_ms:4.0f} ms latency",
              f"{figures.faces} face{'s' if figures.faces != 1 else ''}", f"{figures.dropped} dropped"]
     scale = max(image.shape[0] / 720.0, 0.4)
@@ -67,7 +68,7 @@ def draw_readout(image: np.ndarray, figures: LiveFigures) -> np.ndarray:
     line_h = int(26 * scale)
     width = max(cv2.getTextSize(line, font, size, thickness)[0][0] for line in lines) + int(20 * scale)
     height = line_h * len(lines) + int(12 * scale)
-    out = image.copy()
+    out = image if in_place else image.copy()
     x0, y0 = int(12 * scale), int(12 * scale)
     box = out[y0:y0 + height, x0:x0 + width]
     box[:] = (box.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken: readable on any picture
@@ -94,15 +95,18 @@ class Presenter:
         self._rotate()
         if controls.curtain:
             return blank(output.shape)
+        made_here = False  # ``output`` is an array made in this call: the readout may draw on it in place
         if controls.mirror:
-            output = mirror(output)
+            output, made_here = mirror(output), True
         if self.screen is not None:
-            output = self.screen(output, faces)
+            shown = self.screen(output, faces)  # the picture itself, or its own (maybe kept) attract screen
+            made_here, output = made_here and shown is output, shown
         if self.campaign is not None and controls.captions:
             boxes = face_boxes(faces, output.shape[1], controls.mirror)
             output = self.campaign.draw(output, boxes)
+            made_here = True  # a new frame (the layer never draws on its input)
         if controls.stats_visible:
-            output = draw_readout(output, figures)
+            output = draw_readout(output, figures, in_place=made_here)
         return output
 
     def card(self, image: np.ndarray) -> np.ndarray:
