@@ -113,3 +113,18 @@ def test_the_face_map_matches_numpy_on_a_real_face(mesh, portrait_landmarks):
     np.testing.assert_array_equal(rasterize_values(points, triangles, targets, roi), expected)
 
 
+
+
+def test_occlusion_score_tables_match_numpy_for_many_skins():
+    """The per-frame lookup tables of the occlusion test, for skins from dark to bright, narrow and wide
+    spreads, both sets of ramps (per texel, per screen pixel)."""
+    from arfilter.render.occlusion import _COLOUR_RAMPS, _GATE_RAMPS, _tables
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        skin = np.array([rng.uniform(0.0, 255.0), rng.uniform(120.0, 180.0), rng.uniform(70.0, 135.0),
+                         rng.uniform(3.0, 30.0), rng.uniform(3.0, 30.0)], np.float32)
+        for ramps, rows in ((_COLOUR_RAMPS, (0, 0, 1, 2)), (_GATE_RAMPS, (1, 2, 0))):
+            expected = numpy_version.score_tables(skin, ramps, rows)
+            assert 0 < expected.mean() < 255
+            np.testing.assert_array_equal(_tables(skin, ramps, rows), expected)

@@ -192,3 +192,23 @@ def texel_positions(per_vertex, corner_vertices, corner_weights, texels, triangl
             screen_y[texel] = sy
             facing[texel] = min(max(on, np.float32(0.0)), np.float32(1.0))
 
+
+
+@numba.njit(["u1[:, ::1](f4[::1], f4, i8[::1], f4[::1], f4[::1])"], **_JIT)
+def score_tables(skin, brightness, rows, start, scale):  # pragma: no cover - compiled
+    """uint8 (len(rows), 256): per level, a ramp's score of a measure against a face's skin statistics
+    ``skin`` (Y, Cr, Cb means; Cr, Cb spreads): measure 0 the level / ``brightness`` (the skin's Y, at
+    least 1), 1 and 2 |level - the skin's Cr or Cb| / its spread; ``(measure - start) * scale`` clipped
+    to 0-255, all in float32 as numpy computes it (these are made for every face and frame)."""
+    out = np.empty((rows.shape[0], 256), np.uint8)
+    for r in range(rows.shape[0]):
+        measure = rows[r]
+        for level in range(256):
+            value = np.float32(level)
+            if measure == 0:
+                value = value / brightness
+            else:
+                value = np.float32(abs(value - skin[measure])) / skin[measure + 2]
+            score = (value - start[r]) * scale[r]
+            out[r, level] = np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
+    return out

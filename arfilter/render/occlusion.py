@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.render import kernels
 from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
@@ -54,7 +55,6 @@ GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at
 GATE_DARKEST = 24  # brightness below which saturation is read as at this brightness (noise in the dark)
 GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
 GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
-_LEVELS = np.arange(256, dtype=np.float32)
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
 _FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
@@ -98,13 +98,11 @@ _GATE_RAMPS = _ramps(GATE_SIGMAS, GATE_SIGMAS, GATE_DARK)
 def _tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: tuple[int, ...]) -> np.ndarray:
     """uint8 (len(rows), 256): for every level, its ramp's score of a measure against this face's skin:
     row 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in the skin's spreads (each row
-    what :func:`_ramp` gives, computed for all of them at once: these are made every frame)."""
-    measures = np.empty((3, 256), np.float32)
-    measures[0] = _LEVELS / max(float(skin[0]), 1.0)
-    measures[1] = np.abs(_LEVELS - skin[1]) / skin[3]
-    measures[2] = np.abs(_LEVELS - skin[2]) / skin[4]
+    what :func:`_ramp` gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
     start, scale = ramps
-    return np.clip((measures[list(rows)] - start) * scale, 0.0, 255.0).astype(np.uint8)
+    return kernels.score_tables(kernels.arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)),
+                                np.array(rows, np.int64), kernels.arg(start[:, 0], np.float32),
+                                kernels.arg(scale[:, 0], np.float32))
 
 
 def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
