@@ -18,8 +18,8 @@ that falls on the face, so it follows the scene's brightness.
   one bruise can be fresh in the middle and older at the rim, by design.
   At 0 the colour is not read at all (packs made before keep their look).
   Still a table lookup: the age is quantised to 16 steps, and one
-  ``cv2.remap`` with nearest sampling reads a (16, 256) table of
-  transmittances indexed by (age step, alpha).
+  compiled pass reads a (16, 256) table of transmittances indexed by
+  (age step, alpha).
 - Skin tone: on darker skin the melanin above the blood hides its hue, so
   the bruise reads darker and less red. The renderer passes ``skin``, the
   brightness of the face's cheeks and forehead (an eye socket in shadow
@@ -35,6 +35,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ._compiled import age_transmittance
 from ._skin import luma, skin_luma
 from .params import Param
 
@@ -105,12 +106,9 @@ def _transmittance(color: np.ndarray, alpha: np.ndarray, age: float, age_spread:
     """uint8 (h, w, 3) transmittance of every pixel: one LUT, or one gather from the age map's table."""
     if age_spread <= 0.0:
         return cv2.LUT(alpha, transmittance_table(age, intensity, skin))
-    a = cv2.extractChannel(alpha, 0)
     # The colour is premultiplied, so green / alpha is the texel's own fraction of the spread
     # (unchanged by coverage and opacity, which scale both); alpha 0 divides to 0.
-    step = cv2.divide(cv2.extractChannel(color, 1), a, scale=AGE_STEPS - 1)
-    index = cv2.merge([a, step]).astype(np.int16)  # (x, y) = (alpha, age step)
-    return cv2.remap(age_map_table(age, age_spread, intensity, skin), index, None, cv2.INTER_NEAREST)
+    return age_transmittance(color, alpha, age_map_table(age, age_spread, intensity, skin))
 
 
 @lru_cache(maxsize=256)

@@ -228,3 +228,14 @@ def score_tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: t
     measures[2] = np.abs(levels - skin[2]) / skin[4]
     start, scale = ramps
     return np.clip((measures[list(rows)] - start) * scale, 0.0, 255.0).astype(np.uint8)
+
+
+def age_transmittance(color: np.ndarray, alpha: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """What the bruise shader's age lookup did with OpenCV: age step = green * 15 / alpha (cv2.divide),
+    then (alpha, step) read from the table by a nearest remap (0 past its last step)."""
+    import cv2
+
+    a = cv2.extractChannel(alpha, 0)
+    step = cv2.divide(cv2.extractChannel(color, 1), a, scale=table.shape[0] - 1)
+    index = cv2.merge([a, step]).astype(np.int16)
+    return cv2.remap(table, index, None, cv2.INTER_NEAREST)

@@ -128,3 +128,22 @@ def test_occlusion_score_tables_match_numpy_for_many_skins():
             expected = numpy_version.score_tables(skin, ramps, rows)
             assert 0 < expected.mean() < 255
             np.testing.assert_array_equal(_tables(skin, ramps, rows), expected)
+
+
+def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
+    """Every (green, alpha) pair of a premultiplied texel, and greens above alpha (rounding), with the
+    tables of three ages and skins: one compiled pass gives what divide + merge + remap gave."""
+    from arfilter.shaders._compiled import age_transmittance
+    from arfilter.shaders.bruise import age_map_table
+
+    green, alpha = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    color = np.zeros((256, 256, 3), np.uint8)
+    color[..., 1], color[..., 0] = green, 7
+    alphas = np.repeat(alpha[..., None], 3, axis=2)
+    for age, spread, skin in ((1.5, 5.0, 0.55), (0.0, 14.0, 0.2), (9.0, 2.0, 0.8)):
+        table = age_map_table(age, spread, 1.35, skin)
+        expected = numpy_version.age_transmittance(color, alphas, table)
+        assert (expected == 0).all(axis=2).sum() > 1000, "greens past the table: black, as the remap gave"
+        np.testing.assert_array_equal(age_transmittance(color, alphas, table), expected)
+        window = (slice(40, 200), slice(30, 220))  # a strided view, as the renderer's window is
+        np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table), expected[window])

@@ -50,8 +50,21 @@ def user_overlays_dir(platform: str | None = None, env: Mapping[str, str] | None
     ``$XDG_DATA_HOME/arfilter/overlays`` (default ``~/.local/share/...``);
     macOS: ``~/Library/Application Support/arfilter/overlays``; Windows:
     ``%APPDATA%\\arfilter\\overlays``. A pure function of ``platform`` and ``env``
-    (default: the running system), like ``model.user_cache_dir``.
+    (default: the running system), like :func:`user_cache_dir`.
     """
     return user_dir("ARFILTER_OVERLAYS_DIR", ("APPDATA", "Roaming", "overlays"),
                     "Application Support/arfilter/overlays", ("XDG_DATA_HOME", ".local/share", "overlays"),
                     platform=platform, env=env)
+
+
+def user_cache_dir(
+    platform: str | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    """The per-user cache folder for arfilter, following each OS's convention.
+
+    A pure function of ``platform`` and ``env`` (default: the running system)
+    so every OS's rule can be tested anywhere. ``$ARFILTER_CACHE_DIR`` wins
+    everywhere; it is the escape hatch for read-only or shared home folders.
+    """
+    return user_dir("ARFILTER_CACHE_DIR", ("LOCALAPPDATA", "Local", "Cache"), "Caches/arfilter",
+                    ("XDG_CACHE_HOME", ".cache", ""), platform=platform, env=env)

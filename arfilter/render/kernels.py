@@ -7,35 +7,20 @@ scanline rasteriser alone was ~40 numpy calls and 0.6-0.8 ms per face at 720p. A
 numpy it replaced computed, operation for operation and in the same float types, so the pictures
 are the same to the bit (``tests/test_kernels.py`` checks each against a plain-numpy reference).
 
-Compiled once per machine on first use (about a second each) and cached in arfilter's own cache
-folder (``compiled/`` beside the model, ``$ARFILTER_CACHE_DIR`` included), never inside the installed
-package; ``$NUMBA_CACHE_DIR``, when set, wins. ``nogil``: the frame loop's other threads keep running.
+Compiled for fixed types at import and cached (:mod:`arfilter.core.compiled`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 
 import numba
 import numpy as np
-from numba.core import config as numba_config
 
-from arfilter.tracking.model import user_cache_dir
+from arfilter.core.compiled import JIT as _JIT
 
-if not os.environ.get("NUMBA_CACHE_DIR"):  # read by each kernel's cache as it is decorated below
-    numba_config.CACHE_DIR = str(user_cache_dir() / "compiled")
-
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
-
-
-def arg(values: np.ndarray, dtype: type) -> np.ndarray:
-    """A writable C-ordered copy of ``values`` in ``dtype``: what the kernels' signatures take (a read-only
-    array, as a frozen landmark array is, matches none). For the small per-vertex arrays passed here."""
-    return np.array(values, dtype=dtype, order="C")
-# Each kernel is compiled for the types it is given here, at import (so a first frame never waits
-# for a compiler; a machine's first import takes ~4 s, later ones load the cache): index arrays are
-# int32 (the mesh's own), and the wrappers in warp.py and unwrap.py convert to these.
+# Index arrays are int32 (the mesh's own); the wrappers in warp.py, unwrap.py and occlusion.py convert to
+# the types below.
 
 
 # why: one compiled loop nest (triangle, row, channel, pixel): split into functions, numba would
@@ -212,3 +197,4 @@ def score_tables(skin, brightness, rows, start, scale):  # pragma: no cover - co
             score = (value - start[r]) * scale[r]
             out[r, level] = np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
     return out
+

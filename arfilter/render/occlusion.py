@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.core.compiled import arg
 from arfilter.render import kernels
 from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
@@ -100,9 +101,9 @@ def _tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: tuple[
     row 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in the skin's spreads (each row
     what :func:`_ramp` gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
     start, scale = ramps
-    return kernels.score_tables(kernels.arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)),
-                                np.array(rows, np.int64), kernels.arg(start[:, 0], np.float32),
-                                kernels.arg(scale[:, 0], np.float32))
+    return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)),
+                                np.array(rows, np.int64), arg(start[:, 0], np.float32),
+                                arg(scale[:, 0], np.float32))
 
 
 def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

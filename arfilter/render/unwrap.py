@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.core.compiled import arg
 from arfilter.render import kernels
 from arfilter.render.warp import OUTSIDE, Roi, rasterize_values
 
@@ -66,7 +67,7 @@ def vertex_normals(landmarks: np.ndarray, triangles: np.ndarray, front_sign: flo
     negated). ``front_sign`` (the UV winding) orients them outwards: the z part
     of a triangle's normal is its signed screen area.
     """
-    return kernels.unit_normals(kernels.arg(landmarks[:, :3], np.float64), kernels.arg(triangles, np.int32),
+    return kernels.unit_normals(arg(landmarks[:, :3], np.float64), arg(triangles, np.int32),
                                 float(front_sign))
 
 
@@ -125,7 +126,7 @@ class UvGrid:
         if per_vertex.dtype != np.float32:
             per_vertex = per_vertex.astype(np.float64)
         kernels.texel_positions(per_vertex, self._corner_vertices, self._corner_weights, self._texels,
-                                self._triangle, kernels.arg(shown, np.bool_), width, height, screen_x, screen_y,
+                                self._triangle, arg(shown, np.bool_), width, height, screen_x, screen_y,
                                 face_on, valid)
         shape = (self.box.height, self.box.width)
         screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)

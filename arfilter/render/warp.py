@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from arfilter.core.compiled import arg
 from arfilter.render import kernels
 
 OUTSIDE = np.float32(-1e4)  # map value for "no surface here": remap returns transparent
@@ -59,8 +60,8 @@ def visible_triangles(
     """
     # float32 landmarks as they come (bit for bit what numpy gave), anything else in float64.
     kind = np.float32 if points.dtype == np.float32 and depth.dtype == np.float32 else np.float64
-    keep, mean_depth = kernels.front_facing(kernels.arg(points, kind), kernels.arg(depth, kind),
-                                            kernels.arg(triangles, np.int32), kind(front_sign), kind(min_area), kind(3))
+    keep, mean_depth = kernels.front_facing(arg(points, kind), arg(depth, kind),
+                                            arg(triangles, np.int32), kind(front_sign), kind(min_area), kind(3))
     return keep[np.argsort(-mean_depth, kind="stable")]
 
 
@@ -68,8 +69,8 @@ def triangles_roi(points: np.ndarray, triangles: np.ndarray, frame_w: int, frame
     """Pixel rectangle covering ``triangles``, clipped to the frame."""
     if len(triangles) == 0:
         return Roi(0, 0, 0, 0)
-    x_min, y_min, x_max, y_max = kernels.corner_bounds(kernels.arg(points, np.float64),
-                                                       kernels.arg(triangles, np.int32))
+    x_min, y_min, x_max, y_max = kernels.corner_bounds(arg(points, np.float64),
+                                                       arg(triangles, np.int32))
     x0 = max(int(np.floor(x_min)) - margin, 0)
     y0 = max(int(np.floor(y_min)) - margin, 0)
     x1 = min(int(np.ceil(x_max)) + margin + 1, frame_w)
@@ -112,7 +113,7 @@ def rasterize_values(
     if roi.empty or len(triangles) == 0:
         return maps
     local = points.astype(np.float64) - (roi.x, roi.y)
-    return kernels.rasterise(local, kernels.arg(triangles, np.int32), kernels.arg(values, np.float64), maps)
+    return kernels.rasterise(local, arg(triangles, np.int32), arg(values, np.float64), maps)
 
 
 def raster_step(face_width_px: float, target_px: float = 180.0, max_step: int = 4) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Mapping, TextIO
 
 from arfilter.core.errors import ArfilterError
-from arfilter.core.paths import user_dir
+from arfilter.core.paths import user_cache_dir  # noqa: F401 (imported from here by doctor, web, tests)
 
 MODEL_URL = (
     "https://storage.googleapis.com/mediapipe-models/face_landmarker/"
@@ -65,19 +65,6 @@ FACE_MODEL = Fetched()
 # (resolved path, device, inode, size, mtime_ns) -> hex digest. Lets a long-lived
 # process call resolve_model() repeatedly without rehashing an unchanged file.
 _digest_memo: dict[tuple[str, int, int, int, int], str] = {}
-
-
-def user_cache_dir(
-    platform: str | None = None, env: Mapping[str, str] | None = None
-) -> Path:
-    """The per-user cache folder for arfilter, following each OS's convention.
-
-    A pure function of ``platform`` and ``env`` (default: the running system)
-    so every OS's rule can be tested anywhere. ``$ARFILTER_CACHE_DIR`` wins
-    everywhere; it is the escape hatch for read-only or shared home folders.
-    """
-    return user_dir("ARFILTER_CACHE_DIR", ("LOCALAPPDATA", "Local", "Cache"), "Caches/arfilter",
-                    ("XDG_CACHE_HOME", ".cache", ""), platform=platform, env=env)
 
 
 def sha256_of(path: str | Path) -> str:

@@ -1,0 +1,28 @@
+"""How arfilter compiles its few hot loops (numba): one place for the options and the cache folder.
+
+Kernels are compiled for fixed argument types when their module is imported (so a first frame never
+waits for a compiler; a machine's first import takes a few seconds, later ones load the cache), and
+cached in arfilter's own cache folder (``compiled/`` beside the face model, ``$ARFILTER_CACHE_DIR``
+included), never inside the installed package; ``$NUMBA_CACHE_DIR``, when set, wins. ``nogil``: the
+frame loop's other threads keep running while one is in a kernel.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from numba.core import config as numba_config
+
+from arfilter.core.paths import user_cache_dir
+
+if not os.environ.get("NUMBA_CACHE_DIR"):  # read by each kernel's cache as it is decorated
+    numba_config.CACHE_DIR = str(user_cache_dir() / "compiled")
+
+JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def arg(values: np.ndarray, dtype: type) -> np.ndarray:
+    """A writable C-ordered copy of ``values`` in ``dtype``: what a kernel's signature takes (a read-only
+    array, as a frozen landmark array is, matches none). For the small per-vertex arrays passed so."""
+    return np.array(values, dtype=dtype, order="C")
