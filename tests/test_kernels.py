@@ -147,3 +147,36 @@ def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
         np.testing.assert_array_equal(age_transmittance(color, alphas, table), expected)
         window = (slice(40, 200), slice(30, 220))  # a strided view, as the renderer's window is
         np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table), expected[window])
+
+
+KERNEL_USE = """
+import numpy as np
+from arfilter.render.warp import Roi, rasterize_values
+maps = rasterize_values(np.array([[0.0, 0.0], [9.0, 0.0], [0.0, 9.0]]), np.array([[0, 1, 2]]), np.eye(3)[:, :2], Roi(0, 0, 10, 10))
+print(int((maps[0] > -1).sum()))
+"""
+
+
+@pytest.mark.parametrize("cache", ["writable", "unwritable"])
+def test_kernels_are_cached_in_arfilters_folder_or_compiled_in_memory(tmp_path, cache):
+    """Compiled code goes to arfilter's cache folder (never into the installed package); where that
+    cannot be written, the kernels are compiled in memory and work all the same (no failed import)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import arfilter
+
+    folder = tmp_path / "cache" if cache == "writable" else Path(os.devnull) / "cache"
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env.update(ARFILTER_CACHE_DIR=str(folder), PYTHONDONTWRITEBYTECODE="1")
+    package = Path(arfilter.__file__).parent
+    before = {path for path in package.rglob("*.nb[ic]")}
+    result = subprocess.run([sys.executable, "-c", KERNEL_USE], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout) == 55, "the triangle's 55 pixel centres (x + y <= 9) rasterised"
+    assert {path for path in package.rglob("*.nb[ic]")} == before, "nothing compiled into the package"
+    if cache == "writable":
+        assert any(folder.glob("compiled/*/*.nbi")), "the compiled kernels are cached in arfilter's folder"

@@ -4,22 +4,36 @@ Kernels are compiled for fixed argument types when their module is imported (so 
 waits for a compiler; a machine's first import takes a few seconds, later ones load the cache), and
 cached in arfilter's own cache folder (``compiled/`` beside the face model, ``$ARFILTER_CACHE_DIR``
 included), never inside the installed package; ``$NUMBA_CACHE_DIR``, when set, wins. ``nogil``: the
-frame loop's other threads keep running while one is in a kernel.
+frame loop's other threads keep running while one is in a kernel. Where that folder cannot be written
+(a read-only home at a kiosk), kernels are compiled in memory at every start instead (a few seconds
+more), rather than numba failing the import.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from numba.core import config as numba_config
 
 from arfilter.core.paths import user_cache_dir
 
-if not os.environ.get("NUMBA_CACHE_DIR"):  # read by each kernel's cache as it is decorated
-    numba_config.CACHE_DIR = str(user_cache_dir() / "compiled")
 
-JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+def writable(folder: Path) -> bool:
+    """Whether ``folder`` can be made and written (numba's own test, without leaving anything)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+        return True
+    except OSError:
+        return False
+
+
+_CACHE = Path(os.environ.get("NUMBA_CACHE_DIR") or user_cache_dir() / "compiled")
+numba_config.CACHE_DIR = str(_CACHE)  # read by each kernel's cache as it is decorated
+JIT = {"cache": writable(_CACHE), "nogil": True, "error_model": "numpy"}
 
 
 def arg(values: np.ndarray, dtype: type) -> np.ndarray:
