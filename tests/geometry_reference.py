@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from arfilter.render.warp import OUTSIDE, Roi
-
-
-def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Twice the signed area of each triangle (positive = clockwise on screen, y down)."""
-    x, y = points[:, 0][triangles], points[:, 1][triangles]  # (K, 3) each
-    return (x[:, 1] - x[:, 0]) * (y[:, 2] - y[:, 0]) - (y[:, 1] - y[:, 0]) * (x[:, 2] - x[:, 0])
+from arfilter.render.warp import OUTSIDE, Roi, signed_areas
 
 
 def visible_triangles(
     points: np.ndarray, depth: np.ndarray, triangles: np.ndarray, front_sign: float, min_area: float = 1e-3
 ) -> np.ndarray:
-    """Indices of the front-facing ``triangles``, sorted far to near.
-
-    ``front_sign`` is the sign the canonical UV layout gives every triangle;
-    a screen triangle with the other sign faces away from the camera (or is
-    folded over) and is culled, as are slivers thinner than ``min_area``.
-    """
+    """The front-facing triangles, far to near, as numpy found them (``warp.visible_triangles``)."""
     areas = signed_areas(points, triangles) * front_sign
     keep = np.flatnonzero(areas > min_area)
     corners = depth[triangles[keep]]
@@ -109,19 +98,8 @@ def _run_table(ax, ay, bx, by, cx, cy, start: np.ndarray) -> np.ndarray:
     return table.reshape(9, -1)
 
 
-
-def rasterize_values(
-    points: np.ndarray,
-    triangles: np.ndarray,
-    values: np.ndarray,
-    roi: Roi,
-) -> np.ndarray:
-    """``values`` (one row of C numbers per vertex) interpolated over ``roi``: (C, height, width) float32.
-
-    Each triangle is affine between its vertices, so every channel is
-    interpolated linearly inside it; the nearest triangle (last in
-    ``triangles``) wins; uncovered pixels hold :data:`OUTSIDE` in every channel.
-    """
+def rasterize_values(points: np.ndarray, triangles: np.ndarray, values: np.ndarray, roi: Roi) -> np.ndarray:
+    """The vectorised numpy scanline rasteriser ``warp.rasterize_values`` was before it was compiled."""
     channels = values.shape[1]
     maps = np.full((channels, roi.height, roi.width), OUTSIDE, dtype=np.float32)
     if roi.empty or len(triangles) == 0:
