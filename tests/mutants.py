@@ -132,10 +132,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "def camera_unavailable_card(size):\n    return card(size, \"\")\n\n\ndef _unused_unavailable_card(",
            ("tests/test_cards.py",)),
     # More, cheap and close to the ones above.
-    mutant("culling-off-warp", "culling switched off: every triangle counts as visible (render/warp.py)",
-           "arfilter/render/warp.py",
-           "keep = np.flatnonzero(areas > min_area)",
-           "keep = np.arange(len(areas))",
+    mutant("culling-off-warp", "culling switched off: every triangle counts as visible (render/kernels.py)",
+           "arfilter/render/kernels.py",
+           "if area * front_sign > min_area:",
+           "if True:",
            # test_warp checks the culling itself: on a rendered face the grazing fade also gives
            # surfaces turned away no paint, so the render test alone no longer sees this mutant.
            ("tests/test_warp.py", "tests/test_render.py")),
@@ -264,6 +264,14 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("stale-prepared-input", "the tracker uses a prepared model input made from another picture",
            "arfilter/tracking/tracker.py", "if isinstance(prepared, Prepared) and prepared.of is frame.image:",
            "if isinstance(prepared, Prepared):", ("tests/test_tracker.py",)),
+    mutant("rasteriser-edge-rule", "the compiled rasteriser drops pixel centres lying on a triangle's left edge",
+           "arfilter/render/kernels.py", "math.ceil(min(x_long, x_short) - 1e-9)",
+           "math.ceil(min(x_long, x_short) + 1e-9)", ("tests/test_kernels.py",)),
+    mutant("readout-on-callers-frame", "the readout is drawn on the caller's frame (and a kiosk's kept picture)",
+           "arfilter/session/present.py", "in_place=made_here)", "in_place=True)", ("tests/test_controls.py",)),
+    mutant("compiled-into-package", "compiled kernels cached whatever the cache folder (numba falls back to the package)",
+           "arfilter/core/compiled.py", "JIT = {\"cache\": writable(_CACHE),", "JIT = {\"cache\": True,",
+           ("tests/test_kernels.py::test_kernels_are_cached_in_arfilters_folder_or_compiled_in_memory",)),
 )
 
 
