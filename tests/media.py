@@ -31,7 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from arfilter.tracking.model import MODEL_SHA256, MODEL_URL, sha256_of, user_cache_dir
+from arfilter.core.paths import user_cache_dir
+from arfilter.tracking.model import MODEL_SHA256, MODEL_URL, sha256_of
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "models/face_landmarker.task"

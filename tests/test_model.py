@@ -22,6 +22,7 @@ import pytest
 
 import arfilter.tracking.model as model
 from arfilter.core.errors import ArfilterError
+from arfilter.core.paths import user_cache_dir
 from arfilter.tracking.model import (
     MODEL_FILENAME,
     MODEL_SHA256,
@@ -29,7 +30,6 @@ from arfilter.tracking.model import (
     MODEL_URL,
     resolve_model,
     sha256_of,
-    user_cache_dir,
 )
 
 # --------------------------------------------------------------------------- fixtures

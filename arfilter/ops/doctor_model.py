@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import arfilter.tracking.model as face_model
+from arfilter.core.paths import user_cache_dir
 from arfilter.ops.doctor_system import Check, System
 
 FIX_DISPLAY_WARN = (
@@ -41,7 +42,7 @@ def check_model(system: System, explicit: str | Path | None = None, *,
     if named is not None:
         path, source = named
         return _check_named_model(path, source, expected_sha256, url)
-    path = face_model.user_cache_dir(system.platform(), env) / face_model.MODEL_FILENAME
+    path = user_cache_dir(system.platform(), env) / face_model.MODEL_FILENAME
     details: dict[str, Any] = {"path": str(path), "source": "cache", "expected_sha256": expected_sha256.lower()}
     if not path.exists():
         return _to_download(system, path, url, details, f"not downloaded yet ({path})",

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Mapping, TextIO
 
 from arfilter.core.errors import ArfilterError
-from arfilter.core.paths import user_cache_dir  # noqa: F401 (imported from here by doctor, web, tests)
+from arfilter.core.paths import user_cache_dir
 
 MODEL_URL = (
     "https://storage.googleapis.com/mediapipe-models/face_landmarker/"

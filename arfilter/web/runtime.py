@@ -22,9 +22,8 @@ from typing import Mapping, TextIO
 
 from arfilter.core.errors import ArfilterError
 from arfilter.core.outputs import write_bytes
-from arfilter.tracking.model import (
-    DOWNLOAD_TIMEOUT, Fetched, NetworkError, Opener, download_verified, file_digest, user_cache_dir,
-)
+from arfilter.core.paths import user_cache_dir
+from arfilter.tracking.model import DOWNLOAD_TIMEOUT, Fetched, NetworkError, Opener, download_verified, file_digest
 
 RUNTIME_PACKAGE = "@mediapipe/tasks-vision"
 RUNTIME_VERSION = "1.1.0"
