@@ -197,14 +197,14 @@ def texel_positions(grid, points: np.ndarray, facing: np.ndarray, shown: np.ndar
 
 
 
-def score_tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: tuple[int, ...]) -> np.ndarray:
-    """What ``occlusion._tables`` computed in numpy: uint8 (len(rows), 256) scores per level."""
+def score_tables(skin: np.ndarray, start: np.ndarray, scale: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
+    """What ``occlusion._tables`` computed in numpy: uint8 (len(rows), 256) scores per level; ``start``
+    and ``scale`` per ramp, as float32 columns."""
     levels = np.arange(256, dtype=np.float32)
     measures = np.empty((3, 256), np.float32)
     measures[0] = levels / max(float(skin[0]), 1.0)
     measures[1] = np.abs(levels - skin[1]) / skin[3]
     measures[2] = np.abs(levels - skin[2]) / skin[4]
-    start, scale = ramps
     return np.clip((measures[list(rows)] - start) * scale, 0.0, 255.0).astype(np.uint8)
 
 

@@ -124,10 +124,11 @@ def test_occlusion_score_tables_match_numpy_for_many_skins():
     for _ in range(200):
         skin = np.array([rng.uniform(0.0, 255.0), rng.uniform(120.0, 180.0), rng.uniform(70.0, 135.0),
                          rng.uniform(3.0, 30.0), rng.uniform(3.0, 30.0)], np.float32)
-        for ramps, rows in ((_COLOUR_RAMPS, (0, 0, 1, 2)), (_GATE_RAMPS, (1, 2, 0))):
-            expected = numpy_version.score_tables(skin, ramps, rows)
+        for ramps in (_COLOUR_RAMPS, _GATE_RAMPS):
+            expected = numpy_version.score_tables(skin, ramps.start[:, None], ramps.scale[:, None],
+                                                  tuple(ramps.rows))
             assert 0 < expected.mean() < 255
-            np.testing.assert_array_equal(_tables(skin, ramps, rows), expected)
+            np.testing.assert_array_equal(_tables(skin, ramps), expected)
 
 
 def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():

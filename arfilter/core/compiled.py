@@ -37,6 +37,6 @@ JIT = {"cache": writable(_CACHE), "nogil": True, "error_model": "numpy"}
 
 
 def arg(values: np.ndarray, dtype: type) -> np.ndarray:
-    """A writable C-ordered copy of ``values`` in ``dtype``: what a kernel's signature takes (a read-only
-    array, as a frozen landmark array is, matches none). For the small per-vertex arrays passed so."""
-    return np.array(values, dtype=dtype, order="C")
+    """``values`` as a kernel's signature takes it: C-ordered, writable (a read-only array, as a frozen
+    landmark array is, matches none), in ``dtype``; the array itself when it already is, else a copy."""
+    return np.require(values, dtype=dtype, requirements=("C", "W"))

@@ -162,21 +162,20 @@ def texel_positions(per_vertex, corner_vertices, corner_weights, texels, triangl
     (``per_vertex``: x, y, facing per vertex), each product rounded to float32 and summed in corner
     order; written where its triangle is ``shown`` and it lies inside the frame (``valid`` set)."""
     for n in range(texels.shape[0]):
-        sums = np.zeros(3, np.float32)
-        for measure in range(3):
-            total = np.float32(0.0)
-            for corner in range(3):
-                product = np.float32(per_vertex[measure, corner_vertices[corner, n]] * corner_weights[corner, n])
-                total = product if corner == 0 else np.float32(total + product)
-            sums[measure] = total
-        sx, sy, on = sums[0], sums[1], sums[2]
+        a, b, c = corner_vertices[0, n], corner_vertices[1, n], corner_vertices[2, n]
+        wa, wb, wc = corner_weights[0, n], corner_weights[1, n], corner_weights[2, n]
+        sx = np.float32(np.float32(np.float32(per_vertex[0, a] * wa) + np.float32(per_vertex[0, b] * wb))
+                        + np.float32(per_vertex[0, c] * wc))
+        sy = np.float32(np.float32(np.float32(per_vertex[1, a] * wa) + np.float32(per_vertex[1, b] * wb))
+                        + np.float32(per_vertex[1, c] * wc))
+        on = np.float32(np.float32(np.float32(per_vertex[2, a] * wa) + np.float32(per_vertex[2, b] * wb))
+                        + np.float32(per_vertex[2, c] * wc))
         if shown[triangle_of[n]] and sx >= 0 and sy >= 0 and sx <= width - 1 and sy <= height - 1:
             texel = texels[n]
             valid[texel] = True
             screen_x[texel] = sx
             screen_y[texel] = sy
             facing[texel] = min(max(on, np.float32(0.0)), np.float32(1.0))
-
 
 
 @numba.njit(["u1[:, ::1](f4[::1], f4, i8[::1], f4[::1], f4[::1])"], **_JIT)
@@ -197,4 +196,3 @@ def score_tables(skin, brightness, rows, start, scale):  # pragma: no cover - co
             score = (value - start[r]) * scale[r]
             out[r, level] = np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
     return out
-

@@ -86,36 +86,43 @@ def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return np.array([*mean.ravel(), *np.maximum(std.ravel()[1:], MIN_SPREAD)], np.float32)
 
 
-def _ramps(*ramps: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(start, 255 / (end - start)) of several :func:`_ramp` s as float32 columns, to apply them at once."""
-    return (np.array([[start] for start, _ in ramps], np.float32),
-            np.array([[255.0 / (end - start)] for start, end in ramps], np.float32))
+@dataclass(frozen=True, eq=False)
+class _Ramps:
+    """Several :func:`_ramp` s of measures against the skin, to apply at once: per ramp, its measure
+    (``rows``: 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in its spreads), its start and
+    255 / (end - start); made once, in the kernel's types."""
+
+    rows: np.ndarray  # int64
+    start: np.ndarray  # float32
+    scale: np.ndarray  # float32
 
 
-_COLOUR_RAMPS = _ramps(DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
-_GATE_RAMPS = _ramps(GATE_SIGMAS, GATE_SIGMAS, GATE_DARK)
+def _ramps(rows: tuple[int, ...], *ramps: tuple[float, float]) -> _Ramps:
+    return _Ramps(np.array(rows, np.int64), np.array([start for start, _ in ramps], np.float32),
+                  np.array([255.0 / (end - start) for start, end in ramps], np.float32))
 
 
-def _tables(skin: np.ndarray, ramps: tuple[np.ndarray, np.ndarray], rows: tuple[int, ...]) -> np.ndarray:
-    """uint8 (len(rows), 256): for every level, its ramp's score of a measure against this face's skin:
-    row 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in the skin's spreads (each row
-    what :func:`_ramp` gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
-    start, scale = ramps
-    return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)),
-                                np.array(rows, np.int64), arg(start[:, 0], np.float32),
-                                arg(scale[:, 0], np.float32))
+_COLOUR_RAMPS = _ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
+_GATE_RAMPS = _ramps((1, 2, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK)
+
+
+def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
+    """uint8 (ramps, 256): for every level, each ramp's score of its measure against this face's skin
+    (what :func:`_ramp` gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
+    return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)), ramps.rows,
+                                ramps.start, ramps.scale)
 
 
 def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables (256 levels -> score 0-255) for Y, Cr and Cb against this face's skin."""
-    dark, bright, cr, cb = _tables(skin, _COLOUR_RAMPS, (0, 0, 1, 2))
+    dark, bright, cr, cb = _tables(skin, _COLOUR_RAMPS)
     return np.maximum(dark, bright), cr, cb
 
 
 def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
     (Y: far darker than any shadow on it)."""
-    cr, cb, dark = _tables(skin, _GATE_RAMPS, (1, 2, 0))
+    cr, cb, dark = _tables(skin, _GATE_RAMPS)
     return cr, cb, dark
 
 
