@@ -87,6 +87,15 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
 SHADERS: Mapping[str, Shader] = _register(normal, multiply, screen, overlay, soft_light, bruise, paint, relief)
 
 
+def load_compiled() -> None:
+    """Load the shaders' compiled code now, not at the first frame that needs it (half a second; seconds
+    the first time on a machine). The renderer calls it when it is imported; importing the shaders alone
+    (a manifest checked, ``arfilter --help``) does not load it."""
+    import importlib
+
+    importlib.import_module(f"{__name__}._compiled")
+
+
 def get_shader(name: str) -> Shader:
     """The shader called ``name``; a ValueError lists the valid names otherwise."""
     try:
@@ -95,4 +104,4 @@ def get_shader(name: str) -> Shader:
         raise ValueError(f"unknown shader {name!r}; valid shaders: {', '.join(sorted(SHADERS))}") from None
 
 
-__all__ = ["SHADERS", "Param", "Shader", "get_shader"]
+__all__ = ["SHADERS", "Param", "Shader", "get_shader", "load_compiled"]

@@ -35,7 +35,6 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ._compiled import age_transmittance
 from ._skin import luma, skin_luma
 from .params import Param
 
@@ -108,6 +107,11 @@ def _transmittance(color: np.ndarray, alpha: np.ndarray, age: float, age_spread:
         return cv2.LUT(alpha, transmittance_table(age, intensity, skin))
     # The colour is premultiplied, so green / alpha is the texel's own fraction of the spread
     # (unchanged by coverage and opacity, which scale both); alpha 0 divides to 0.
+    # Imported here, not with the module: loading compiled code takes half a second, which every
+    # command that only reads a manifest (``arfilter --help`` builds the pack installer's arguments)
+    # would pay. The renderer loads it when it is imported, before any frame (``render.renderer``).
+    from ._compiled import age_transmittance
+
     return age_transmittance(color, alpha, age_map_table(age, age_spread, intensity, skin))
 
 

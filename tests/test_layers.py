@@ -188,6 +188,20 @@ def test_reading_an_event_file_loads_no_shader_or_look():
     assert not [m for m in loaded if m.startswith(("arfilter.shaders", "arfilter.render"))], loaded
 
 
+def test_the_command_line_loads_no_compiled_code_until_a_command_draws():
+    """Compiled kernels take half a second to load (seconds the first time on a machine): ``arfilter --help``,
+    ``config``, ``install`` and ``doctor``'s arguments must not wait for them; the renderer loads them."""
+    code = ("import sys\n"
+            "from arfilter.cli.parser import build_parser\n"
+            "build_parser()\n"
+            "print('numba' in sys.modules)\n"
+            "import arfilter.render.renderer\n"
+            "print('numba' in sys.modules, 'arfilter.shaders._compiled' in sys.modules)\n")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           timeout=120).stdout.split("\n")
+    assert shown[:2] == ["False", "True True"], shown
+
+
 def test_no_private_name_is_imported_across_modules():
     crossings = []
     for module, path in _modules().items():

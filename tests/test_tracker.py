@@ -108,6 +108,25 @@ def test_forgotten_close_does_not_raise_at_interpreter_exit(model_path, shared_m
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
 
 
+def test_a_tracker_starts_without_mediapipes_plotting_which_still_loads_when_used(model_path, shared_media):
+    """mediapipe's package imports its drawing helpers and so matplotlib's pyplot (half a second of every
+    start); the tracker leaves them to load on first use, and they still work then."""
+    script = textwrap.dedent(f"""
+        import sys, cv2
+        from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+        from arfilter.core.types import Frame
+        with FaceTracker(TrackerOptions({str(model_path)!r})) as tracker:
+            faces = tracker(Frame(cv2.imread({str(shared_media / 'portrait_720p.jpg')!r}), 0.0))
+        print(len(faces), 'matplotlib.pyplot' in sys.modules)
+        from mediapipe.tasks.python import vision
+        spec = vision.drawing_utils.DrawingSpec(color=(1, 2, 3))  # first use: the module runs now
+        print(spec.color, 'matplotlib.pyplot' in sys.modules, vision.drawing_styles.get_default_face_mesh_contours_style is not None)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["1 False", "(1, 2, 3) True True"], result.stdout
+
+
 def test_landmarks_only_bundle_gives_the_stock_models_landmarks(model_path, portrait, portrait_landmarks):
     """Dropping the blendshape network from the bundle must not change a single landmark."""
     import mediapipe as mp

@@ -17,7 +17,7 @@ import numpy as np
 from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh, uv_to_texel
 from arfilter.render.packs import Overlay
 from arfilter.render.regions import masked_levels
-from arfilter.shaders import get_shader
+from arfilter.shaders import get_shader, load_compiled
 from arfilter.core.types import Face
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
@@ -56,6 +56,7 @@ def _fade_table() -> np.ndarray:
 
 
 _FADE = _fade_table()
+load_compiled()  # the shaders' compiled code, before any frame needs it
 
 
 def grazing_fade(facing: np.ndarray) -> np.ndarray:

@@ -3,19 +3,56 @@
 mediapipe 1.x is a ctypes wrapper around a C library that writes set-up lines straight to file
 descriptor 2 and returns one Python object per landmark. The tracker reads the C arrays directly
 (``lean_detector``) and hides the chatter (``quiet_native_stderr``) around creation, closing and first
-inferences, from any thread.
+inferences, from any thread. It imports mediapipe without its drawing helpers (``import_mediapipe``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from types import ModuleType
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+
+# mediapipe's package imports every task and its drawing helpers, which import matplotlib's pyplot:
+# half a second of every start (0.52 of mediapipe's 0.74 s here), for plotting arfilter never does.
+DRAWING_HELPERS = ("mediapipe.tasks.python.vision.drawing_utils", "mediapipe.tasks.python.vision.drawing_styles")
+
+
+class _RunOnFirstUse(importlib.abc.MetaPathFinder):
+    """Finds the modules named with a loader that runs them when first used (``importlib.util.LazyLoader``),
+    through the normal import (so the package still gets them as attributes)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None):
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def import_mediapipe() -> ModuleType:
+    """``import mediapipe``, its drawing helpers (and so matplotlib) left to load when first used."""
+    if "mediapipe" in sys.modules:
+        return sys.modules["mediapipe"]
+    finder = _RunOnFirstUse(DRAWING_HELPERS)
+    sys.meta_path.insert(0, finder)
+    try:
+        import mediapipe
+    finally:
+        sys.meta_path.remove(finder)
+    return mediapipe
 
 
 def read_landmarks(result: Any) -> list[np.ndarray]:

@@ -27,7 +27,7 @@ from arfilter.core.limits import DELEGATES, MAX_FACES
 from arfilter.core.types import Face, Frame
 from arfilter.tracking.face_count import Box, FaceCount
 from arfilter.tracking.landmarkers import Landmarkers
-from arfilter.tracking.native import lean_detector, public_detect, quiet_native_stderr
+from arfilter.tracking.native import import_mediapipe, lean_detector, public_detect, quiet_native_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -207,9 +207,7 @@ class FaceTracker:
     """
 
     def __init__(self, options: TrackerOptions, say: Callable[[str], None] = _say_stderr) -> None:
-        import mediapipe as mp
-
-        self._mp = mp
+        self._mp = import_mediapipe()
         self.options = options
         try:
             model_bytes = landmarks_only_bundle(Path(options.model_path))
