@@ -4,6 +4,8 @@ and never replace a file."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import struct
 import subprocess
@@ -110,6 +112,17 @@ def test_mp4_is_h264_yuv420p_with_its_index_in_front(shared_media, tmp_path):
     atoms = top_level_atoms(out)
     assert atoms.index("moov") < atoms.index("mdat"), f"faststart: the index before the data ({atoms})"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"], "no temporary file left"
+
+
+def test_x264_runs_one_thread_per_core_this_process_may_use(shared_media, tmp_path):
+    """x264 writes its settings into the stream; its own default is 1.5 threads per core, which on a
+    2-core machine only adds work for the model's cores."""
+    out = tmp_path / "out.mp4"
+    record(shared_media / "grimace_green_512.mp4", out)
+    settings = re.search(rb"x264 - core .*? options: ([^\x00]*)", out.read_bytes())
+    assert settings is not None, "x264's settings string is in the file"
+    threads = re.search(rb"\bthreads=(\d+)", settings.group(1))
+    assert threads is not None and int(threads.group(1)) == len(os.sched_getaffinity(0)), settings.group(1)[:200]
 
 
 def test_webm_is_vp9_with_the_sound_in_opus_in_sync(shared_media, tmp_path):
