@@ -43,9 +43,8 @@ class _RunOnFirstUse(importlib.abc.MetaPathFinder):
 
 
 def import_mediapipe() -> ModuleType:
-    """``import mediapipe``, its drawing helpers (and so matplotlib) left to load when first used."""
-    if "mediapipe" in sys.modules:
-        return sys.modules["mediapipe"]
+    """``import mediapipe``, its drawing helpers (and so matplotlib) left to load when first used.
+    Imported already, this costs nothing; being imported by another thread, it waits for that import."""
     finder = _RunOnFirstUse(DRAWING_HELPERS)
     sys.meta_path.insert(0, finder)
     try:
