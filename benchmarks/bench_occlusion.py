@@ -3,7 +3,9 @@
 Real frames of the shared clips with synthetic occluders composited in (``tests/occluders.py``: a
 skin-coloured hand with fingers, a dark microphone, a bright cup, strands of dark hair), each moving in
 over the face and out again (a 24-frame cycle per occluder: in from outside the face, over a target,
-out; the target cycles over the subject's left eye, left cheek, right eye and forehead). The
+out). Targets: in the first two rounds of the four occluders every occluder comes over the subject's
+left eye once and the left cheek once (where the black eye and the cheek bruise paint), in the next
+two over the right eye and the forehead. The
 composited frames are tracked with the real tracker (VIDEO mode), as users' frames would be, and each
 look is rendered twice by the real ``Renderer``: with occlusion handling and without.
 
@@ -86,13 +88,22 @@ def track(frames: list[np.ndarray], model: Path) -> list[tuple[Face, ...]]:
     return track_clip([np.ascontiguousarray(frame) for frame in frames], model)
 
 
+def target_of(cycle: int) -> int:
+    """Which of :data:`TARGETS` the ``cycle``-th occluder comes over: in rounds 0 and 1 (the default
+    192 frames) each occluder over the left eye once and the left cheek once, in rounds 2 and 3 over
+    the right eye and the forehead. (It was ``(cycle + cycle // 4) % 4``, which in two rounds never
+    brought the microphone over the left eye, nor the cup over either look.)"""
+    kind, rounds = cycle % len(KINDS), cycle // len(KINDS)
+    return (kind + rounds) % 2 + 2 * ((rounds // 2) % 2)
+
+
 def occluder_at(index: int, face: Face) -> tuple[str, np.ndarray, float, float] | None:
     """Which occluder is where at frame ``index``: kind, centre, unit (face width), angle; None off-face."""
     cycle, phase = divmod(index, CYCLE)
     kind = KINDS[cycle % len(KINDS)]
     points = face.landmarks[:468, :2]
     unit = float(np.ptp(points[:, 0]))
-    target = points[list(TARGETS[(cycle + cycle // len(KINDS)) % len(TARGETS)])].mean(axis=0)
+    target = points[list(TARGETS[target_of(cycle)])].mean(axis=0)
     reach = math.sin(math.pi * phase / (CYCLE - 1))  # 0 outside, 1 over the target, 0 outside again
     if reach < 0.05:
         return None
@@ -220,6 +231,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, help="face_landmarker.task (default: $ARFILTER_MODEL, ../shared/models)")
     parser.add_argument("--frames", type=int, default=4 * CYCLE * 2, help="frames per clip (default 192: two rounds)")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
+    parser.add_argument("--looks", nargs="+", default=list(LOOKS), choices=list(LOOKS))
     parser.add_argument("--skip-glasses", action="store_true", help="leave the glasses clips out")
     parser.add_argument("--pictures", type=Path, help="write side-by-side PNGs here (never into the repository)")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-occlusion.json")
@@ -237,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                                "occlusion": {}, "flicker": {}, "cost_ms": {}, "glasses": {}}
     occluded_webcam = None
     with tempfile.TemporaryDirectory() as folder:
-        looks = {name: load_overlay(uniform_pack(Path(folder), WHOLE_FACE_BGRA) if name == "whole_face" else name) for name in LOOKS}
+        looks = {name: load_overlay(uniform_pack(Path(folder), WHOLE_FACE_BGRA) if name == "whole_face" else name)
+                 for name in args.looks}
         for label, (name, size) in ({} if args.skip_glasses else GLASSES_CLIPS).items():
             frames = load_frames(name, size, args.media, args.frames)
             faces = track(frames, args.model)
@@ -252,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 occluded_webcam = (frames, faces)
             results["occlusion"][label] = {
                 look: occlusion_figures(frames, faces, masks, kinds, looks[look], mesh, args.pictures,
-                                        f"{label}_{look}") for look in LOOKS}
+                                        f"{label}_{look}") for look in args.looks}
             print(label, json.dumps(results["occlusion"][label]), flush=True)
         portrait = cv2.imread(str(args.media / "portrait_720p.jpg"))
         portrait_faces = track([portrait], args.model)
@@ -262,14 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         for label, (frames, faces) in still.items():
             results["flicker"][label] = {
                 look: {"with": flicker(frames, faces, looks[look], mesh, True),
-                       "without": flicker(frames, faces, looks[look], mesh, False)} for look in LOOKS}
+                       "without": flicker(frames, faces, looks[look], mesh, False)} for look in args.looks}
         webcam = load_frames("webcam_glasses_720x1280.mp4", (1280, 720), args.media, 60)
         timed_clips = {"webcam_720p": (webcam, track(webcam, args.model)),
                        "portrait_720p": ([portrait] * 30, portrait_faces * 30)}
         if occluded_webcam is not None:
             timed_clips["webcam_720p_occluders"] = occluded_webcam
         for label, (frames, faces) in timed_clips.items():
-            results["cost_ms"][label] = {look: cost(frames, faces, looks[look], mesh) for look in LOOKS}
+            results["cost_ms"][label] = {look: cost(frames, faces, looks[look], mesh) for look in args.looks}
     print_tables(results)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
