@@ -272,6 +272,22 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("compiled-into-package", "compiled kernels cached whatever the cache folder (numba falls back to the package)",
            "arfilter/core/compiled.py", "JIT = {\"cache\": writable(_CACHE),", "JIT = {\"cache\": True,",
            ("tests/test_kernels.py::test_kernels_are_cached_in_arfilters_folder_or_compiled_in_memory",)),
+    mutant("mediapipe-plotting-at-start", "mediapipe is imported with its drawing helpers (matplotlib's pyplot at every start)",
+           "arfilter/tracking/native.py", "finder = _RunOnFirstUse(DRAWING_HELPERS)", "finder = _RunOnFirstUse(())",
+           ("tests/test_tracker.py::test_a_tracker_starts_without_mediapipes_plotting_which_still_loads_when_used",)),
+    mutant("shaders-load-numba", "the bruise shader loads its compiled code on import (every command waits for numba)",
+           "shaders/bruise.py", "from ._skin import luma, skin_luma",
+           "from ._compiled import age_transmittance  # noqa: F401\nfrom ._skin import luma, skin_luma",
+           ("tests/test_layers.py::test_the_command_line_loads_no_compiled_code_until_a_command_draws",)),
+    mutant("letterbox-nearest", "letterboxing shrinks by picking pixels (nearest neighbour) instead of bilinear",
+           "arfilter/core/framing.py", "cv2.INTER_AREA if area else cv2.INTER_LINEAR",
+           "cv2.INTER_AREA if area else cv2.INTER_NEAREST", ("tests/test_framing.py",)),
+    mutant("x264-default-threads", "x264 keeps its own 1.5 threads per core",
+           "arfilter/io/encode.py", "self.stream.codec_context.thread_count = encoder_threads()", "pass",
+           ("tests/test_encode.py::test_x264_runs_one_thread_per_core_this_process_may_use",)),
+    mutant("occlusion-look-only", "the occlusion test watches only the look's own skin (fingers beside it unseen)",
+           "arfilter/render/renderer.py", "WATCH_MARGIN_UV = 0.04", "WATCH_MARGIN_UV = 0.0",
+           ("tests/test_occlusion.py::test_a_hand_over_a_small_look_is_found_by_fingers_beside_it",)),
 )
 
 
