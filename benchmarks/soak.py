@@ -243,10 +243,9 @@ def run(args: argparse.Namespace) -> dict:
     from arfilter.io.sources import CameraSource
     from arfilter.session.stats import RunStats
     from paced import PacedCapture
-    # The renderer's kernels are compiled (seconds, once per cache folder) before the clock and the
-    # operator start: the soak is about a session that runs, not its first start on a new machine.
+    # The renderer's kernels, its shaders' among them, are compiled (seconds, once per cache folder) before
+    # the clock and the operator start: the soak is about a session that runs, not its first start.
     import arfilter.render.renderer  # noqa: F401
-    import arfilter.shaders._compiled  # noqa: F401
 
     size, fps = args.size, args.fps
     frames = load_clip(args.media / args.clip, size, args.loop_frames)

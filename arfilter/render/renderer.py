@@ -43,8 +43,8 @@ FADE_FACING = (0.02, 0.5)
 # a hand over the black eye 6.8-76 % -> 1.6-51 %, over the cheek bruise 38-76 % -> 30-49 %, the
 # microphone over the eye 0.4-37 % -> 0.4-6.6 %; at a cost: paint kept elsewhere 80-92 % -> 73-91 %
 # (most on the talking, squinting face), the largest frame-to-frame change of the painted area on a
-# talking face 4.4 -> 5.9 % (3.6 without the test), +0.05-0.2 ms a face. 0.08 held more of the hand
-# back and lost more elsewhere (kept 69-91 %, change 6.2-11.9 %).
+# talking face 4.4 -> 5.9 % (3.6 without the test), +0.0-0.36 ms a face (bench_looks; 0.13 on average).
+# 0.08 held more of the hand back and lost more elsewhere (kept 69-91 %, change 6.2-11.9 %).
 WATCH_MARGIN_UV = 0.04
 
 
