@@ -11,10 +11,14 @@ two places:
   covered above a high score and clear again only below a low one
   (hysteresis, so nothing flickers), and broad areas unlike skin from the
   first frame on (brows, eye make-up, a shadowed socket) count as the face's
-  own; the covered mask grows by one texel;
-* **per screen pixel** under the paint (:meth:`Occlusion.gate`), chroma only:
-  a glasses frame or a strand of hair is thinner than a texel, so only the
-  screen sees it.
+  own; the covered mask grows by one texel. Far darker or brighter than the
+  skin counts only where it is also far off what that texel usually is (a
+  per-texel reference, learned while it is clear): a cheek lit in a squint and
+  the lashes' line moving onto the lid were held back before;
+* **per screen pixel** under the paint (:meth:`Occlusion.gate`): a glasses
+  frame or a strand of hair is thinner than a texel, so only the screen sees
+  it: by its chroma, by being far greyer or darker than skin, or by being a
+  thin line far darker than the skin on both sides of it.
 
 A hand (or anything) of the face's own skin colour is seen by
 :class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
@@ -56,8 +60,17 @@ GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at
 GATE_DARKEST = 24  # brightness below which saturation is read as at this brightness (noise in the dark)
 GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
 GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
+GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
+# Per texel, brightness against what this texel usually is (its reference, learned while it is clear):
+# a lit cheek in a squint or the lashes' line moving onto the lid stay paint; a cup or a microphone
+# arriving is far off what was there. The reference's darkest in 5x5 texels (the lashes move).
+REFERENCE_DARK = (0.75, 0.5)  # brightness / the darkest reference nearby: score 0 .. 255
+REFERENCE_BRIGHT = (1.15, 1.4)  # brightness / the brightest reference nearby: score 0 .. 255
+REFERENCE_BAND = 0.15  # a texel learns only while within this of its reference (a strand or a cup never)
+REFERENCE_LEARN = (0.05, 0.005)  # per frame, while clear / while held
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
+_LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
 _FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
 
 
@@ -70,6 +83,7 @@ class _Face:
     usual: np.ndarray  # (h, w) uint8: the colour score broad features had at the start (brows, make-up)
     own: np.ndarray  # (h, w) uint8 255: where those broad features are
     memory: SkinMemory | None  # what each texel usually looks like (None without the mesh's UVs)
+    reference: np.ndarray  # (h, w) float32: how bright each texel usually is (3x3 means), learned while clear
     unseen: int = 0
 
 
@@ -119,11 +133,13 @@ def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.maximum(dark, bright), cr, cb
 
 
-def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
-    (Y: far darker than any shadow on it)."""
+    (Y: far darker than any shadow on it), and for how much darker it is than the pixels beside it (a
+    thin line's depth, in the same units as Y)."""
     cr, cb, dark = _tables(skin, _GATE_RAMPS)
-    return cr, cb, dark
+    thin = _ramp(np.arange(256, dtype=np.float32), *(part * max(float(skin[0]), 1.0) for part in GATE_LINE))
+    return cr, cb, dark, thin
 
 
 class Occlusion:
@@ -134,11 +150,12 @@ class Occlusion:
     paint lands on; ``seen`` once per frame with the faces drawn.
     """
 
-    def __init__(self, box: Roi, uvs: np.ndarray | None = None) -> None:
+    def __init__(self, box: Roi, uvs: np.ndarray | None = None, *, memory: bool = True) -> None:
         self.box = box
         self._faces: dict[int, _Face] = {}
-        # Which texels neither talk nor blink: without the mesh's UVs, no memory of the skin.
+        # Which texels neither talk nor blink (without the mesh's UVs: unknown, and no memory of the skin).
         self._still = None if uvs is None else still_skin(uvs, box)
+        self._memory = memory and uvs is not None
 
     def visible(self, face_id: int, view: UvView) -> np.ndarray:
         """uint8 (h, w) over the box: 255 = paint, 0 = covered (soft at the edges)."""
@@ -146,12 +163,12 @@ class Occlusion:
         valid = view.valid.view(np.uint8) * np.uint8(255)
         state = self._faces.get(face_id)
         if state is None or state.covered.shape != valid.shape:
-            state = self._start(ycc, valid, self._still)
+            state = self._start(ycc, valid, self._still, self._memory)
             if state is None:
                 return np.full(valid.shape, 255, np.uint8)
             self._faces[face_id] = state
         state.unseen = 0
-        colour = self._colour_score(ycc, state.skin)
+        colour = self._colour_score(ycc, state.skin, state.reference)
         excess = cv2.subtract(colour, state.usual)  # only what is less like skin than this texel used to be
         score = cv2.blur(excess, (3, 3))
         entering = cv2.compare(score, HYSTERESIS[1], cv2.CMP_GT)
@@ -161,6 +178,8 @@ class Occlusion:
         held = state.covered
         by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
                                                                         float(state.skin[0]), state.covered)
+        busy = held if by_memory is None else cv2.max(held, by_memory)
+        self._learn_reference(state, ycc, valid, busy)
         if by_memory is not None and cv2.countNonZero(by_memory) > 0:
             # An eye or a nostril under a hand is held with it.
             held = cv2.max(held, cv2.bitwise_and(cv2.morphologyEx(by_memory, cv2.MORPH_CLOSE, _FILL), valid))
@@ -181,7 +200,7 @@ class Occlusion:
             return None
         ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
         y, cr, cb = cv2.split(ycc)
-        cr_table, cb_table, dark_table = _gate_tables(state.skin)
+        cr_table, cb_table, dark_table, thin_table = _gate_tables(state.skin)
         hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
         chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
         saturation = cv2.divide(chroma, cv2.max(y, GATE_DARKEST), dtype=cv2.CV_32F)
@@ -190,6 +209,10 @@ class Occlusion:
         grey = cv2.bitwise_and(_ramp(saturation / max(skin, 1e-3), *GATE_GREY),
                                cv2.compare(y, GATE_HIGHLIGHT * float(state.skin[0]), cv2.CMP_LT))
         dark = cv2.LUT(y, dark_table)
+        # A strand or a frame is a thin line far darker than the skin on both sides of it; skin's own
+        # lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own features.
+        line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
+        dark = cv2.max(dark, cv2.LUT(line, thin_table))
         return cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
 
     def own_features(self, face_id: int) -> np.ndarray | None:
@@ -215,14 +238,32 @@ class Occlusion:
         return tuple(self._faces)
 
     @staticmethod
-    def _colour_score(ycc: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    def _colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter)."""
         luma, cr, cb = _colour_tables(skin)
         y, r, b = cv2.split(ycc)
-        return cv2.max(cv2.LUT(y, luma), cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb)))
+        brightness = cv2.LUT(y, luma)
+        if reference is not None:
+            # Far darker or brighter than skin only counts where it is also far off this texel's own.
+            level = y.astype(np.float32)
+            darker = _ramp(level / cv2.max(cv2.erode(reference, _OPEN), 1.0), *REFERENCE_DARK)
+            brighter = _ramp(level / cv2.max(cv2.dilate(reference, _KERNEL), 1.0), *REFERENCE_BRIGHT)
+            brightness = cv2.min(brightness, cv2.max(darker, brighter))
+        return cv2.max(brightness, cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb)))
 
     @staticmethod
-    def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None) -> _Face | None:
+    def _learn_reference(state: _Face, ycc: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
+        """Follow each texel's brightness while it is clear and near what it was (the light changes, a
+        cheek rises in a smile); held texels (``busy``) follow far more slowly, so none is held for good."""
+        luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3))
+        ratio = luma.astype(np.float32) / cv2.max(state.reference, 1.0)
+        near = cv2.inRange(ratio, 1.0 - REFERENCE_BAND, 1.0 + REFERENCE_BAND)
+        clear = cv2.bitwise_and(cv2.bitwise_and(valid, near), cv2.bitwise_not(busy))
+        cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[0], mask=clear)
+        cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[1], mask=cv2.bitwise_and(valid, busy))
+
+    @staticmethod
+    def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None, remember: bool = True) -> _Face | None:
         """A face seen for the first time: its skin colour and its own broad features, from this frame."""
         # First guess: the texels inside the chroma range of human skin of any tone (Chai and Ngan's
         # Cr 133-173, Cb 77-127), not too dark: a cup or a microphone over most of the box is left out.
@@ -241,8 +282,16 @@ class Occlusion:
         # Capped: what is far from skin (a cup, a microphone) is never usual, even on the first frame.
         usual = cv2.min(cv2.dilate(cv2.morphologyEx(colour, cv2.MORPH_OPEN, _OPEN), _KERNEL), USUAL_CAP)
         own = cv2.compare(usual, USUAL_CAP // 2, cv2.CMP_GT)
-        memory = None if still is None else SkinMemory(still, ycc, valid)
-        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory)
+        memory = SkinMemory(still, ycc, valid) if remember and still is not None else None
+        luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3)).astype(np.float32)
+        # The reference starts as this frame where it looks like skin, and as the skin's mean where it
+        # does not (a cup there from the first frame is no reference), except on the moving skin
+        # around the eyes, brows and lips, whose dark lines (lashes, a crease) are the face's own.
+        trusted = colour < 128
+        if still is not None:
+            trusted |= ~still & (luma < float(skin[0]))
+        reference = np.where(trusted, luma, np.float32(skin[0])).astype(np.float32)
+        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference)
 
     @staticmethod
     def _learn(state: _Face, ycc: np.ndarray, colour: np.ndarray, valid: np.ndarray) -> None:
