@@ -288,6 +288,12 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("occlusion-look-only", "the occlusion test watches only the look's own skin (fingers beside it unseen)",
            "arfilter/render/renderer.py", "WATCH_MARGIN_UV = 0.04", "WATCH_MARGIN_UV = 0.0",
            ("tests/test_occlusion.py::test_a_hand_over_a_small_look_is_found_by_fingers_beside_it",)),
+    mutant("occlusion-mean-skin-only", "brightness judged against the face's mean skin only, not each texel's own",
+           "arfilter/render/occlusion.py", "brightness = cv2.min(brightness, cv2.max(darker, brighter))", "pass",
+           ("tests/test_occlusion.py::test_paint_stays_on_a_squinting_blinking_face",)),
+    mutant("occlusion-no-thin-lines", "thin dark lines (strands of hair) are not held back per pixel",
+           "arfilter/render/occlusion.py", "dark = cv2.max(dark, cv2.LUT(line, thin_table))", "pass",
+           ("tests/test_occlusion.py::test_dark_strands_of_hair_keep_their_colour",)),
 )
 
 
