@@ -294,6 +294,9 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("occlusion-no-thin-lines", "thin dark lines (strands of hair) are not held back per pixel",
            "arfilter/render/occlusion.py", "dark = cv2.max(dark, cv2.LUT(line, thin_table))", "pass",
            ("tests/test_occlusion.py::test_dark_strands_of_hair_keep_their_colour",)),
+    mutant("occlusion-holes-open", "what a hand encloses (an eye) is not filled, only gaps under 9 texels closed",
+           "arfilter/render/occlusion.py", "return cv2.max(closed, outside[1:-1, 1:-1])", "return closed",
+           ("tests/test_occlusion.py::test_what_a_hand_encloses_is_under_it",)),
 )
 
 
