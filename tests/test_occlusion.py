@@ -200,30 +200,25 @@ def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_la
 
 
 
-@pytest.fixture(scope="module")
-def hand_over_cheek(model_path, shared_media):
-    """96 frames of the talking woman, then 24 in which a hand of her own skin colour comes in from her
-    right over her left cheek and leaves again (as ``bench_occlusion.py`` moves it), tracked as users'
-    frames would be; with the hand's masks."""
-    frames = read_frames(shared_media / "talking_woman_512.mp4", 120)
+def hand_clip(model_path, clip, target: list[int]) -> tuple[list, list, list]:
+    """96 frames of ``clip``, then 24 in which a hand of the subject's own skin colour comes in from
+    their right over the ``target`` landmarks and leaves again (as ``bench_occlusion.py`` moves it),
+    tracked as users' frames would be; with the hand's masks."""
+    frames = read_frames(clip, 120)
     clean = track_clip(frames, model_path)
     masks = [np.zeros(frame.shape[:2], bool) for frame in frames]
     for index in range(96, 120):
         landmarks = clean[index][0].landmarks
         unit = float(np.ptp(landmarks[:468, 0]))
         reach = np.sin(np.pi * (index - 96) / 23)
-        centre = landmarks[[280, 425, 411], :2].mean(axis=0) + (1.0 - reach) * 1.1 * unit * np.array([-1.0, 0.4])
+        centre = landmarks[target, :2].mean(axis=0) + (1.0 - reach) * 1.1 * unit * np.array([-1.0, 0.4])
         frames[index], masks[index] = composite(frames[index], "hand", centre, unit, 0.25 * np.sin(index * 0.21),
                                                 skin_colour(frames[index], landmarks))
     return frames, track_clip(frames, model_path), masks
 
 
-def test_a_hand_over_a_small_look_is_found_by_fingers_beside_it(mesh, hand_over_cheek):
-    """The gaps between the fingers of a hand over a small look (a cheek bruise) often cross the skin
-    beside it rather than the look: the occlusion test watches the skin around the look too (9 % of
-    the paint lands on this hand; 31 % when it watched the look's own skin only)."""
-    frames, faces, masks = hand_over_cheek
-    overlay = load_overlay("cheek_bruise")
+def paint_on_hand(mesh, overlay, frames: list, faces: list, masks: list) -> float:
+    """Paint on the hand over all frames, as a share of the paint there without occlusion handling."""
     with_handling, without = Renderer(mesh, overlay), Renderer(mesh, overlay, occlusion=False)
     on_hand = [0.0, 0.0]
     for frame, found, mask in zip(frames, faces, masks):
@@ -231,7 +226,20 @@ def test_a_hand_over_a_small_look_is_found_by_fingers_beside_it(mesh, hand_over_
         on_hand[0] += float(on[mask].sum())
         on_hand[1] += float(off[mask].sum())
     assert on_hand[1] > 0, "the hand is over the look"
-    share = on_hand[0] / on_hand[1]
+    return on_hand[0] / on_hand[1]
+
+
+@pytest.fixture(scope="module")
+def hand_over_cheek(model_path, shared_media):
+    """The talking woman, a hand over her left cheek (:func:`hand_clip`)."""
+    return hand_clip(model_path, shared_media / "talking_woman_512.mp4", [280, 425, 411])
+
+
+def test_a_hand_over_a_small_look_is_found_by_fingers_beside_it(mesh, hand_over_cheek):
+    """The gaps between the fingers of a hand over a small look (a cheek bruise) often cross the skin
+    beside it rather than the look: the occlusion test watches the skin around the look too (9 % of
+    the paint lands on this hand; 31 % when it watched the look's own skin only)."""
+    share = paint_on_hand(mesh, load_overlay("cheek_bruise"), *hand_over_cheek)
     assert share < 0.2, f"{share:.1%} of the paint still lands on the hand"
 
 
@@ -265,33 +273,13 @@ def test_dark_strands_of_hair_keep_their_colour(mesh, whole_face, portrait, port
 
 @pytest.fixture(scope="module")
 def hand_over_eye(model_path, shared_media):
-    """96 frames of the smiling woman with glasses, then 24 in which a hand of her own skin colour comes
-    in from her right over her left eye and leaves again, tracked as users' frames would be."""
-    frames = read_frames(shared_media / "glasses_smile_512.mp4", 120)
-    clean = track_clip(frames, model_path)
-    masks = [np.zeros(frame.shape[:2], bool) for frame in frames]
-    for index in range(96, 120):
-        landmarks = clean[index][0].landmarks
-        unit = float(np.ptp(landmarks[:468, 0]))
-        reach = np.sin(np.pi * (index - 96) / 23)
-        centre = landmarks[[263, 362, 386, 374], :2].mean(axis=0) + (1.0 - reach) * 1.1 * unit * np.array([-1.0, 0.4])
-        frames[index], masks[index] = composite(frames[index], "hand", centre, unit, 0.25 * np.sin(index * 0.21),
-                                                skin_colour(frames[index], landmarks))
-    return frames, track_clip(frames, model_path), masks
+    """The smiling woman with glasses, a hand over her left eye (:func:`hand_clip`)."""
+    return hand_clip(model_path, shared_media / "glasses_smile_512.mp4", [263, 362, 386, 374])
 
 
 def test_what_a_hand_encloses_is_under_it(mesh, hand_over_eye):
     """A palm over an eye differs little from the eye's usual look (lashes, lids, iris side by side), so
     the memory finds the hand around the eye but not over it; the hole it leaves is filled. 33 % of the
     black eye's paint lands on this hand; 52 % when only gaps under 9 texels were closed."""
-    frames, faces, masks = hand_over_eye
-    overlay = load_overlay("black_eye_left")
-    with_handling, without = Renderer(mesh, overlay), Renderer(mesh, overlay, occlusion=False)
-    on_hand = [0.0, 0.0]
-    for frame, found, mask in zip(frames, faces, masks):
-        on, off = paint(with_handling(frame, found), frame), paint(without(frame, found), frame)
-        on_hand[0] += float(on[mask].sum())
-        on_hand[1] += float(off[mask].sum())
-    assert on_hand[1] > 0, "the hand is over the look"
-    share = on_hand[0] / on_hand[1]
+    share = paint_on_hand(mesh, load_overlay("black_eye_left"), *hand_over_eye)
     assert share < 0.42, f"{share:.1%} of the paint still lands on the hand"

@@ -24,7 +24,7 @@ A hand (or anything) of the face's own skin colour is seen by
 :class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
 thin dark lines (the gaps between fingers) on skin that neither talks nor
 blinks, grown over what is connected to them and looks unlike the texel's
-memory; holes in it (an eye under the hand) are closed. A per-texel memory
+memory; holes in it (an eye under the hand) are filled. A per-texel memory
 alone was tried and dropped: on a talking, blinking face it held paint back
 in flickering patches (25 % of the painted area changing between frames
 against 4 % without); the lines make it hold nothing on a face alone.
