@@ -648,7 +648,7 @@ def test_the_page_drives_a_real_running_filter(live, mesh, tmp_path):
             page.screenshot(path=str(tmp_path / "webcontrol_curtain.png"))
             page.get_by_test_id("curtain").click()
             strong = _reference(mesh, "cheek_bruise", 1.5)
-            _wait(lambda: float(sink.last.std()) > 10 and _drawn_with(sink, strong), 3, "the face is back")
+            _wait(lambda: float(sink.last.std()) > 10 and _drawn_with(sink, strong), 5, "the face is back")
             expect(page.get_by_test_id("curtain")).to_have_attribute("aria-pressed", "false")
 
             # captions and the stats readout
