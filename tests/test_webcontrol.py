@@ -566,9 +566,11 @@ def _drawn_with(sink: LastFrameSink, renderer: Renderer, *others: Renderer) -> b
     """Whether the last frame drawn shows what ``renderer`` paints on that input: within 3 grey levels on
     average over the painted pixels, and at most half as far from it as from what each of ``others``
     paints or from the bare input. Not pixel equality: a live look remembers each face (the light's
-    smoothing over frames, what covers the skin), so its relief shading differs a little from a fresh
-    renderer's on the same frame (0.3-0.8 levels on average, over 8 levels on a few hundred pixels),
-    while another look or another strength is 5-40 levels away."""
+    smoothing over frames, what covers the skin, how bright each bit of skin usually is), so it differs
+    from a fresh renderer's on the same frame: its relief shading by 0.3-0.8 levels on average, and on
+    the looped speech clip the cheek bruise by over 3 levels on about half the frames, in runs of up to
+    12 frames (10-15 levels on a few), while another look or another strength is 5-40 levels away.
+    Hence the waits: some frame within them matches."""
     image, faces, output = sink.drawn
     if not faces or output is image:
         return False
