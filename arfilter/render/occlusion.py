@@ -117,7 +117,8 @@ def _ramps(rows: tuple[int, ...], *ramps: tuple[float, float]) -> _Ramps:
 
 
 _COLOUR_RAMPS = _ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
-_GATE_RAMPS = _ramps((1, 2, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK)
+# Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
+_GATE_RAMPS = _ramps((1, 2, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_LINE)
 
 
 def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
@@ -137,8 +138,7 @@ def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
     (Y: far darker than any shadow on it), and for how much darker it is than the pixels beside it (a
     thin line's depth, in the same units as Y)."""
-    cr, cb, dark = _tables(skin, _GATE_RAMPS)
-    thin = _ramp(np.arange(256, dtype=np.float32), *(part * max(float(skin[0]), 1.0) for part in GATE_LINE))
+    cr, cb, dark, thin = _tables(skin, _GATE_RAMPS)
     return cr, cb, dark, thin
 
 
