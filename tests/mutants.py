@@ -295,8 +295,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/occlusion.py", "dark = cv2.max(dark, cv2.LUT(line, thin_table))", "pass",
            ("tests/test_occlusion.py::test_dark_strands_of_hair_keep_their_colour",)),
     mutant("occlusion-holes-open", "what a hand encloses (an eye) is not filled, only gaps under 9 texels closed",
-           "arfilter/render/occlusion.py", "return cv2.max(closed, outside[1:-1, 1:-1])", "return closed",
-           ("tests/test_occlusion.py::test_what_a_hand_encloses_is_under_it",)),
+           "arfilter/render/occlusion.py", "filled = cv2.max(closed, outside[1:-1, 1:-1])", "filled = closed",
+           ("tests/test_occlusion.py::test_what_a_held_area_encloses_is_held_and_a_palm_holds_its_outline",)),
+    mutant("occlusion-no-palm-outline", "a held area a palm smooths is not held to its outline (convex hull)",
+           "arfilter/render/occlusion.py", "cv2.fillConvexPoly(filled, hull, 255)", "pass",
+           ("tests/test_occlusion.py::test_what_a_held_area_encloses_is_held_and_a_palm_holds_its_outline",
+            "tests/test_occlusion.py::test_what_a_hand_encloses_is_under_it")),
+    mutant("skin-memory-edges-learn-near-lines", "the usual edges are learned beside new lines (a strand, a finger gap) too",
+           "arfilter/render/skin_memory.py", "mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))", "mask=clear)",
+           ("tests/test_occlusion.py::test_the_memory_sees_no_palm_once_strands_have_left",)),
+    mutant("skin-memory-no-palm", "edges smoothed over (a palm) are no seeds of the skin's memory",
+           "arfilter/render/skin_memory.py", "seeds = cv2.bitwise_or(seeds, self.palm)", "pass",
+           ("tests/test_occlusion.py::test_a_palm_is_found_by_the_edges_it_smooths_over",)),
 )
 
 

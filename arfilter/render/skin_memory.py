@@ -7,7 +7,10 @@ changes as much as a hand over it). So two kinds of evidence, joined by connecti
 * **seeds**, strong and rare: thin dark lines much darker than any this texel had (the gaps
   between fingers, a hand's outline) on skin facing the camera, twice as dark on the eyelids,
   brows and lips (they make lines of their own), and none along what the colour test already
-  holds back (a cup's rim, strands of hair); a talking, blinking face makes none;
+  holds back (a cup's rim, strands of hair); a talking, blinking face makes none. And a **palm**:
+  skin whose usual look has edges (lids, lashes, a brow, a nostril) gone smooth, its edges under
+  a third of their usual strength over 3x3 texels; strands of hair add edges, a blink or a smile
+  moves them, only something flat in front takes them away;
 * **weak evidence**, common: the texel's look (3x3 means of Y, Cr, Cb) is off its remembered one
   over a coherent 7x7 area (new thin lines left out of the average), and has the colour of what
   lies between the last seeds (the fingers).
@@ -18,8 +21,8 @@ is found by its fingers, followed over its palm while it stays, and let go where
 as it used to. The memory follows each texel slowly while it is clear, far more slowly while
 held, so a wrong memory never holds paint back for good.
 
-What it cannot see: a hand whose fingers never cross the look's box (a small look, the eye,
-entirely under a palm), and a hand held perfectly still for long (the memory learns it).
+What it cannot see: a hand of the skin's own colour over plain skin (a cheek) whose fingers
+never cross the look's box, and a hand held perfectly still for long (the memory learns it).
 """
 
 from __future__ import annotations
@@ -46,9 +49,23 @@ LIKE_LUMA = 15.0  # % of brightness per spread (a hand is shaded across)
 COHERENT = 7  # texels: the square the look's offset is averaged over
 LEARN = 0.05  # per frame, the usual look of clear texels
 RELEASE = 0.005  # per frame, the usual look of held texels
+# A palm: edges gone from textured skin. Measured on the hand clips (bench_occlusion.py, the eye's box):
+# a third or less of the usual edges on 30-43 % of the hand's textured texels, on 0.5-0.8 % of the skin's.
+TEXTURED = 8.0  # % of the skin's brightness: usual edge strength from which a texel counts as textured
+SMOOTHED = 0.35  # edge strength now / usual under which a textured texel is smoothed over
+PALM_FACING = 0.4  # facing cosine under which no palm is looked for (foreshortening blurs the unwrap)
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # lines thinner than this are "lines"
 _NEAR = np.ones((3, 3), np.uint8)
 _RING = np.ones((7, 7), np.uint8)
+
+
+def edge_strength(look: np.ndarray) -> np.ndarray:
+    """float32: how strongly the brightness changes around each texel of a Y, Cr, Cb ``look`` (Sobel
+    magnitudes in x and y, summed, 5x5 means): lids, lashes and brows have edges, a palm has few."""
+    luma = cv2.extractChannel(look, 0)
+    across = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 1, 0))
+    down = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 0, 1))
+    return cv2.blur(cv2.add(across, down, dtype=cv2.CV_32F), (5, 5))
 
 
 def still_skin(uvs: np.ndarray, box: Roi) -> np.ndarray:
@@ -76,6 +93,8 @@ class SkinMemory:
         look = cv2.blur(ycc, (3, 3))
         self.look = look.astype(np.float32)  # (h, w, 3) the usual Y, Cr, Cb (3x3 means)
         self.lines = cv2.morphologyEx(cv2.extractChannel(look, 0), cv2.MORPH_BLACKHAT, _LINE).astype(np.float32)
+        self.edges = edge_strength(look)  # (h, w) the usual edge strength
+        self.palm = np.zeros(valid.shape, np.uint8)  # texels a palm smooths over this frame
         self.known = valid.copy()
         self.held_now = np.zeros(valid.shape, np.uint8)
         self.hand: np.ndarray | None = None  # what lies between the seeds: Y, Cr, Cb medians and spreads
@@ -95,6 +114,10 @@ class SkinMemory:
         seeds = cv2.compare(new_lines, 1.0, cv2.CMP_GT)
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT)))
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(near_colour))
+        edges = edge_strength(look)
+        self.palm = self._palm(edges, cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT)),
+                               near_colour, skin_luma)
+        seeds = cv2.bitwise_or(seeds, self.palm)
         self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
         self.since_seed[seeds > 0] = 0
         recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
@@ -109,9 +132,20 @@ class SkinMemory:
             # Never further from a recent seed than a hand reaches: weak evidence alone is common.
             far = cv2.distanceTransform(cv2.bitwise_not(recent), cv2.DIST_L2, 3)
             held = cv2.bitwise_and(keep[labels].view(np.uint8) * np.uint8(255), cv2.compare(far, REACH, cv2.CMP_LT))
-        self._learn(look, lines, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour))
+        # Edges learn nowhere near new lines: a strand's or a finger gap's edges, learned on the skin
+        # beside them, made that skin "smoothed over" once they left (a palm held for no hand).
+        lined = cv2.dilate(cv2.compare(new_lines, 0.5, cv2.CMP_GT), _LINE)
+        self._learn(look, lines, edges, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined)
         self.held_now = held
         return held
+
+    def _palm(self, edges: np.ndarray, judged: np.ndarray, near_colour: np.ndarray, skin_luma: float) -> np.ndarray:
+        """uint8 255: textured texels smoothed over (3x3 of them), among ``judged``, none by what the
+        colour test holds (a cup is flat too, and held already)."""
+        textured = cv2.compare(self.edges, TEXTURED / 100.0 * max(skin_luma, 1.0), cv2.CMP_GT)
+        smooth = cv2.bitwise_and(cv2.compare(edges, cv2.multiply(self.edges, SMOOTHED), cv2.CMP_LT), textured)
+        palm = cv2.bitwise_and(cv2.erode(smooth, _NEAR), judged)
+        return cv2.bitwise_and(palm, cv2.bitwise_not(near_colour))
 
     def _like_seeds(self, look: np.ndarray, seeds: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """uint8 255: the texel's colour is that of what lies between the seeds (the fingers), as
@@ -149,16 +183,19 @@ class SkinMemory:
         far = cv2.resize(far, (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_LINEAR)
         return cv2.bitwise_and(cv2.compare(far, WEAK, cv2.CMP_GT), seen)
 
-    def _learn(self, look: np.ndarray, lines: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
+    def _learn(self, look: np.ndarray, lines: np.ndarray, edges: np.ndarray, valid: np.ndarray, busy: np.ndarray,
+               lined: np.ndarray) -> None:
         """Texels seen for the first time are taken as they are; the others follow slowly, held
-        ones far more slowly."""
+        ones far more slowly; the edges only while clear and with no new line near (``lined``)."""
         new = cv2.bitwise_and(valid, cv2.bitwise_not(self.known))
         if cv2.countNonZero(new) > 0:
             np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
             np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
+            np.copyto(self.edges, edges, where=new > 0)
             self.known = cv2.bitwise_or(self.known, new)
         old = cv2.bitwise_and(valid, cv2.bitwise_not(new))
         clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
         cv2.accumulateWeighted(look, self.look, LEARN, mask=clear)
         cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
+        cv2.accumulateWeighted(edges, self.edges, LEARN, mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))
         cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
