@@ -249,6 +249,12 @@ class Occlusion:
         state = self._faces.get(face_id)
         return None if state is None else state.own
 
+    def palm(self, face_id: int) -> np.ndarray | None:
+        """uint8 over the box: 255 where, in the last frame, the memory of this face's skin saw its
+        edges smoothed over by a palm; None without that memory."""
+        state = self._faces.get(face_id)
+        return None if state is None or state.memory is None else state.memory.palm
+
     def seen(self, face_ids: set[int]) -> None:
         """Called once per frame with the faces drawn: faces unseen for :data:`FORGET_AFTER` calls go."""
         for face_id in list(self._faces):

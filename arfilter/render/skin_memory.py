@@ -8,9 +8,9 @@ changes as much as a hand over it). So two kinds of evidence, joined by connecti
   between fingers, a hand's outline) on skin facing the camera, twice as dark on the eyelids,
   brows and lips (they make lines of their own), and none along what the colour test already
   holds back (a cup's rim, strands of hair); a talking, blinking face makes none. And a **palm**:
-  skin whose usual look has edges (lids, lashes, a brow, a nostril) gone smooth, its edges under
-  a third of their usual strength over 3x3 texels; strands of hair add edges, a blink or a smile
-  moves them, only something flat in front takes them away;
+  skin whose usual look has edges (lids, lashes, a brow, a nostril) gone smooth, under 0.3x
+  their usual strength over 16 connected texels or more; strands of hair add edges, a blink or
+  a smile moves them, only something flat in front takes them away;
 * **weak evidence**, common: the texel's look (3x3 means of Y, Cr, Cb) is off its remembered one
   over a coherent 7x7 area (new thin lines left out of the average), and has the colour of what
   lies between the last seeds (the fingers).
@@ -51,8 +51,13 @@ LEARN = 0.05  # per frame, the usual look of clear texels
 RELEASE = 0.005  # per frame, the usual look of held texels
 # A palm: edges gone from textured skin. Measured on the hand clips (bench_occlusion.py, the eye's box):
 # a third or less of the usual edges on 30-43 % of the hand's textured texels, on 0.5-0.8 % of the skin's.
+# On bare talking faces a crease relaxing or a lip pressing smooths patches of up to 31 texels at 0.35;
+# at 0.3 and 16 texels none of 516 frames of five bare clips (speech, talking, grimaces, glasses, head
+# turns) shows a palm: at 0.35 the memory grew from such a patch and the whole face's painted area
+# jumped 36 % in a frame of the speech clip.
 TEXTURED = 8.0  # % of the skin's brightness: usual edge strength from which a texel counts as textured
-SMOOTHED = 0.35  # edge strength now / usual under which a textured texel is smoothed over
+SMOOTHED = 0.3  # edge strength now / usual under which a textured texel is smoothed over
+PALM_AREA = 16  # texels: the least connected area smoothed over that is a palm
 PALM_FACING = 0.4  # facing cosine under which no palm is looked for (foreshortening blurs the unwrap)
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # lines thinner than this are "lines"
 _NEAR = np.ones((3, 3), np.uint8)
@@ -115,8 +120,8 @@ class SkinMemory:
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT)))
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(near_colour))
         edges = edge_strength(look)
-        self.palm = self._palm(edges, cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT)),
-                               near_colour, skin_luma)
+        judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
+        self.palm = self._palm(edges, judged, near_colour, skin_luma)
         seeds = cv2.bitwise_or(seeds, self.palm)
         self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
         self.since_seed[seeds > 0] = 0
@@ -145,7 +150,13 @@ class SkinMemory:
         textured = cv2.compare(self.edges, TEXTURED / 100.0 * max(skin_luma, 1.0), cv2.CMP_GT)
         smooth = cv2.bitwise_and(cv2.compare(edges, cv2.multiply(self.edges, SMOOTHED), cv2.CMP_LT), textured)
         palm = cv2.bitwise_and(cv2.erode(smooth, _NEAR), judged)
-        return cv2.bitwise_and(palm, cv2.bitwise_not(near_colour))
+        palm = cv2.bitwise_and(palm, cv2.bitwise_not(near_colour))
+        if cv2.countNonZero(palm) == 0:
+            return palm
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(palm, connectivity=8)
+        broad = stats[:, cv2.CC_STAT_AREA] >= PALM_AREA
+        broad[0] = False
+        return broad[labels].view(np.uint8) * np.uint8(255)
 
     def _like_seeds(self, look: np.ndarray, seeds: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """uint8 255: the texel's colour is that of what lies between the seeds (the fingers), as
