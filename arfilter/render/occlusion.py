@@ -49,6 +49,11 @@ HYSTERESIS = (90, 150)  # smoothed score (0-255) to leave / enter "covered"
 CHROMA_SIGMAS = (2.5, 4.0)  # |Cr or Cb - the face's skin| in its own spreads: score 0 .. 255
 DARK = (0.42, 0.26)  # brightness / the face's skin brightness: score 0 at the first, 255 at the second
 BRIGHT = (1.3, 1.55)
+# Far greyer than the skin (saturation / the skin's: score 0 at the first, 255 at the second): a microphone
+# or a glasses frame whose hue is only 3 of this skin's spreads off (a face with a varied tone) is still
+# far greyer. Stricter than per pixel (GATE_GREY): a texel mixes what lies side by side. The microphone
+# over the glasses clip's black eye: 7.2 -> 1.0 % of the paint on it (bench_occlusion.py).
+GREY = (0.5, 0.3)
 SKIN_RANGE = ((40, 133, 77), (255, 173, 127))  # Y, Cr, Cb: any human skin's chroma (Chai and Ngan 1999)
 USUAL_CAP = 80  # the most of the colour score a broad feature of the face may have at the start
 SKIN_LEARN = 0.05  # per frame, the face's skin statistics
@@ -143,6 +148,18 @@ def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return cr, cb, dark, thin
 
 
+def _grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray,
+                ramp: tuple[float, float]) -> np.ndarray:
+    """uint8: how much greyer than this face's skin each pixel or texel is (its saturation, chroma over
+    brightness, against the skin's, on ``ramp``). Shadowed skin keeps its saturation as it darkens;
+    highlights on shiny skin are grey but brighter than the skin, so only what is not is judged."""
+    chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
+    saturation = cv2.divide(chroma, cv2.max(y, GATE_DARKEST), dtype=cv2.CV_32F)
+    own = float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST)
+    return cv2.bitwise_and(_ramp(saturation / max(own, 1e-3), *ramp),
+                           cv2.compare(y, GATE_HIGHLIGHT * float(skin[0]), cv2.CMP_LT))
+
+
 def _filled(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
     """uint8 255: ``held`` closed (gaps under 9 texels) and with its holes filled: what a hand encloses
     (an eye, its lids: their usual look is so varied that a palm over them barely differs from it) is
@@ -229,12 +246,7 @@ class Occlusion:
         y, cr, cb = cv2.split(ycc)
         cr_table, cb_table, dark_table, thin_table = _gate_tables(state.skin)
         hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
-        chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
-        saturation = cv2.divide(chroma, cv2.max(y, GATE_DARKEST), dtype=cv2.CV_32F)
-        skin = float(np.hypot(state.skin[1] - 128.0, state.skin[2] - 128.0)) / max(float(state.skin[0]), GATE_DARKEST)
-        # Highlights on shiny skin are grey too, but brighter than the skin: only what is not is judged.
-        grey = cv2.bitwise_and(_ramp(saturation / max(skin, 1e-3), *GATE_GREY),
-                               cv2.compare(y, GATE_HIGHLIGHT * float(state.skin[0]), cv2.CMP_LT))
+        grey = _grey_score(y, cr, cb, state.skin, GATE_GREY)
         dark = cv2.LUT(y, dark_table)
         # A strand or a frame is a thin line far darker than the skin on both sides of it; skin's own
         # lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own features.
@@ -272,7 +284,8 @@ class Occlusion:
 
     @staticmethod
     def _colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-        """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter)."""
+        """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter,
+        far greyer)."""
         luma, cr, cb = _colour_tables(skin)
         y, r, b = cv2.split(ycc)
         brightness = cv2.LUT(y, luma)
@@ -282,7 +295,8 @@ class Occlusion:
             darker = _ramp(level / cv2.max(cv2.erode(reference, _OPEN), 1.0), *REFERENCE_DARK)
             brighter = _ramp(level / cv2.max(cv2.dilate(reference, _KERNEL), 1.0), *REFERENCE_BRIGHT)
             brightness = cv2.min(brightness, cv2.max(darker, brighter))
-        return cv2.max(brightness, cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb)))
+        hue = cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb))
+        return cv2.max(cv2.max(brightness, hue), _grey_score(y, r, b, skin, GREY))
 
     @staticmethod
     def _learn_reference(state: _Face, ycc: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
