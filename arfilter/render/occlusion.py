@@ -3,8 +3,8 @@
 A microphone, a cup, strands of hair or a glasses frame in front of the face
 must keep their own look. No second model is available, so what lies under
 the paint is judged by its colour against this face's own skin (YCrCb's Cr
-and Cb in the skin's own spreads, and brightness against the skin's), in
-two places:
+and Cb in the skin's own spreads, brightness against the skin's, and
+saturation: far greyer than skin), in two places:
 
 * **per texel** of the look's UV box (:class:`~arfilter.render.unwrap.UvView`:
   the same bit of skin in every frame), where it has a state: a texel becomes
@@ -23,8 +23,10 @@ two places:
 A hand (or anything) of the face's own skin colour is seen by
 :class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
 thin dark lines (the gaps between fingers) on skin that neither talks nor
-blinks, grown over what is connected to them and looks unlike the texel's
-memory; holes in it (an eye under the hand) are filled. A per-texel memory
+blinks, and a palm (the edges of lids, lashes and brows gone flat), grown over
+what is connected to them and looks unlike the texel's memory; holes in it (an
+eye under the hand) are filled, and an area a palm smooths is held to its
+outline. A per-texel memory
 alone was tried and dropped: on a talking, blinking face it held paint back
 in flickering patches (25 % of the painted area changing between frames
 against 4 % without); the lines make it hold nothing on a face alone.

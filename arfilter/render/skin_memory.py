@@ -50,7 +50,7 @@ COHERENT = 7  # texels: the square the look's offset is averaged over
 LEARN = 0.05  # per frame, the usual look of clear texels
 RELEASE = 0.005  # per frame, the usual look of held texels
 # A palm: edges gone from textured skin. Measured on the hand clips (bench_occlusion.py, the eye's box):
-# a third or less of the usual edges on 30-43 % of the hand's textured texels, on 0.5-0.8 % of the skin's.
+# under 0.4x the usual edges on 30-43 % of the hand's textured texels, on 0.5-0.8 % of the skin's.
 # On bare talking faces a crease relaxing or a lip pressing smooths patches of up to 31 texels at 0.35;
 # at 0.3 and 16 texels none of 516 frames of five bare clips (speech, talking, grimaces, glasses, head
 # turns) shows a palm: at 0.35 the memory grew from such a patch and the whole face's painted area
@@ -64,10 +64,9 @@ _NEAR = np.ones((3, 3), np.uint8)
 _RING = np.ones((7, 7), np.uint8)
 
 
-def edge_strength(look: np.ndarray) -> np.ndarray:
-    """float32: how strongly the brightness changes around each texel of a Y, Cr, Cb ``look`` (Sobel
-    magnitudes in x and y, summed, 5x5 means): lids, lashes and brows have edges, a palm has few."""
-    luma = cv2.extractChannel(look, 0)
+def edge_strength(luma: np.ndarray) -> np.ndarray:
+    """float32: how strongly the brightness (uint8) changes around each texel (Sobel magnitudes in x
+    and y, summed, 5x5 means): lids, lashes and brows have edges, a palm has few."""
     across = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 1, 0))
     down = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 0, 1))
     return cv2.blur(cv2.add(across, down, dtype=cv2.CV_32F), (5, 5))
@@ -97,8 +96,9 @@ class SkinMemory:
         self._line_scale = np.where(still, np.float32(LINE_NEW), np.float32(LINE_NEW_MOVING)) / np.float32(100.0)
         look = cv2.blur(ycc, (3, 3))
         self.look = look.astype(np.float32)  # (h, w, 3) the usual Y, Cr, Cb (3x3 means)
-        self.lines = cv2.morphologyEx(cv2.extractChannel(look, 0), cv2.MORPH_BLACKHAT, _LINE).astype(np.float32)
-        self.edges = edge_strength(look)  # (h, w) the usual edge strength
+        luma = cv2.extractChannel(look, 0)
+        self.lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE).astype(np.float32)
+        self.edges = edge_strength(luma)  # (h, w) the usual edge strength
         self.palm = np.zeros(valid.shape, np.uint8)  # texels a palm smooths over this frame
         self.known = valid.copy()
         self.held_now = np.zeros(valid.shape, np.uint8)
@@ -111,7 +111,8 @@ class SkinMemory:
         (uint8 255): texels already held back for their colour: lines along them (a cup's rim, strands
         of hair) are no seeds, and the memory does not learn there."""
         look = cv2.blur(ycc, (3, 3))
-        lines = cv2.morphologyEx(cv2.extractChannel(look, 0), cv2.MORPH_BLACKHAT, _LINE)
+        luma = cv2.extractChannel(look, 0)
+        lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE)
         new_lines = cv2.subtract(lines, cv2.dilate(self.lines, _LINE), dtype=cv2.CV_32F)
         new_lines /= self._line_scale * np.float32(max(skin_luma, 1.0))  # 1 = just new enough
         seen = cv2.bitwise_and(self.known, valid)
@@ -119,7 +120,7 @@ class SkinMemory:
         seeds = cv2.compare(new_lines, 1.0, cv2.CMP_GT)
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT)))
         seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(near_colour))
-        edges = edge_strength(look)
+        edges = edge_strength(luma)
         judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
         self.palm = self._palm(edges, judged, near_colour, skin_luma)
         seeds = cv2.bitwise_or(seeds, self.palm)
@@ -145,8 +146,8 @@ class SkinMemory:
         return held
 
     def _palm(self, edges: np.ndarray, judged: np.ndarray, near_colour: np.ndarray, skin_luma: float) -> np.ndarray:
-        """uint8 255: textured texels smoothed over (3x3 of them), among ``judged``, none by what the
-        colour test holds (a cup is flat too, and held already)."""
+        """uint8 255: textured texels smoothed over (3x3 of them, in areas of :data:`PALM_AREA` or more),
+        among ``judged``, none by what the colour test holds (a cup is flat too, and held already)."""
         textured = cv2.compare(self.edges, TEXTURED / 100.0 * max(skin_luma, 1.0), cv2.CMP_GT)
         smooth = cv2.bitwise_and(cv2.compare(edges, cv2.multiply(self.edges, SMOOTHED), cv2.CMP_LT), textured)
         palm = cv2.bitwise_and(cv2.erode(smooth, _NEAR), judged)
