@@ -317,6 +317,20 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("skin-memory-no-palm", "edges smoothed over (a palm) are no seeds of the skin's memory",
            "arfilter/render/skin_memory.py", "seeds = cv2.bitwise_or(seeds, self.palm)", "pass",
            ("tests/test_occlusion.py::test_a_palm_is_found_by_the_edges_it_smooths_over",)),
+    mutant("skin-memory-strands-seed", "strands of hair seed the skin's memory as a hand's gaps do",
+           "arfilter/render/skin_memory.py", "unlike_skin = cv2.max(unlike_skin, self.strands)", "pass",
+           ("tests/test_occlusion.py::test_strands_are_told_from_a_hands_gaps_by_how_dark_they_are",
+            "tests/test_occlusion.py::test_a_cheek_bruise_shows_between_strands_of_hair")),
+    mutant("occlusion-strand-pixels-painted", "paint is not held back on the pixels of strands the memory found",
+           "arfilter/render/occlusion.py", "gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(dark, _KERNEL)))",
+           "pass",
+           ("tests/test_occlusion.py::test_strands_over_an_eye_are_held_back_and_the_skin_between_keeps_its_paint",)),
+    mutant("skin-memory-strands-not-thin", "a broad shadow far darker than the skin passes for a strand",
+           "arfilter/render/skin_memory.py", "STRAND_THIN = 0.12", "STRAND_THIN = -1.0",
+           ("tests/test_occlusion.py",)),
+    mutant("skin-memory-strands-anywhere", "strands are looked for over the face's own dark features too",
+           "arfilter/render/skin_memory.py", "USUALLY_LIT = 0.5", "USUALLY_LIT = 0.0",
+           ("tests/test_occlusion.py",)),
 )
 
 

@@ -20,6 +20,7 @@ from arfilter.render.occlusion import FORGET_AFTER, PALM_LEAST, Occlusion, _fill
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import Renderer
 from arfilter.render.skin_memory import SkinMemory
+from arfilter.render.unwrap import darkest_near
 
 
 @pytest.fixture
@@ -221,7 +222,8 @@ def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_la
 
 
 
-COMES_FROM = {"hand": (-1.0, 0.4), "mic": (0.3, 1.0)}  # as bench_occlusion.py moves them: from the side, from below
+# As bench_occlusion.py moves them: from the side, from below, from above.
+COMES_FROM = {"hand": (-1.0, 0.4), "mic": (0.3, 1.0), "hair": (0.0, -1.0)}
 
 
 def hand_clip(model_path, clip, target: list[int], kind: str = "hand") -> tuple[list, list, list]:
@@ -244,14 +246,23 @@ def hand_clip(model_path, clip, target: list[int], kind: str = "hand") -> tuple[
 def paint_on_hand(mesh, overlay, frames: list, faces: list, masks: list) -> float:
     """Paint on the hand (the occluder) over all frames, as a share of the paint there without
     occlusion handling."""
+    return paint_on_and_beside(mesh, overlay, frames, faces, masks)[0]
+
+
+def paint_on_and_beside(mesh, overlay, frames: list, faces: list, masks: list) -> tuple[float, float]:
+    """Paint on the occluder and paint kept elsewhere (beyond 2 pixels of it) over all frames, each as
+    a share of the paint there without occlusion handling (as bench_occlusion.py measures)."""
     with_handling, without = Renderer(mesh, overlay), Renderer(mesh, overlay, occlusion=False)
-    on_hand = [0.0, 0.0]
+    on_hand, kept = [0.0, 0.0], [0.0, 0.0]
     for frame, found, mask in zip(frames, faces, masks):
         on, off = paint(with_handling(frame, found), frame), paint(without(frame, found), frame)
         on_hand[0] += float(on[mask].sum())
         on_hand[1] += float(off[mask].sum())
-    assert on_hand[1] > 0, "the hand is over the look"
-    return on_hand[0] / on_hand[1]
+        elsewhere = (off > 0) & ~cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        kept[0] += float(on[elsewhere].sum())
+        kept[1] += float(off[elsewhere].sum())
+    assert on_hand[1] > 0, "the occluder is over the look"
+    return on_hand[0] / on_hand[1], kept[0] / kept[1]
 
 
 @pytest.fixture(scope="module")
@@ -286,15 +297,18 @@ def test_paint_stays_on_a_squinting_blinking_face(mesh, talking_clip):
 
 def test_dark_strands_of_hair_keep_their_colour(mesh, whole_face, portrait, portrait_landmarks):
     """Strands thinner than a texel, far darker than the skin on both sides: held back per pixel as
-    thin lines, while the skin between them keeps its paint."""
+    thin lines, while the skin between them keeps its paint. In one frame on a still face: 27 % of the
+    paint lands on them, where they cross the face's own dark features (a smile's fold, a brow), which
+    look the same per pixel; 96 % is kept beside them. (21 % and 93 % when the memory of the skin took
+    strands for a hand's gaps and held the skin between them too.)"""
     face = Face(portrait_landmarks)
     with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
     for _ in range(3):
         with_handling(portrait, (face,))
     frame, mask = covered_frame(portrait, portrait_landmarks, "hair", target=(280, 425, 411))
     on_strands, kept = ratios(frame, mask, face, with_handling, without)
-    assert on_strands < 0.25, f"{on_strands:.1%} of the paint lands on the strands"
-    assert kept > 0.9, f"only {kept:.1%} of the paint kept between and around them"
+    assert on_strands < 0.3, f"{on_strands:.1%} of the paint lands on the strands"
+    assert kept > 0.95, f"only {kept:.1%} of the paint kept between and around them"
 
 
 def test_what_a_held_area_encloses_is_held_and_a_palm_holds_its_outline():
@@ -383,3 +397,73 @@ def test_the_memory_sees_no_palm_once_strands_have_left(portrait, portrait_landm
         memory.held(cv2.cvtColor(strands, cv2.COLOR_BGR2YCrCb), valid, facing, luma, nothing_else)
     memory.held(ycc, valid, facing, luma, nothing_else)
     assert cv2.countNonZero(memory.palm) == 0, f"{cv2.countNonZero(memory.palm)} texels taken for a palm"
+
+
+@pytest.fixture(scope="module")
+def hair_over_eye(model_path, shared_media):
+    """The man turning his head, strands of dark hair falling over his left eye (:func:`hand_clip`)."""
+    return hand_clip(model_path, shared_media / "head_turns_480.mp4", [263, 362, 386, 374], kind="hair")
+
+
+def test_strands_over_an_eye_are_held_back_and_the_skin_between_keeps_its_paint(mesh, hair_over_eye):
+    """Strands far darker than any shadow, over skin whose darkest is usually lit, are no hand's gaps:
+    the memory of the skin no longer grows over the skin between them (it held the whole eye), and
+    paint is held back on their own pixels, across the brow and lashes too. 2 % of the black eye's
+    paint lands on them and 99 % is kept beside them (21 % and 97 % when they seeded the memory)."""
+    on_strands, kept = paint_on_and_beside(mesh, load_overlay("black_eye_left"), *hair_over_eye)
+    assert on_strands < 0.05, f"{on_strands:.1%} of the paint lands on the strands"
+    assert kept > 0.98, f"only {kept:.1%} of the paint kept beside them"
+
+
+@pytest.fixture(scope="module")
+def hair_over_cheek(model_path, shared_media):
+    """The smiling man with glasses, strands of dark hair falling over his left cheek (:func:`hand_clip`)."""
+    return hand_clip(model_path, shared_media / "glasses_smile_512.mp4", [280, 425, 411], kind="hair")
+
+
+def test_a_cheek_bruise_shows_between_strands_of_hair(mesh, hair_over_cheek):
+    """Over a cheek (still skin) strands used to seed the memory of the skin like a hand's gaps, and
+    it held the bruise back between them: 93 % of the paint kept beside them, now 98 %; none on them."""
+    on_strands, kept = paint_on_and_beside(mesh, load_overlay("cheek_bruise"), *hair_over_cheek)
+    assert on_strands < 0.02, f"{on_strands:.1%} of the paint lands on the strands"
+    assert kept > 0.97, f"only {kept:.1%} of the paint kept beside them"
+
+
+def memory_over_skin(portrait, portrait_landmarks) -> tuple:
+    """Real skin (the portrait's left cheek, 80x80 pixels, one pixel a texel) and a memory of it,
+    with what it needs per frame: (skin, memory, valid, facing, brightness, darkest of a picture)."""
+    x, y = np.round(portrait_landmarks[425, :2]).astype(int)
+    skin = np.ascontiguousarray(portrait[y - 40:y + 40, x - 40:x + 40])
+    valid = np.full(skin.shape[:2], 255, np.uint8)
+    grid_y, grid_x = np.mgrid[0:80, 0:80].astype(np.float32)
+    def darkest(picture):
+        return darkest_near(picture, grid_x, grid_y, valid > 0)
+    ycc = cv2.cvtColor(skin, cv2.COLOR_BGR2YCrCb)
+    memory = SkinMemory(np.ones(skin.shape[:2], bool), ycc, valid, darkest(skin))
+    return skin, memory, valid, np.ones(skin.shape[:2], np.float32), float(ycc[..., 0].mean()), darkest
+
+
+@pytest.mark.parametrize("depth, strand", [(0.2, True), (0.55, False)])
+def test_strands_are_told_from_a_hands_gaps_by_how_dark_they_are(portrait, portrait_landmarks, depth, strand):
+    """Thin lines over the same real skin, appearing at once: at 0.2 of the skin's brightness (hair) they
+    are strands and seed nothing; at 0.55 (the shadow between two fingers of the skin's own colour)
+    they are a hand's gaps and the memory holds the skin around them."""
+    skin, memory, valid, facing, luma, darkest = memory_over_skin(portrait, portrait_landmarks)
+    nothing_else = np.zeros_like(valid)
+    lines = skin.copy()
+    shade = np.clip(np.asarray(skin_colour(skin, np.array([[40.0, 40.0]] * 468)), np.float32) * depth, 0, 255)
+    for k in range(4):
+        cv2.line(lines, (10 + 18 * k, 0), (16 + 18 * k, 79), tuple(float(v) for v in shade), 2)
+    held = memory.held(cv2.cvtColor(lines, cv2.COLOR_BGR2YCrCb), valid, facing, luma, nothing_else, darkest(lines))
+    on_lines = (cv2.cvtColor(cv2.absdiff(lines, skin), cv2.COLOR_BGR2GRAY) > 20)
+    if strand:
+        # Found where this skin is usually lit (most of it: a few pores and stubble are as dark), on two
+        # thirds of the lines' pixels here: a texel is a pixel, and where a slanted line is 3 pixels
+        # wide its texel's 3x3 mean is as dark as its darkest (a broad shadow, not a strand).
+        lit = memory.usually_lit(luma) > 0
+        assert (lit & on_lines).sum() > 0.5 * on_lines.sum()
+        assert (memory.strands[on_lines & lit] > 0).mean() > 0.5, "the strands are found"
+        assert cv2.countNonZero(held) == 0, f"{cv2.countNonZero(held)} texels held around strands"
+    else:
+        assert cv2.countNonZero(memory.strands) == 0, "a hand's gaps are no strands"
+        assert cv2.countNonZero(held) > 0, "the hand's gaps seed the memory"

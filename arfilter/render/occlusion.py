@@ -68,6 +68,9 @@ GATE_DARKEST = 24  # brightness below which saturation is read as at this bright
 GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
 GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
 GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
+# Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
+# than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
+STRAND_PIXEL = 0.5
 # Per texel, brightness against what this texel usually is (its reference, learned while it is clear):
 # a lit cheek in a squint or the lashes' line moving onto the lid stay paint; a cup or a microphone
 # arriving is far off what was there. The reference's darkest in 5x5 texels (the lashes move).
@@ -212,7 +215,7 @@ class Occlusion:
         valid = view.valid.view(np.uint8) * np.uint8(255)
         state = self._faces.get(face_id)
         if state is None or state.covered.shape != valid.shape:
-            state = self._start(ycc, valid, self._still, self._memory)
+            state = self._start(ycc, valid, self._still, self._memory, view.darkest)
             if state is None:
                 return np.full(valid.shape, 255, np.uint8)
             self._faces[face_id] = state
@@ -226,7 +229,8 @@ class Occlusion:
         self._learn(state, ycc, colour, valid)
         held = state.covered
         by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
-                                                                        float(state.skin[0]), state.covered)
+                                                                        float(state.skin[0]), state.covered,
+                                                                        view.darkest)
         busy = held if by_memory is None else cv2.max(held, by_memory)
         self._learn_reference(state, ycc, valid, busy)
         if by_memory is not None and cv2.countNonZero(by_memory) > 0:
@@ -235,14 +239,19 @@ class Occlusion:
         held = cv2.dilate(held, _KERNEL)
         return cv2.blur(cv2.bitwise_not(held), (3, 3))
 
-    def gate(self, face_id: int, region: np.ndarray) -> np.ndarray | None:
+    def gate(self, face_id: int, region: np.ndarray, own: np.ndarray | None = None,
+             strands: np.ndarray | None = None) -> np.ndarray | None:
         """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not this face's skin, grown by a
-        pixel so edges keep their colour too; None before the face's skin is known.
+        pixel so edges keep their colour too; None before the face's skin is known. ``own`` and
+        ``strands`` (uint8, the region's shape): :meth:`own_features` and :meth:`strands` on the screen.
 
         A glasses frame or a strand of hair is thinner than a texel and mixes with the skin beside it,
         so its chroma alone is often within the skin's spread; what gives it away is that it is far
         greyer than skin (saturation, chroma over brightness, well under the skin's), which shadowed
         skin is not: its chroma falls with its brightness; or far darker than any shadow on skin.
+        Over the face's own features (``own``: brows, eye make-up) none of that holds paint back, except
+        a pixel far darker than any shadow where strands cross (``strands``), which is held wherever
+        it is (:data:`~arfilter.render.skin_memory.STRAND_DARK`).
         """
         state = self._faces.get(face_id)
         if state is None:
@@ -257,7 +266,14 @@ class Occlusion:
         # lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own features.
         line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
         dark = cv2.max(dark, cv2.LUT(line, thin_table))
-        return cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
+        gate = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
+        if own is not None:
+            gate = cv2.max(gate, own)
+        if strands is not None:
+            dark = cv2.compare(y, STRAND_PIXEL * float(state.skin[0]), cv2.CMP_LT)
+            dark = cv2.bitwise_and(dark, cv2.compare(strands, 128, cv2.CMP_GT))
+            gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(dark, _KERNEL)))
+        return gate
 
     def own_features(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where this face has a broad feature of its own unlike skin (brows,
@@ -265,6 +281,13 @@ class Occlusion:
         there, or a bruise would stop at every eyebrow hair. Thin things (a glasses frame) never count."""
         state = self._faces.get(face_id)
         return None if state is None else state.own
+
+    def strands(self, face_id: int) -> np.ndarray | None:
+        """uint8 over the box: 255 where, in the last frame, strands of hair (or a frame's wire) crossed
+        skin that is usually lit, and beside them: a pixel far darker than any shadow there is in front
+        of the skin; None without the memory of the skin."""
+        state = self._faces.get(face_id)
+        return None if state is None or state.memory is None else state.memory.near_strands()
 
     def palm(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where, in the last frame, the memory of this face's skin saw its
@@ -315,7 +338,8 @@ class Occlusion:
         cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[1], mask=cv2.bitwise_and(valid, busy))
 
     @staticmethod
-    def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None, remember: bool = True) -> _Face | None:
+    def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None, remember: bool = True,
+               darkest: np.ndarray | None = None) -> _Face | None:
         """A face seen for the first time: its skin colour and its own broad features, from this frame."""
         # First guess: the texels inside the chroma range of human skin of any tone (Chai and Ngan's
         # Cr 133-173, Cb 77-127), not too dark: a cup or a microphone over most of the box is left out.
@@ -334,7 +358,7 @@ class Occlusion:
         # Capped: what is far from skin (a cup, a microphone) is never usual, even on the first frame.
         usual = cv2.min(cv2.dilate(cv2.morphologyEx(colour, cv2.MORPH_OPEN, _OPEN), _KERNEL), USUAL_CAP)
         own = cv2.compare(usual, USUAL_CAP // 2, cv2.CMP_GT)
-        memory = SkinMemory(still, ycc, valid) if remember and still is not None else None
+        memory = SkinMemory(still, ycc, valid, darkest) if remember and still is not None else None
         luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3)).astype(np.float32)
         # The reference starts as this frame where it looks like skin, and as the skin's mean where it
         # does not (a cup there from the first frame is no reference), except on the moving skin

@@ -205,20 +205,23 @@ class Renderer:
     def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, grid: tuple[np.ndarray, np.ndarray],
                step: int) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
-        except over the face's own broad features (brows), which the paint covers as it always did.
+        except over the face's own broad features (brows), which the paint covers as it always did,
+        unless a strand far darker than any shadow crosses them (:meth:`Occlusion.gate`).
 
         On a big face (``step`` > 1) the test runs on every ``step``-th pixel: a frame or a strand is
         then several pixels wide, and the test grows what it finds by a (coarse) pixel."""
         own = self.occlusion.own_features(face_id)
         if own is None:
             return coverage
-        gate = self.occlusion.gate(face_id, region if step <= 1 else np.ascontiguousarray(region[::step, ::step]))
+        strands = self.occlusion.strands(face_id)
+        # ``grid`` is read at the pixels the test reads (every step-th), so the texel maps are too.
+        gate = self.occlusion.gate(face_id, region if step <= 1 else np.ascontiguousarray(region[::step, ::step]),
+                                   to_screen(own, grid), None if strands is None else to_screen(strands, grid))
         if gate is None:
             return coverage
         if step > 1:
             gate = cv2.resize(gate, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_LINEAR)
-        own = self._on_screen(own, grid, (region.shape[1], region.shape[0]), step)
-        return cv2.multiply(coverage, cv2.max(gate, own), scale=1.0 / 255.0)
+        return cv2.multiply(coverage, gate, scale=1.0 / 255.0)
 
     def draw_face(self, image: np.ndarray, face: Face) -> Roi:
         """Paint ``face`` into ``image`` in place; returns the rectangle changed."""

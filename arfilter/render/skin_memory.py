@@ -7,7 +7,9 @@ changes as much as a hand over it). So two kinds of evidence, joined by connecti
 * **seeds**, strong and rare: thin dark lines much darker than any this texel had (the gaps
   between fingers, a hand's outline) on skin facing the camera, twice as dark on the eyelids,
   brows and lips (they make lines of their own), and none along what the colour test already
-  holds back (a cup's rim, strands of hair); a talking, blinking face makes none. And a **palm**:
+  holds back (a cup's rim) or along **strands** (pixels far darker than any shadow, where this
+  skin is usually lit: hair, a frame; the renderer holds paint back on those pixels themselves);
+  a talking, blinking face makes none. And a **palm**:
   skin whose usual look has edges (lids, lashes, a brow, a nostril) gone smooth, under 0.3x
   their usual strength over 16 connected texels or more; strands of hair add edges, a blink or
   a smile moves them, only something flat in front takes them away;
@@ -59,6 +61,15 @@ TEXTURED = 8.0  # % of the skin's brightness: usual edge strength from which a t
 SMOOTHED = 0.3  # edge strength now / usual under which a textured texel is smoothed over
 PALM_AREA = 16  # texels: the least connected area smoothed over that is a palm
 PALM_FACING = 0.4  # facing cosine under which no palm is looked for (foreshortening blurs the unwrap)
+# Strands of hair: a pixel far darker than any shadow on this face (the darkest within a pixel of the texel,
+# against the skin's brightness) over skin whose darkest is usually well lit (no lash, brow or eyeliner of
+# its own). They are no seeds: a hand's gaps are shadows of its skin (0.4-0.7 of it), strands and frames
+# are far darker. As seeds they grew the memory over all the skin between them (bench_occlusion.py: paint
+# kept elsewhere 76-89 % on the cheek; a speaker's lower lip made them too, the whole face's painted area
+# jumped 18 % in a frame).
+STRAND_DARK = 0.38
+STRAND_THIN = 0.12
+USUALLY_LIT = 0.5
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # lines thinner than this are "lines"
 _NEAR = np.ones((3, 3), np.uint8)
 _RING = np.ones((7, 7), np.uint8)
@@ -91,9 +102,10 @@ class SkinMemory:
     Masks are uint8 (255 = yes) for OpenCV's speed; most frames have no seed near, and then only
     the lines are looked for and the memory follows the face (a few small operations)."""
 
-    def __init__(self, still: np.ndarray, ycc: np.ndarray, valid: np.ndarray) -> None:
+    def __init__(self, still: np.ndarray, ycc: np.ndarray, valid: np.ndarray, darkest: np.ndarray | None = None) -> None:
         # Lines must be this much darker than the usual (levels per % of the skin's brightness).
         self._line_scale = np.where(still, np.float32(LINE_NEW), np.float32(LINE_NEW_MOVING)) / np.float32(100.0)
+        self._still = still.view(np.uint8) * np.uint8(255)
         look = cv2.blur(ycc, (3, 3))
         self.look = look.astype(np.float32)  # (h, w, 3) the usual Y, Cr, Cb (3x3 means)
         luma = cv2.extractChannel(look, 0)
@@ -104,14 +116,20 @@ class SkinMemory:
         self.held_now = np.zeros(valid.shape, np.uint8)
         self.hand: np.ndarray | None = None  # what lies between the seeds: Y, Cr, Cb medians and spreads
         self.since_seed = np.full(valid.shape, SEED_KEEP, np.uint8)  # frames since each texel was a seed
+        # (h, w) the usual darkest brightness within a pixel of each texel (UvView.darkest); None: unknown
+        self.darkest = None if darkest is None else darkest.astype(np.float32)
+        self.strands = np.zeros(valid.shape, np.uint8)  # texels a strand (far darker than usual) crosses now
 
     def held(self, ycc: np.ndarray, valid: np.ndarray, facing: np.ndarray, skin_luma: float,
-             unlike_skin: np.ndarray) -> np.ndarray:
+             unlike_skin: np.ndarray, darkest: np.ndarray | None = None) -> np.ndarray:
         """uint8 255: texels a hand (or anything) of the skin's own colour holds now. ``unlike_skin``
         (uint8 255): texels already held back for their colour: lines along them (a cup's rim, strands
-        of hair) are no seeds, and the memory does not learn there."""
+        of hair) are no seeds, and the memory does not learn there. ``darkest``: the view's
+        (:attr:`UvView.darkest`), which finds strands (:data:`STRAND_DARK`) thinner than a texel."""
         look = cv2.blur(ycc, (3, 3))
         luma = cv2.extractChannel(look, 0)
+        self.strands = self._strands(darkest, luma, valid, skin_luma)
+        unlike_skin = cv2.max(unlike_skin, self.strands)
         lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE)
         new_lines = cv2.subtract(lines, cv2.dilate(self.lines, _LINE), dtype=cv2.CV_32F)
         new_lines /= self._line_scale * np.float32(max(skin_luma, 1.0))  # 1 = just new enough
@@ -141,9 +159,42 @@ class SkinMemory:
         # Edges learn nowhere near new lines: a strand's or a finger gap's edges, learned on the skin
         # beside them, made that skin "smoothed over" once they left (a palm held for no hand).
         lined = cv2.dilate(cv2.compare(new_lines, 0.5, cv2.CMP_GT), _LINE)
-        self._learn(look, lines, edges, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined)
+        self._learn(look, lines, edges, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined,
+                    darkest)
         self.held_now = held
         return held
+
+    def _strands(self, darkest: np.ndarray | None, luma: np.ndarray, valid: np.ndarray, skin_luma: float) -> np.ndarray:
+        """uint8 255: texels with a pixel far darker than any shadow near them now, whose darkest is
+        usually well lit (see :data:`STRAND_DARK`). Around the eyes, brows and lips only those that go
+        on over the still skin beyond (as hair falls): lashes and eyeliner move in a blink or a squint,
+        and there the skin beside them is not always lit."""
+        if darkest is None or self.darkest is None:
+            return np.zeros(valid.shape, np.uint8)
+        dark = cv2.compare(darkest, STRAND_DARK * max(skin_luma, 1.0), cv2.CMP_LT)
+        # Thin: the texels around are far brighter than their darkest pixel (a shadow is as dark all over).
+        thin = cv2.compare(cv2.subtract(luma, darkest), STRAND_THIN * max(skin_luma, 1.0), cv2.CMP_GT)
+        strands = cv2.bitwise_and(cv2.bitwise_and(cv2.bitwise_and(dark, thin), self.usually_lit(skin_luma)), valid)
+        if cv2.countNonZero(cv2.bitwise_and(strands, cv2.bitwise_not(self._still))) == 0:
+            return strands
+        # A strand is a line a texel's gap may break: joined over one texel before its parts are counted.
+        count, labels = cv2.connectedComponents(cv2.dilate(strands, _NEAR), connectivity=8)
+        on_still = np.zeros(count, bool)
+        on_still[labels[cv2.bitwise_and(strands, self._still) > 0]] = True
+        on_still[0] = False
+        return cv2.bitwise_and(strands, on_still[labels].view(np.uint8) * np.uint8(255))
+
+    def near_strands(self) -> np.ndarray:
+        """uint8 255: the texels strands cross now (:meth:`held` found them) and those beside them: where
+        a pixel far darker than any shadow is a strand, whatever the face's own features there."""
+        return cv2.dilate(self.strands, _NEAR)
+
+    def usually_lit(self, skin_luma: float) -> np.ndarray:
+        """uint8 255: texels whose darkest pixel is usually well lit (:data:`USUALLY_LIT`): skin with no
+        dark feature of its own, where a pixel far darker than any shadow is something in front."""
+        if self.darkest is None:
+            return np.zeros(self.known.shape, np.uint8)
+        return cv2.compare(self.darkest, USUALLY_LIT * max(skin_luma, 1.0), cv2.CMP_GT)
 
     def _palm(self, edges: np.ndarray, judged: np.ndarray, near_colour: np.ndarray, skin_luma: float) -> np.ndarray:
         """uint8 255: textured texels smoothed over (3x3 of them, in areas of :data:`PALM_AREA` or more),
@@ -196,7 +247,7 @@ class SkinMemory:
         return cv2.bitwise_and(cv2.compare(far, WEAK, cv2.CMP_GT), seen)
 
     def _learn(self, look: np.ndarray, lines: np.ndarray, edges: np.ndarray, valid: np.ndarray, busy: np.ndarray,
-               lined: np.ndarray) -> None:
+               lined: np.ndarray, darkest: np.ndarray | None = None) -> None:
         """Texels seen for the first time are taken as they are; the others follow slowly, held
         ones far more slowly; the edges only while clear and with no new line near (``lined``)."""
         new = cv2.bitwise_and(valid, cv2.bitwise_not(self.known))
@@ -204,6 +255,8 @@ class SkinMemory:
             np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
             np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
             np.copyto(self.edges, edges, where=new > 0)
+            if darkest is not None and self.darkest is not None:
+                np.copyto(self.darkest, darkest, casting="unsafe", where=new > 0)
             self.known = cv2.bitwise_or(self.known, new)
         old = cv2.bitwise_and(valid, cv2.bitwise_not(new))
         clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
@@ -211,3 +264,6 @@ class SkinMemory:
         cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
         cv2.accumulateWeighted(edges, self.edges, LEARN, mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))
         cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
+        if darkest is not None and self.darkest is not None:
+            cv2.accumulateWeighted(darkest, self.darkest, LEARN, mask=clear)
+            cv2.accumulateWeighted(darkest, self.darkest, RELEASE, mask=cv2.bitwise_and(old, busy))

@@ -24,6 +24,7 @@ from arfilter.render.warp import OUTSIDE, Roi, rasterize_values
 # 3 screen pixels each for a 300-pixel face at 720p. Enough for what lives here (the grazing
 # fade, a hand or a cup); thinner things are judged per screen pixel. 256 cost 4x as much.
 TEXELS_PER_UV = 128
+_NEAR = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,9 @@ class UvView:
     facing: np.ndarray  # (h, w) float32: cosine between the surface normal and the view, 0 where not valid
     screen_x: np.ndarray  # (h, w) float32: where each texel is in the frame (OUTSIDE where not valid)
     screen_y: np.ndarray
+    # (h, w) uint8: the darkest brightness (Y) within a pixel of each texel's screen position (255 where
+    # not valid): a strand of hair thinner than a texel is mixed into ``image`` but not into this.
+    darkest: np.ndarray
 
 
 def grid_coordinates(uvs: np.ndarray) -> np.ndarray:
@@ -131,7 +135,24 @@ class UvGrid:
         shape = (self.box.height, self.box.width)
         screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
         seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return UvView(self.box, seen, valid.reshape(shape), face_on.reshape(shape), screen_x, screen_y)
+        valid = valid.reshape(shape)
+        return UvView(self.box, seen, valid, face_on.reshape(shape), screen_x, screen_y,
+                      darkest_near(image, screen_x, screen_y, valid))
+
+
+def darkest_near(image: np.ndarray, screen_x: np.ndarray, screen_y: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """uint8 per texel: the darkest brightness (Y) of the frame's pixels within one pixel of the texel's
+    screen position (``screen_x``, ``screen_y``), 255 where not ``valid``. Only the rectangle the texels
+    cover is looked at (a look's box is a fraction of the frame)."""
+    if not valid.any():
+        return np.full(valid.shape, 255, np.uint8)
+    xs, ys = screen_x[valid], screen_y[valid]
+    height, width = image.shape[:2]
+    x0, y0 = max(int(xs.min()) - 2, 0), max(int(ys.min()) - 2, 0)
+    x1, y1 = min(int(xs.max()) + 3, width), min(int(ys.max()) + 3, height)
+    low = cv2.erode(cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), _NEAR)
+    return cv2.remap(low, screen_x - np.float32(x0), screen_y - np.float32(y0), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
 def grid_at(box: Roi, map_x: np.ndarray, map_y: np.ndarray, texture_size: int, level: int) -> tuple[np.ndarray, np.ndarray]:
