@@ -327,7 +327,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_occlusion.py::test_strands_over_an_eye_are_held_back_and_the_skin_between_keeps_its_paint",)),
     mutant("skin-memory-strands-not-thin", "a broad shadow far darker than the skin passes for a strand",
            "arfilter/render/skin_memory.py", "STRAND_THIN = 0.12", "STRAND_THIN = -1.0",
-           ("tests/test_occlusion.py",)),
+           ("tests/test_occlusion.py::test_a_broad_shadow_is_no_strand",)),
     mutant("skin-memory-strands-anywhere", "strands are looked for over the face's own dark features too",
            "arfilter/render/skin_memory.py", "USUALLY_LIT = 0.5", "USUALLY_LIT = 0.0",
            ("tests/test_occlusion.py",)),
