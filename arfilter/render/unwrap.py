@@ -143,13 +143,15 @@ class UvGrid:
 def darkest_near(image: np.ndarray, screen_x: np.ndarray, screen_y: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """uint8 per texel: the darkest brightness (Y) of the frame's pixels within one pixel of the texel's
     screen position (``screen_x``, ``screen_y``), 255 where not ``valid``. Only the rectangle the texels
-    cover is looked at (a look's box is a fraction of the frame)."""
-    if not valid.any():
+    cover is looked at (a look's box is a fraction of the frame); ~0.1 ms for an eye's box at 720p."""
+    mask = valid.view(np.uint8)
+    if cv2.countNonZero(mask) == 0:
         return np.full(valid.shape, 255, np.uint8)
-    xs, ys = screen_x[valid], screen_y[valid]
+    x_min, x_max = cv2.minMaxLoc(screen_x, mask)[:2]
+    y_min, y_max = cv2.minMaxLoc(screen_y, mask)[:2]
     height, width = image.shape[:2]
-    x0, y0 = max(int(xs.min()) - 2, 0), max(int(ys.min()) - 2, 0)
-    x1, y1 = min(int(xs.max()) + 3, width), min(int(ys.max()) + 3, height)
+    x0, y0 = max(int(x_min) - 2, 0), max(int(y_min) - 2, 0)
+    x1, y1 = min(int(x_max) + 3, width), min(int(y_max) + 3, height)
     low = cv2.erode(cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY), _NEAR)
     return cv2.remap(low, screen_x - np.float32(x0), screen_y - np.float32(y0), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=255)
