@@ -331,6 +331,10 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("skin-memory-strands-anywhere", "strands are looked for over the face's own dark features too",
            "arfilter/render/skin_memory.py", "USUALLY_LIT = 0.5", "USUALLY_LIT = 0.0",
            ("tests/test_occlusion.py",)),
+    mutant("occlusion-no-bright-lines", "the per-pixel test does not look for thin lines far brighter than both sides (a metal wire)",
+           "arfilter/render/occlusion.py",
+           "dark = cv2.max(dark, cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE), bright_table))", "pass",
+           ("tests/test_occlusion.py::test_a_glasses_frame_keeps_its_colour_under_a_black_eye",)),
 )
 
 

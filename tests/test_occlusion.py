@@ -115,14 +115,20 @@ def glasses_clip(model_path, shared_media):
     return frames, track_clip(frames, model_path)
 
 
-def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip):
+@pytest.mark.parametrize("look", ["black_eye_left", "black_eye_right"])
+def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip, look):
     """The frame's pixels (found by a fixed rule that knows nothing of the renderer: grey against the
-    skin around them) inside the black eye keep their colour, as they did not before."""
+    skin around them) inside the black eye keep their colour, as they did not before. Over his right
+    eye the silver wire beside the nose catches the light: no brighter than his skin's mean nor much
+    greyer, but a thin line far brighter than both sides of it. Over these 30 frames 0.7 % (left eye)
+    and 0.1 % (right) of the frame's pixels change colour; 4.1 % and 16.3 % before the per-pixel test
+    looked for bright lines, 57 % and 53 % without handling."""
     from occluders import glasses_mask
 
     frames, faces = glasses_clip
-    look = load_overlay("black_eye_left")
-    with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
+    most = 0.02
+    overlay = load_overlay(look)
+    with_handling, without = Renderer(mesh, overlay), Renderer(mesh, overlay, occlusion=False)
     changed, changed_without, total = 0, 0, 0
     for frame, found in zip(frames, faces):
         plain, rendered = without(frame, found), with_handling(frame, found)
@@ -133,7 +139,7 @@ def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip):
         changed_without += int(((np.abs(plain.astype(np.int16) - frame).max(axis=2) > 6) & frame_pixels).sum())
     assert total > 3000, "the rule finds the frame"
     assert changed_without > 0.2 * total, "without handling the bruise tints the frame"
-    assert changed <= 0.10 * total, f"{changed / total:.1%} of the frame's pixels change colour"
+    assert changed <= most * total, f"{changed / total:.1%} of the frame's pixels change colour"
 
 
 LEFT_EYE = (263, 362, 386, 374)
@@ -417,16 +423,16 @@ def test_strands_over_an_eye_are_held_back_and_the_skin_between_keeps_its_paint(
 
 @pytest.fixture(scope="module")
 def hair_over_cheek(model_path, shared_media):
-    """The smiling man with glasses, strands of dark hair falling over his left cheek (:func:`hand_clip`)."""
-    return hand_clip(model_path, shared_media / "glasses_smile_512.mp4", [280, 425, 411], kind="hair")
+    """The man turning his head, strands of dark hair falling over his left cheek (:func:`hand_clip`)."""
+    return hand_clip(model_path, shared_media / "head_turns_480.mp4", [280, 425, 411], kind="hair")
 
 
 def test_a_cheek_bruise_shows_between_strands_of_hair(mesh, hair_over_cheek):
     """Over a cheek (still skin) strands used to seed the memory of the skin like a hand's gaps, and
-    it held the bruise back between them: 93 % of the paint kept beside them, now 98 %; none on them."""
+    it held the bruise back between them: 95 % of the paint kept beside them, now 99.8 %; none on them."""
     on_strands, kept = paint_on_and_beside(mesh, load_overlay("cheek_bruise"), *hair_over_cheek)
     assert on_strands < 0.02, f"{on_strands:.1%} of the paint lands on the strands"
-    assert kept > 0.97, f"only {kept:.1%} of the paint kept beside them"
+    assert kept > 0.98, f"only {kept:.1%} of the paint kept beside them"
 
 
 def memory_over_skin(portrait, portrait_landmarks) -> tuple:

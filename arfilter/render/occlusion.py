@@ -18,7 +18,8 @@ saturation: far greyer than skin), in two places:
 * **per screen pixel** under the paint (:meth:`Occlusion.gate`): a glasses
   frame or a strand of hair is thinner than a texel, so only the screen sees
   it: by its chroma, by being far greyer or darker than skin, or by being a
-  thin line far darker than the skin on both sides of it.
+  thin line far darker (a strand, a dark frame) or far brighter (a metal
+  frame catching the light) than the skin on both sides of it.
 
 A hand (or anything) of the face's own skin colour is seen by
 :class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
@@ -68,6 +69,13 @@ GATE_DARKEST = 24  # brightness below which saturation is read as at this bright
 GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
 GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
 GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
+# A thin line far brighter than the pixels on both sides of it (its height / the skin's brightness): a metal
+# frame catching the light beside a shadowed eye is no brighter than the skin's mean, nor much greyer, but
+# stands out of what is around it (0.2-0.6 of the skin, median 0.44, on the webcam's right eye). Frame pixels
+# that changed colour under the black eyes (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile,
+# 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam. From 0.15 it held paint back on skin's own thin highlights too
+# (a wrinkle's lit edge: the portrait's whole face kept 94 % of its paint beside a cup, against 97 %).
+GATE_BRIGHT_LINE = (0.3, 0.45)
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
@@ -129,7 +137,7 @@ def _ramps(rows: tuple[int, ...], *ramps: tuple[float, float]) -> _Ramps:
 
 _COLOUR_RAMPS = _ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
 # Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
-_GATE_RAMPS = _ramps((1, 2, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_LINE)
+_GATE_RAMPS = _ramps((1, 2, 0, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_LINE, GATE_BRIGHT_LINE)
 
 
 def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
@@ -145,12 +153,12 @@ def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.maximum(dark, bright), cr, cb
 
 
-def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
-    (Y: far darker than any shadow on it), and for how much darker it is than the pixels beside it (a
-    thin line's depth, in the same units as Y)."""
-    cr, cb, dark, thin = _tables(skin, _GATE_RAMPS)
-    return cr, cb, dark, thin
+    (Y: far darker than any shadow on it), and for how much darker and how much brighter it is than the
+    pixels beside it (a thin line's depth or height, in the same units as Y)."""
+    cr, cb, dark, thin, bright = _tables(skin, _GATE_RAMPS)
+    return cr, cb, dark, thin, bright
 
 
 def _grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray,
@@ -248,7 +256,8 @@ class Occlusion:
         A glasses frame or a strand of hair is thinner than a texel and mixes with the skin beside it,
         so its chroma alone is often within the skin's spread; what gives it away is that it is far
         greyer than skin (saturation, chroma over brightness, well under the skin's), which shadowed
-        skin is not: its chroma falls with its brightness; or far darker than any shadow on skin.
+        skin is not: its chroma falls with its brightness; or far darker than any shadow on skin; or a
+        thin line far darker or brighter than the pixels on both sides of it.
         Over the face's own features (``own``: brows, eye make-up) none of that holds paint back, except
         a pixel far darker than any shadow where strands cross (``strands``), which is held wherever
         it is (:data:`~arfilter.render.skin_memory.STRAND_DARK`).
@@ -258,7 +267,7 @@ class Occlusion:
             return None
         ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
         y, cr, cb = cv2.split(ycc)
-        cr_table, cb_table, dark_table, thin_table = _gate_tables(state.skin)
+        cr_table, cb_table, dark_table, thin_table, bright_table = _gate_tables(state.skin)
         hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
         grey = _grey_score(y, cr, cb, state.skin, GATE_GREY)
         dark = cv2.LUT(y, dark_table)
@@ -266,6 +275,8 @@ class Occlusion:
         # lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own features.
         line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
         dark = cv2.max(dark, cv2.LUT(line, thin_table))
+        # And a thin line far brighter than both sides of it: a metal frame's wire catching the light.
+        dark = cv2.max(dark, cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE), bright_table))
         gate = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
         if own is not None:
             gate = cv2.max(gate, own)
