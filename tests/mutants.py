@@ -322,7 +322,7 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_occlusion.py::test_strands_are_told_from_a_hands_gaps_by_how_dark_they_are",
             "tests/test_occlusion.py::test_a_cheek_bruise_shows_between_strands_of_hair")),
     mutant("occlusion-strand-pixels-painted", "paint is not held back on the pixels of strands the memory found",
-           "arfilter/render/occlusion.py", "gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(dark, _KERNEL)))",
+           "arfilter/render/occlusion.py", "gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(strand_pixels, _KERNEL)))",
            "pass",
            ("tests/test_occlusion.py::test_strands_over_an_eye_are_held_back_and_the_skin_between_keeps_its_paint",)),
     mutant("skin-memory-strands-not-thin", "a broad shadow far darker than the skin passes for a strand",

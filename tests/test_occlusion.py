@@ -126,7 +126,6 @@ def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip, 
     from occluders import glasses_mask
 
     frames, faces = glasses_clip
-    most = 0.02
     overlay = load_overlay(look)
     with_handling, without = Renderer(mesh, overlay), Renderer(mesh, overlay, occlusion=False)
     changed, changed_without, total = 0, 0, 0
@@ -139,7 +138,7 @@ def test_a_glasses_frame_keeps_its_colour_under_a_black_eye(mesh, glasses_clip, 
         changed_without += int(((np.abs(plain.astype(np.int16) - frame).max(axis=2) > 6) & frame_pixels).sum())
     assert total > 3000, "the rule finds the frame"
     assert changed_without > 0.2 * total, "without handling the bruise tints the frame"
-    assert changed <= most * total, f"{changed / total:.1%} of the frame's pixels change colour"
+    assert changed <= 0.02 * total, f"{changed / total:.1%} of the frame's pixels change colour"
 
 
 LEFT_EYE = (263, 362, 386, 374)
@@ -457,7 +456,7 @@ def test_strands_are_told_from_a_hands_gaps_by_how_dark_they_are(portrait, portr
     skin, memory, valid, facing, luma, darkest = memory_over_skin(portrait, portrait_landmarks)
     nothing_else = np.zeros_like(valid)
     lines = skin.copy()
-    shade = np.clip(np.asarray(skin_colour(skin, np.array([[40.0, 40.0]] * 468)), np.float32) * depth, 0, 255)
+    shade = np.median(skin[37:44, 37:44].reshape(-1, 3), axis=0) * depth  # the skin's own colour, darker
     for k in range(4):
         cv2.line(lines, (10 + 18 * k, 0), (16 + 18 * k, 79), tuple(float(v) for v in shade), 2)
     held = memory.held(cv2.cvtColor(lines, cv2.COLOR_BGR2YCrCb), valid, facing, luma, nothing_else, darkest(lines))

@@ -260,8 +260,7 @@ class Occlusion:
         skin is not: its chroma falls with its brightness; or far darker than any shadow on skin; or a
         thin line far darker or brighter than the pixels on both sides of it.
         Over the face's own features (``own``: brows, eye make-up) none of that holds paint back, except
-        a pixel far darker than any shadow where strands cross (``strands``), which is held wherever
-        it is (:data:`~arfilter.render.skin_memory.STRAND_DARK`).
+        a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`), which is held wherever it is.
         """
         state = self._faces.get(face_id)
         if state is None:
@@ -282,9 +281,9 @@ class Occlusion:
         if own is not None:
             gate = cv2.max(gate, own)
         if strands is not None:
-            dark = cv2.compare(y, STRAND_PIXEL * float(state.skin[0]), cv2.CMP_LT)
-            dark = cv2.bitwise_and(dark, cv2.compare(strands, 128, cv2.CMP_GT))
-            gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(dark, _KERNEL)))
+            strand_pixels = cv2.compare(y, STRAND_PIXEL * float(state.skin[0]), cv2.CMP_LT)
+            strand_pixels = cv2.bitwise_and(strand_pixels, cv2.compare(strands, 128, cv2.CMP_GT))
+            gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(strand_pixels, _KERNEL)))
         return gate
 
     def own_features(self, face_id: int) -> np.ndarray | None:
@@ -296,10 +295,13 @@ class Occlusion:
 
     def strands(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where, in the last frame, strands of hair (or a frame's wire) crossed
-        skin that is usually lit, and beside them: a pixel far darker than any shadow there is in front
-        of the skin; None without the memory of the skin."""
+        skin that is usually lit, and beside them: a dark pixel there is part of one; None where none
+        crossed (most frames: the renderer then skips the per-pixel strand test) or without the
+        memory of the skin."""
         state = self._faces.get(face_id)
-        return None if state is None or state.memory is None else state.memory.near_strands()
+        if state is None or state.memory is None or cv2.countNonZero(state.memory.strands) == 0:
+            return None
+        return state.memory.near_strands()
 
     def palm(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where, in the last frame, the memory of this face's skin saw its
