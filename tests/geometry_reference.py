@@ -217,3 +217,17 @@ def age_transmittance(color: np.ndarray, alpha: np.ndarray, table: np.ndarray) -
     step = cv2.divide(cv2.extractChannel(color, 1), a, scale=table.shape[0] - 1)
     index = cv2.merge([a, step]).astype(np.int16)
     return cv2.remap(table, index, None, cv2.INTER_NEAREST)
+
+
+def face_skin_luma(image: np.ndarray, points: np.ndarray, indices: np.ndarray) -> float | None:
+    """``renderer.face_skin_luma`` as numpy found it: one gather of the 5x5 patches inside the frame."""
+    patch = np.mgrid[-2:3, -2:3].reshape(2, -1)
+    height, width = image.shape[:2]
+    centres = np.round(points[indices]).astype(np.intp)
+    inside = (centres[:, 0] >= 2) & (centres[:, 0] < width - 2) & (centres[:, 1] >= 2) & (centres[:, 1] < height - 2)
+    if not inside.any():
+        return None
+    xs = (centres[inside, 0, None] + patch[1]).ravel()
+    ys = (centres[inside, 1, None] + patch[0]).ravel()
+    blue, green, red = image[ys, xs].mean(axis=0)
+    return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0

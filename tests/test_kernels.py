@@ -115,6 +115,22 @@ def test_the_face_map_matches_numpy_on_a_real_face(mesh, portrait_landmarks):
 
 
 
+def test_the_skin_sample_matches_numpy_on_a_real_face(portrait, portrait_landmarks):
+    """The skin's brightness the shaders adapt to, from patches on the cheeks and forehead: the face whole,
+    then moved so some patches, then all, leave the frame (those are left out), in both float types."""
+    from arfilter.render.renderer import _SKIN_SAMPLE_INDEX, face_skin_luma
+
+    points = portrait_landmarks[:MESH_VERTICES, :2]
+    seen = []
+    for shift in (0.0, 0.4, 0.47, 0.5, 0.6, 2.0):
+        moved = points + np.array([shift * portrait.shape[1], 0.0], np.float32)
+        for typed in (moved, moved.astype(np.float64)):
+            expected = numpy_version.face_skin_luma(portrait, typed, _SKIN_SAMPLE_INDEX)
+            assert face_skin_luma(portrait, typed) == expected
+            seen.append(expected)
+    assert seen[0] is not None and seen[-1] is None and len({value for value in seen if value is not None}) >= 2
+
+
 def test_occlusion_score_tables_match_numpy_for_many_skins():
     """The per-frame lookup tables of the occlusion test, for skins from dark to bright, narrow and wide
     spreads, both sets of ramps (per texel, per screen pixel)."""

@@ -196,3 +196,26 @@ def score_tables(skin, brightness, rows, start, scale):  # pragma: no cover - co
             score = (value - start[r]) * scale[r]
             out[r, level] = np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
     return out
+
+
+_IMAGES = (numba.types.Array(numba.uint8, 3, "C"), numba.types.Array(numba.uint8, 3, "C", readonly=True))  # frames
+
+
+@numba.njit([numba.float64[::1](image, numba.float64[:, ::1], numba.int64[::1], numba.int64) for image in _IMAGES],
+           **_JIT)
+def patch_sums(image, points, indices, radius):  # pragma: no cover - compiled; see the tests
+    """The pixel count and the sums of B, G and R (float64: exact) over the (2r+1)^2 patches around
+    ``points[indices]`` (rounded half to even) that lie wholly inside ``image``."""
+    height, width = image.shape[0], image.shape[1]
+    sums = np.zeros(4, np.float64)
+    for index in indices:
+        cx, cy = int(np.rint(points[index, 0])), int(np.rint(points[index, 1]))
+        if cx < radius or cx >= width - radius or cy < radius or cy >= height - radius:
+            continue
+        for y in range(cy - radius, cy + radius + 1):
+            for x in range(cx - radius, cx + radius + 1):
+                sums[0] += 1.0
+                for c in range(3):
+                    sums[1 + c] += image[y, x, c]
+    return sums
+

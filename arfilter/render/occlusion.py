@@ -36,13 +36,14 @@ Faces unseen for ~2 s of frames are forgotten.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from arfilter.core.compiled import arg
-from arfilter.render import kernels
+from arfilter.render import kernels, occlusion_kernels
 from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
@@ -107,11 +108,6 @@ class _Face:
     unseen: int = 0
 
 
-def _ramp(values: np.ndarray, start: float, end: float) -> np.ndarray:
-    """uint8: 0 at ``start``, 255 at ``end`` (either direction), linear between, clipped."""
-    return np.clip((values - start) * (255.0 / (end - start)), 0.0, 255.0).astype(np.uint8)
-
-
 def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     """Y, Cr, Cb means over ``mask`` (uint8) and the Cr, Cb spreads (never under :data:`MIN_SPREAD`)."""
     if cv2.countNonZero(mask) < 16:
@@ -122,7 +118,8 @@ def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
 
 @dataclass(frozen=True, eq=False)
 class _Ramps:
-    """Several :func:`_ramp` s of measures against the skin, to apply at once: per ramp, its measure
+    """Several ramps (a score 0 at a start, 255 at an end, either direction, linear between, clipped) of
+    measures against the skin, to apply at once: per ramp, its measure
     (``rows``: 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in its spreads), its start and
     255 / (end - start); made once, in the kernel's types."""
 
@@ -143,7 +140,7 @@ _GATE_RAMPS = _ramps((1, 2, 0, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_
 
 def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
     """uint8 (ramps, 256): for every level, each ramp's score of its measure against this face's skin
-    (what :func:`_ramp` gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
+    (what a ramp gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
     return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)), ramps.rows,
                                 ramps.start, ramps.scale)
 
@@ -162,19 +159,22 @@ def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return cr, cb, dark, thin, bright
 
 
-def _grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray,
-                ramp: tuple[float, float]) -> np.ndarray:
-    """uint8: how much greyer than this face's skin each pixel or texel is (its saturation, chroma over
-    brightness, against the skin's, on ``ramp``). Shadowed skin keeps its saturation as it darkens;
-    highlights on shiny skin are grey but brighter than the skin, so only what is not is judged."""
-    chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
-    saturation = cv2.divide(chroma, cv2.max(y, GATE_DARKEST), dtype=cv2.CV_32F)
+_CHROMA = occlusion_kernels.chroma_table()  # |(Cr, Cb) - 128| of every pair, for the grey score
+_REFERENCE_RAMPS = np.array([REFERENCE_DARK[0], 255.0 / (REFERENCE_DARK[1] - REFERENCE_DARK[0]),
+                             REFERENCE_BRIGHT[0], 255.0 / (REFERENCE_BRIGHT[1] - REFERENCE_BRIGHT[0])], np.float32)
+_NO_REFERENCE = np.zeros((1, 1), np.float32)
+_NONE = np.zeros((1, 1), np.uint8)  # in a kernel's place of a mask it is told not to read
+
+
+def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32, np.float32, float]:
+    """How much greyer than this face's skin a pixel or texel is (:func:`occlusion_kernels.grey_score`):
+    its saturation (chroma over brightness) against the skin's, on ``ramp``, as one multiply-add (its
+    factor and offset), and the brightness from which it is not judged. Shadowed skin keeps its
+    saturation as it darkens; highlights on shiny skin are grey but brighter than the skin."""
     own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
-    # _ramp(saturation / own, *ramp) in one saturating OpenCV pass (4x faster on a whole face's box).
     start, end = ramp
     scale = 255.0 / (end - start)
-    score = cv2.addWeighted(saturation, scale / own, saturation, 0.0, -start * scale, dtype=cv2.CV_8U)
-    return cv2.bitwise_and(score, cv2.compare(y, GATE_HIGHLIGHT * float(skin[0]), cv2.CMP_LT))
+    return np.float32(scale / own), np.float32(-start * scale), GATE_HIGHLIGHT * float(skin[0])
 
 
 def _filled(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
@@ -266,24 +266,18 @@ class Occlusion:
         if state is None:
             return None
         ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
-        y, cr, cb = cv2.split(ycc)
-        cr_table, cb_table, dark_table, thin_table, bright_table = _gate_tables(state.skin)
-        hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
-        grey = _grey_score(y, cr, cb, state.skin, GATE_GREY)
-        dark = cv2.LUT(y, dark_table)
-        # A strand or a frame is a thin line far darker than the skin on both sides of it; skin's own
-        # lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own features.
+        y = cv2.extractChannel(ycc, 0)
+        # A strand or a frame is a thin line far darker than the skin on both sides of it (a black-hat);
+        # skin's own lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own
+        # features. And a thin line far brighter than both sides of it (a top-hat): a metal frame's wire
+        # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
         line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
-        dark = cv2.max(dark, cv2.LUT(line, thin_table))
-        # And a thin line far brighter than both sides of it: a metal frame's wire catching the light.
-        dark = cv2.max(dark, cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE), bright_table))
-        gate = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), _KERNEL))
-        if own is not None:
-            gate = cv2.max(gate, own)
-        if strands is not None:
-            strand_pixels = cv2.compare(y, STRAND_PIXEL * float(state.skin[0]), cv2.CMP_LT)
-            strand_pixels = cv2.bitwise_and(strand_pixels, cv2.compare(strands, 128, cv2.CMP_GT))
-            gate = cv2.bitwise_and(gate, cv2.bitwise_not(cv2.dilate(strand_pixels, _KERNEL)))
+        bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
+        gate = np.empty(y.shape, np.uint8)
+        occlusion_kernels.gate_pixels(ycc, line, bright_line, np.stack(_gate_tables(state.skin)), _CHROMA,
+                                      *_grey_ramp(state.skin, GATE_GREY), _NONE if own is None else own,
+                                      own is not None, _NONE if strands is None else strands, strands is not None,
+                                      math.ceil(STRAND_PIXEL * float(state.skin[0])), gate)
         return gate
 
     def own_features(self, face_id: int) -> np.ndarray | None:
@@ -328,17 +322,14 @@ class Occlusion:
     def _colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
         """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter,
         far greyer)."""
-        luma, cr, cb = _colour_tables(skin)
-        y, r, b = cv2.split(ycc)
-        brightness = cv2.LUT(y, luma)
-        if reference is not None:
-            # Far darker or brighter than skin only counts where it is also far off this texel's own.
-            level = y.astype(np.float32)
-            darker = _ramp(level / cv2.max(cv2.erode(reference, _OPEN), 1.0), *REFERENCE_DARK)
-            brighter = _ramp(level / cv2.max(cv2.dilate(reference, _KERNEL), 1.0), *REFERENCE_BRIGHT)
-            brightness = cv2.min(brightness, cv2.max(darker, brighter))
-        hue = cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb))
-        return cv2.max(cv2.max(brightness, hue), _grey_score(y, r, b, skin, GREY))
+        # Far darker or brighter than skin only counts where it is also far off this texel's own (the
+        # darkest reference in 5x5 texels: the lashes move; the brightest in 3x3), when there is one.
+        out = np.empty(ycc.shape[:2], np.uint8)
+        low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
+            cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
+        occlusion_kernels.texel_colour(ycc, np.stack(_colour_tables(skin)), low, high, reference is not None,
+                                       _REFERENCE_RAMPS, _CHROMA, *_grey_ramp(skin, GREY), out)
+        return out
 
     @staticmethod
     def _learn_reference(state: _Face, ycc: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:

@@ -19,6 +19,8 @@ from arfilter.render.packs import Overlay
 from arfilter.render.regions import masked_levels
 from arfilter.shaders import get_shader, load_compiled
 from arfilter.core.types import Face
+from arfilter.core.compiled import arg
+from arfilter.render import kernels
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
 from arfilter.render.unwrap import UvGrid, grid_at, look_box, to_screen, vertex_facing, vertex_normals
@@ -87,24 +89,21 @@ def grazing_fade(facing: np.ndarray) -> np.ndarray:
     return cv2.LUT(np.clip(facing * 255.0 + 0.5, 0, 255).astype(np.uint8), _FADE)
 
 
-_PATCH = np.mgrid[-2:3, -2:3].reshape(2, -1)  # a 5x5 patch around each sample point
-_SKIN_SAMPLE_INDEX = np.array(SKIN_SAMPLE_LANDMARKS)
+_SKIN_SAMPLE_INDEX = np.array(SKIN_SAMPLE_LANDMARKS, np.int64)
 
 
 def face_skin_luma(image: np.ndarray, points: np.ndarray) -> float | None:
     """Brightness (0-1) of this face's skin, from small patches on the cheeks and forehead.
 
     What skin-aware shaders adapt to: the face's own tone, not the shadowed
-    or painted region a layer happens to cover. One gather of 7 5x5 patches.
+    or painted region a layer happens to cover. 5x5 patches around 7 points (compiled:
+    :func:`kernels.patch_sums`), those wholly inside the frame.
     """
-    height, width = image.shape[:2]
-    centres = np.round(points[_SKIN_SAMPLE_INDEX]).astype(np.intp)
-    inside = (centres[:, 0] >= 2) & (centres[:, 0] < width - 2) & (centres[:, 1] >= 2) & (centres[:, 1] < height - 2)
-    if not inside.any():
+    frame = image if image.flags.c_contiguous else np.ascontiguousarray(image)
+    sums = kernels.patch_sums(frame, arg(points, np.float64), _SKIN_SAMPLE_INDEX, 2)
+    if sums[0] == 0:
         return None
-    xs = (centres[inside, 0, None] + _PATCH[1]).ravel()
-    ys = (centres[inside, 1, None] + _PATCH[0]).ravel()
-    blue, green, red = image[ys, xs].mean(axis=0)
+    blue, green, red = sums[1:] / sums[0]
     return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0
 
 

@@ -1,0 +1,142 @@
+"""The occlusion test's per-texel and per-pixel scores, compiled: each was a dozen OpenCV calls.
+
+Why compiled: scoring a texel's colour against the skin (a look's UV box: ~4 000 texels for an eye) took
+~20 OpenCV calls, and scoring a screen pixel under the paint ~25 more; on arrays this small each call costs
+about what its arithmetic does. One pass each, with every score of a texel or pixel in registers, takes a
+third less time (``benchmarks/README.md``). Each computes what those calls computed, in the same types.
+Where OpenCV rounds in its own way (its vector square root, a fused multiply-add), a plain formula differs
+at rounding ties, so the kernels round as OpenCV does (a table of its square roots, one rounding where it
+fuses): the scores come out the same to the bit (``tests/test_occlusion_kernels.py``, against the OpenCV
+calls in ``tests/occlusion_reference.py``).
+
+Compiled for fixed types at import and cached (:mod:`arfilter.core.compiled`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from arfilter.core.compiled import JIT as _JIT
+
+
+@numba.njit(["u1(f4, f4, f4)"], inline="always", **_JIT)
+def _ramp(value, start, scale):  # pragma: no cover - compiled
+    """``np.clip((value - start) * scale, 0, 255).astype(np.uint8)`` in float32 (truncated)."""
+    score = (value - start) * scale
+    return np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
+
+
+def chroma_table() -> np.ndarray:
+    """float32 (256, 256): |(Cr, Cb) - 128| for every pair, as ``cv2.magnitude`` gives it (its vector
+    square root is not always the correctly rounded one; a table keeps the scores the same to the bit)."""
+    import cv2
+
+    levels = np.arange(256, dtype=np.float32) - np.float32(128.0)
+    red, blue = np.meshgrid(levels, levels, indexing="ij")
+    return np.ascontiguousarray(cv2.magnitude(np.ascontiguousarray(red), np.ascontiguousarray(blue)))
+
+
+@numba.njit(["u1(u1, u1, u1, f4[:, ::1], f4, f4, f8)"], inline="always", **_JIT)
+def grey_score(y, cr, cb, chroma, alpha, gamma, highlight):  # pragma: no cover - compiled
+    """How much greyer than the skin a texel or pixel is: its saturation (``chroma`` at (Cr, Cb) over its
+    brightness, at least 24) times ``alpha`` plus ``gamma`` (one rounding: ``cv2.addWeighted``'s fused
+    multiply-add), rounded half to even and saturated; 0 at or above ``highlight`` (a highlight on skin)."""
+    if y >= highlight:
+        return np.uint8(0)
+    saturation = chroma[cr, cb] / np.float32(max(y, np.uint8(24)))
+    score = np.rint(np.float32(np.float64(saturation) * np.float64(alpha) + np.float64(gamma)))
+    return np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
+
+
+# why: one loop over the texels with every score of one texel in registers; split into functions,
+# each would walk the box again (what the OpenCV calls it replaced did, a dozen times).
+@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], f4[:, ::1], f4[:, ::1], b1, f4[::1], f4[:, ::1], f4, f4, f8, "
+             "u1[:, ::1])"], **_JIT)
+def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma, grey_alpha, grey_gamma, highlight,
+                 out):  # pragma: no cover - compiled
+    """uint8 per texel, 0 = this face's skin colour, 255 = clearly something else: the max of its
+    brightness score (``tables[0]`` at Y; with ``use_reference``, no more than how far it is off its
+    reference's ``low`` (its darkest nearby) or ``high`` (its brightest), each at least 1, on
+    ``reference_ramps``: start, scale of the darker ramp, then of the brighter), its hue score
+    (``tables[1]`` at Cr, ``tables[2]`` at Cb) and :func:`grey_score`."""
+    height, width = out.shape
+    one = np.float32(1.0)
+    for y in range(height):
+        for x in range(width):
+            luma, cr, cb = ycc[y, x, 0], ycc[y, x, 1], ycc[y, x, 2]
+            brightness = tables[0, luma]
+            if use_reference:
+                level = np.float32(luma)
+                darker = _ramp(level / max(low[y, x], one), reference_ramps[0], reference_ramps[1])
+                brighter = _ramp(level / max(high[y, x], one), reference_ramps[2], reference_ramps[3])
+                brightness = min(brightness, max(darker, brighter))
+            hue = max(tables[1, cr], tables[2, cb])
+            grey = grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight)
+            out[y, x] = max(max(brightness, hue), grey)
+
+
+@numba.njit(["void(u1[:, ::1], u1[:, ::1])"], **_JIT)
+def _dilate3(values, out):  # pragma: no cover - compiled
+    """``cv2.dilate`` of uint8 by a 3x3 square (what lies outside the array is ignored): by rows, then
+    by columns."""
+    height, width = values.shape
+    rows = np.empty((height, width), np.uint8)
+    for y in range(height):
+        for x in range(width):
+            best = values[y, x]
+            if x > 0 and values[y, x - 1] > best:
+                best = values[y, x - 1]
+            if x + 1 < width and values[y, x + 1] > best:
+                best = values[y, x + 1]
+            rows[y, x] = best
+    for y in range(height):
+        above, below = max(y - 1, 0), min(y + 1, height - 1)
+        for x in range(width):
+            best = rows[y, x]
+            if rows[above, x] > best:
+                best = rows[above, x]
+            if rows[below, x] > best:
+                best = rows[below, x]
+            out[y, x] = best
+
+
+# why: one loop over the pixels with every score of one pixel in registers, then the two 3x3 growths;
+# as OpenCV calls on a look's region it was ~25 passes over it.
+@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4[:, ::1], f4, f4, f8, u1[:, ::1], b1, "
+             "u1[:, ::1], b1, i8, u1[:, ::1])"], **_JIT)
+def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, highlight, own, use_own, strands,
+                use_strands, strand_below, out):  # pragma: no cover - compiled
+    """uint8 per screen pixel, 0 where it is clearly not the skin (see ``Occlusion.gate``): 255 less the
+    3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
+    :func:`grey_score`, far darker than the skin (``tables[2]`` at Y), a thin line far darker or brighter
+    than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``); at least ``own``
+    (with ``use_own``); and 0 within a pixel of a pixel darker than ``strand_below`` where ``strands``
+    is over 128 (with ``use_strands``; an integer: ``math.ceil`` of a brightness)."""
+    height, width = out.shape
+    score = np.empty((height, width), np.uint8)
+    for y in range(height):
+        for x in range(width):
+            luma, cr, cb = ycc[y, x, 0], ycc[y, x, 1], ycc[y, x, 2]
+            value = max(tables[0, cr], tables[1, cb])
+            value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight))
+            value = max(value, tables[2, luma])  # far darker than any shadow on the skin
+            value = max(value, tables[3, blackhat[y, x]])  # a thin line far darker than both sides
+            value = max(value, tables[4, tophat[y, x]])  # a thin line far brighter than both sides
+            score[y, x] = value
+    grown = np.empty((height, width), np.uint8)
+    _dilate3(score, grown)
+    for y in range(height):
+        for x in range(width):
+            value = 255 - grown[y, x]
+            if use_own:
+                value = max(value, own[y, x])
+            out[y, x] = value
+    if use_strands:
+        for y in range(height):
+            for x in range(width):
+                score[y, x] = (ycc[y, x, 0] < strand_below) * (strands[y, x] > 128)
+        _dilate3(score, grown)
+        for y in range(height):
+            for x in range(width):
+                out[y, x] *= 1 - grown[y, x]

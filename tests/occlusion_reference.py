@@ -1,0 +1,64 @@
+"""The occlusion test's per-texel and per-pixel scores as they were written with OpenCV calls, before they
+were compiled (``arfilter.render.occlusion_kernels``).
+
+Kept as the oracle: ``tests/test_occlusion_kernels.py`` checks that every compiled pass gives what these
+give, to the bit, on a real face. The product never calls them.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from arfilter.render import occlusion as O
+
+
+def ramp(values: np.ndarray, start: float, end: float) -> np.ndarray:
+    return np.clip((values - start) * (255.0 / (end - start)), 0.0, 255.0).astype(np.uint8)
+
+
+def grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray, ramp_: tuple[float, float]) -> np.ndarray:
+    chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
+    saturation = cv2.divide(chroma, cv2.max(y, O.GATE_DARKEST), dtype=cv2.CV_32F)
+    own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), O.GATE_DARKEST), 1e-3)
+    start, end = ramp_
+    scale = 255.0 / (end - start)
+    score = cv2.addWeighted(saturation, scale / own, saturation, 0.0, -start * scale, dtype=cv2.CV_8U)
+    return cv2.bitwise_and(score, cv2.compare(y, O.GATE_HIGHLIGHT * float(skin[0]), cv2.CMP_LT))
+
+
+def colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    dark, bright, cr, cb = O._tables(skin, O._COLOUR_RAMPS)
+    luma = np.maximum(dark, bright)
+    y, r, b = cv2.split(ycc)
+    brightness = cv2.LUT(y, luma)
+    if reference is not None:
+        level = y.astype(np.float32)
+        darker = ramp(level / cv2.max(cv2.erode(reference, np.ones((5, 5), np.uint8)), 1.0), *O.REFERENCE_DARK)
+        brighter = ramp(level / cv2.max(cv2.dilate(reference, np.ones((3, 3), np.uint8)), 1.0), *O.REFERENCE_BRIGHT)
+        brightness = cv2.min(brightness, cv2.max(darker, brighter))
+    hue = cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb))
+    return cv2.max(cv2.max(brightness, hue), grey_score(y, r, b, skin, O.GREY))
+
+
+def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
+         strands: np.ndarray | None = None) -> np.ndarray:
+    """``Occlusion.gate`` for a face whose skin statistics are ``skin``."""
+    ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
+    y, cr, cb = cv2.split(ycc)
+    cr_table, cb_table, dark_table, thin_table, bright_table = O._tables(skin, O._GATE_RAMPS)
+    hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
+    grey = grey_score(y, cr, cb, skin, O.GATE_GREY)
+    dark = cv2.LUT(y, dark_table)
+    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, O._LINE)
+    dark = cv2.max(dark, cv2.LUT(line, thin_table))
+    dark = cv2.max(dark, cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, O._LINE), bright_table))
+    kernel = np.ones((3, 3), np.uint8)
+    result = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), kernel))
+    if own is not None:
+        result = cv2.max(result, own)
+    if strands is not None:
+        strand_pixels = cv2.compare(y, O.STRAND_PIXEL * float(skin[0]), cv2.CMP_LT)
+        strand_pixels = cv2.bitwise_and(strand_pixels, cv2.compare(strands, 128, cv2.CMP_GT))
+        result = cv2.bitwise_and(result, cv2.bitwise_not(cv2.dilate(strand_pixels, kernel)))
+    return result

@@ -1,0 +1,91 @@
+"""The occlusion test's compiled passes (arfilter.render.occlusion_kernels) give what the OpenCV calls they
+replaced gave (tests/occlusion_reference.py), to the bit, on a real face with real things in front of it:
+the renderer runs as in a live session and every pass is checked as it is called."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import occlusion_reference as opencv_version
+from occluders import composite, skin_colour
+
+from arfilter.core.types import Face
+from arfilter.render import occlusion, occlusion_kernels
+from arfilter.render.packs import load_overlay
+from arfilter.render.renderer import Renderer
+
+
+def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
+    """The portrait bare, dimmed and brightened (the light changes), and with a hand, a microphone,
+    a cup and strands of hair over its left eye and cheek, each for a few frames."""
+    unit = float(np.ptp(landmarks[:468, 0]))
+    centre = landmarks[[263, 280, 330], :2].mean(axis=0)
+    frames = [portrait] * 3 + [cv2.convertScaleAbs(portrait, alpha=0.8)] * 2 + [cv2.convertScaleAbs(portrait, alpha=1.15)]
+    for kind in ("hand", "mic", "cup", "hair"):
+        covered, _ = composite(portrait, kind, centre, unit, 0.2, skin_colour(portrait, landmarks))
+        frames += [covered] * 3 + [portrait]
+    return frames
+
+
+@pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
+def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portrait_landmarks, monkeypatch, look):
+    checked: dict[str, int] = {"colour": 0, "reference colour": 0, "gate": 0, "strands": 0, "held": 0}
+    colour_score = occlusion.Occlusion._colour_score
+
+    def colour(ycc, skin, reference=None):
+        result = colour_score(ycc, skin, reference)
+        np.testing.assert_array_equal(result, opencv_version.colour_score(ycc, skin, reference))
+        checked["colour" if reference is None else "reference colour"] += 1
+        return result
+
+    gate = occlusion.Occlusion.gate
+
+    def gated(self, face_id, region, own=None, strands=None):
+        result = gate(self, face_id, region, own, strands)
+        skin = self._faces[face_id].skin
+        np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands))
+        checked["gate"] += 1
+        checked["strands"] += strands is not None
+        checked["held"] += bool(self._faces[face_id].covered.any())
+        return result
+
+    monkeypatch.setattr(occlusion.Occlusion, "_colour_score", staticmethod(colour))
+    monkeypatch.setattr(occlusion.Occlusion, "gate", gated)
+    renderer = Renderer(mesh, load_overlay(look))
+    face = Face(portrait_landmarks)
+    for frame in scenes(portrait, portrait_landmarks):
+        renderer(frame, (face,))
+    frames = len(scenes(portrait, portrait_landmarks))
+    assert checked["colour"] >= 2, checked  # the first frame's skin statistics
+    assert checked["reference colour"] == checked["gate"] == frames, checked
+    assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
+
+
+def test_the_grey_score_matches_opencv_for_every_colour():
+    """Every (Y, Cr, Cb) against skins from dark to bright, on both ramps (per texel and per pixel)."""
+    levels = np.arange(256, dtype=np.uint8)
+    y, cr, cb = (np.ascontiguousarray(a.reshape(4096, 4096)) for a in np.meshgrid(levels, levels, levels, indexing="ij"))
+    ycc = np.ascontiguousarray(np.dstack([y, cr, cb]))
+    zero = np.zeros((256, 256), np.uint8)
+    for skin in ([60.0, 150.0, 110.0, 5.0, 5.0], [150.0, 145.0, 115.0, 5.0, 5.0], [220.0, 135.0, 125.0, 5.0, 5.0]):
+        skin = np.array(skin, np.float32)
+        for ramp in (occlusion.GREY, occlusion.GATE_GREY):
+            expected = opencv_version.grey_score(y, cr, cb, skin, ramp)
+            assert 0 < expected.mean() < 255
+            tables = np.zeros((5, 256), np.uint8)  # every other score 0: the gate's score is the grey one
+            out = np.empty(y.shape, np.uint8)
+            occlusion_kernels.gate_pixels(ycc, zero.repeat(16, 0).repeat(16, 1), zero.repeat(16, 0).repeat(16, 1),
+                                          tables, occlusion._CHROMA, *occlusion._grey_ramp(skin, ramp), zero, False,
+                                          zero, False, 0, out)
+            np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
+
+
+def test_the_growth_by_a_pixel_matches_opencv_at_every_size_and_border():
+    rng = np.random.default_rng(5)
+    for shape in [(1, 1), (1, 7), (2, 2), (3, 5), (37, 81), (64, 64)]:
+        values = rng.integers(0, 256, shape, dtype=np.uint8)
+        out = np.empty_like(values)
+        occlusion_kernels._dilate3(values, out)
+        np.testing.assert_array_equal(out, cv2.dilate(values, np.ones((3, 3), np.uint8)))
