@@ -331,8 +331,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/skin_memory.py", "USUALLY_LIT = 0.5", "USUALLY_LIT = 0.0",
            ("tests/test_occlusion.py",)),
     mutant("occlusion-no-bright-lines", "the per-pixel test does not look for thin lines far brighter than both sides (a metal wire)",
-           "arfilter/render/occlusion_kernels.py", "value = max(value, tables[4, tophat[y, x]])", "pass",
+           "arfilter/render/occlusion_kernels.py", "bright[y, x] = tables[4, tophat[y, x]]  #", "bright[y, x] = 0  #",
            ("tests/test_occlusion.py::test_a_glasses_frame_keeps_its_colour_under_a_black_eye",)),
+    mutant("occlusion-bright-lines-under-own", "thin bright lines (a wire catching the light) are painted over the face's own features",
+           "arfilter/render/occlusion.py", "            if wires is not None:  # a wire", "            if False:  # a wire",
+           ("tests/test_occlusion.py::test_a_thin_bright_wire_keeps_its_colour_over_the_faces_own_features",)),
 )
 
 

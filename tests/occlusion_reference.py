@@ -41,6 +41,17 @@ def colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None
     return cv2.max(cv2.max(brightness, hue), grey_score(y, r, b, skin, O.GREY))
 
 
+def long_lines(score: np.ndarray) -> np.ndarray | None:
+    """``Occlusion``'s long lines (``_long_lines``) by OpenCV's connected components."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.compare(score, 0, cv2.CMP_GT), connectivity=8)
+    sides = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    if count <= 1 or sides.max() < O.WIRE_LENGTH:
+        return None
+    long = np.zeros(count, np.uint8)
+    long[1:][sides >= O.WIRE_LENGTH] = 255
+    return cv2.bitwise_and(score, long[labels])
+
+
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
          strands: np.ndarray | None = None) -> np.ndarray:
     """``Occlusion.gate`` for a face whose skin statistics are ``skin``."""
@@ -52,11 +63,15 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
     dark = cv2.LUT(y, dark_table)
     line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, O._LINE)
     dark = cv2.max(dark, cv2.LUT(line, thin_table))
-    dark = cv2.max(dark, cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, O._LINE), bright_table))
+    bright = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, O._LINE), bright_table)
+    dark = cv2.max(dark, bright)
     kernel = np.ones((3, 3), np.uint8)
     result = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), kernel))
     if own is not None:
         result = cv2.max(result, own)
+        wires = long_lines(bright)  # long bright lines across the face's own features too
+        if wires is not None:
+            result = cv2.min(result, cv2.bitwise_not(cv2.dilate(wires, kernel)))
     if strands is not None:
         strand_pixels = cv2.compare(y, O.STRAND_PIXEL * float(skin[0]), cv2.CMP_LT)
         strand_pixels = cv2.bitwise_and(strand_pixels, cv2.compare(strands, 128, cv2.CMP_GT))

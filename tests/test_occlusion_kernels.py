@@ -78,7 +78,7 @@ def test_the_grey_score_matches_opencv_for_every_colour():
             out = np.empty(y.shape, np.uint8)
             occlusion_kernels.gate_pixels(ycc, zero.repeat(16, 0).repeat(16, 1), zero.repeat(16, 0).repeat(16, 1),
                                           tables, occlusion._CHROMA, *occlusion._grey_ramp(skin, ramp), zero, False,
-                                          zero, False, 0, out)
+                                          zero, False, 0, out, np.empty_like(out))
             np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
 
 
@@ -89,3 +89,25 @@ def test_the_growth_by_a_pixel_matches_opencv_at_every_size_and_border():
         out = np.empty_like(values)
         occlusion_kernels._dilate3(values, out)
         np.testing.assert_array_equal(out, cv2.dilate(values, np.ones((3, 3), np.uint8)))
+
+
+def test_long_lines_match_opencvs_connected_components():
+    """Random sparse lines and specks (8-connected across diagonals too) at the region sizes the gate
+    sees, and lengths around the threshold."""
+    rng = np.random.default_rng(9)
+    found = 0
+    for case in range(200):
+        height, width = rng.integers(1, 90, size=2)
+        score = np.zeros((height, width), np.uint8)
+        for _ in range(rng.integers(0, 6)):
+            x0, y0 = rng.integers(0, width), rng.integers(0, height)
+            x1, y1 = x0 + rng.integers(-12, 13), y0 + rng.integers(-12, 13)
+            cv2.line(score, (int(x0), int(y0)), (int(x1), int(y1)), int(rng.integers(1, 256)), 1)
+        score[rng.random((height, width)) < 0.02] = 200  # specks
+        expected = opencv_version.long_lines(score)
+        out = np.empty_like(score)
+        assert occlusion_kernels.long_lines(score, occlusion.WIRE_LENGTH, out) == (expected is not None)
+        if expected is not None:
+            np.testing.assert_array_equal(out, expected)
+            found += 1
+    assert 50 < found < 200, found

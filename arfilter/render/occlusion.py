@@ -74,10 +74,15 @@ GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 a
 # frame catching the light beside a shadowed eye is no brighter than the skin's mean, nor much greyer, but
 # stands out of what is around it (0.2-0.6 of the skin, median 0.44, on the webcam's right eye). Frame pixels
 # that changed colour under the black eyes (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile,
-# 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam. From 0.15 it held paint back on skin's own thin highlights too
-# (a wrinkle's lit edge: the portrait's whole face kept 93.9 % of its paint beside a cup, 95.3 % from 0.3,
-# 95.4 % without the test).
+# 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam; with long ones held over the face's own features too
+# (WIRE_LENGTH: the webcam's right wire crosses the lid's crease and the lashes' line): 1.7 / 7.8 %.
+# From 0.15 it held paint back on skin's own thin highlights too (a wrinkle's lit edge: the portrait's whole
+# face kept 93.9 % of its paint beside a cup, 95.3 % from 0.3, 95.4 % without the test).
 GATE_BRIGHT_LINE = (0.3, 0.45)
+# Such a line this long (pixels of the grid the per-pixel test runs on: ~180 across a face) is held over
+# the face's own features too (a lid's crease, the lashes' line); a glint on a lid is shorter. The webcam's
+# right wire: 31.1 -> 7.8 % changed (7.0 % at any length: the portrait's lid glints too, 95.06 -> 94.98 %).
+WIRE_LENGTH = 6
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
@@ -145,25 +150,23 @@ def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
                                 ramps.start, ramps.scale)
 
 
-def _colour_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lookup tables (256 levels -> score 0-255) for Y, Cr and Cb against this face's skin."""
+def _colour_tables(skin: np.ndarray) -> np.ndarray:
+    """uint8 (3, 256) lookup tables (level -> score 0-255) for Y, Cr and Cb against this face's skin."""
     dark, bright, cr, cb = _tables(skin, _COLOUR_RAMPS)
-    return np.maximum(dark, bright), cr, cb
+    return np.stack([np.maximum(dark, bright), cr, cb])
 
 
-def _gate_tables(skin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Lookup tables (256 levels -> score 0-255) for a screen pixel's Cr, Cb and Y against this face's skin
-    (Y: far darker than any shadow on it), and for how much darker and how much brighter it is than the
-    pixels beside it (a thin line's depth or height, in the same units as Y)."""
-    cr, cb, dark, thin, bright = _tables(skin, _GATE_RAMPS)
-    return cr, cb, dark, thin, bright
+def _gate_tables(skin: np.ndarray) -> np.ndarray:
+    """uint8 (5, 256) lookup tables (level -> score 0-255) for a screen pixel's Cr, Cb and Y against this
+    face's skin (Y: far darker than any shadow on it), and for how much darker and how much brighter it
+    is than the pixels beside it (a thin line's depth or height, in the same units as Y)."""
+    return _tables(skin, _GATE_RAMPS)
 
 
 _CHROMA = occlusion_kernels.chroma_table()  # |(Cr, Cb) - 128| of every pair, for the grey score
 _REFERENCE_RAMPS = np.array([REFERENCE_DARK[0], 255.0 / (REFERENCE_DARK[1] - REFERENCE_DARK[0]),
                              REFERENCE_BRIGHT[0], 255.0 / (REFERENCE_BRIGHT[1] - REFERENCE_BRIGHT[0])], np.float32)
-_NO_REFERENCE = np.zeros((1, 1), np.float32)
-_NONE = np.zeros((1, 1), np.uint8)  # in a kernel's place of a mask it is told not to read
+_NO_REFERENCE, _NONE = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.uint8)  # for arrays a kernel won't read
 
 
 def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32, np.float32, float]:
@@ -172,9 +175,16 @@ def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32,
     factor and offset), and the brightness from which it is not judged. Shadowed skin keeps its
     saturation as it darkens; highlights on shiny skin are grey but brighter than the skin."""
     own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
-    start, end = ramp
-    scale = 255.0 / (end - start)
-    return np.float32(scale / own), np.float32(-start * scale), GATE_HIGHLIGHT * float(skin[0])
+    scale = 255.0 / (ramp[1] - ramp[0])
+    return np.float32(scale / own), np.float32(-ramp[0] * scale), GATE_HIGHLIGHT * float(skin[0])
+
+
+def _long_lines(score: np.ndarray) -> np.ndarray | None:
+    """``score`` (uint8 per pixel) kept only on its connected parts at least :data:`WIRE_LENGTH` pixels long
+    (their bounding box's long side); None where there are none (compiled: a flood fill, a tenth of
+    ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
+    out = np.empty_like(score)
+    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, out) else None
 
 
 def _filled(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
@@ -259,8 +269,10 @@ class Occlusion:
         greyer than skin (saturation, chroma over brightness, well under the skin's), which shadowed
         skin is not: its chroma falls with its brightness; or far darker than any shadow on skin; or a
         thin line far darker or brighter than the pixels on both sides of it.
-        Over the face's own features (``own``: brows, eye make-up) none of that holds paint back, except
-        a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`), which is held wherever it is.
+        Over the face's own features (``own``: brows, eye make-up, the lashes' line) none of that holds
+        paint back, except a long thin line far brighter than both sides of it (:data:`WIRE_LENGTH`: a
+        wire catching the light) and a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
+        which are held wherever they are.
         """
         state = self._faces.get(face_id)
         if state is None:
@@ -273,11 +285,15 @@ class Occlusion:
         # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
         line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
         bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
-        gate = np.empty(y.shape, np.uint8)
-        occlusion_kernels.gate_pixels(ycc, line, bright_line, np.stack(_gate_tables(state.skin)), _CHROMA,
+        gate, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
+        occlusion_kernels.gate_pixels(ycc, line, bright_line, _gate_tables(state.skin), _CHROMA,
                                       *_grey_ramp(state.skin, GATE_GREY), _NONE if own is None else own,
                                       own is not None, _NONE if strands is None else strands, strands is not None,
-                                      math.ceil(STRAND_PIXEL * float(state.skin[0])), gate)
+                                      math.ceil(STRAND_PIXEL * float(state.skin[0])), gate, bright)
+        if own is not None:
+            wires = _long_lines(bright)
+            if wires is not None:  # a wire catching the light across the lids and lashes: held there too
+                gate = cv2.min(gate, cv2.bitwise_not(cv2.dilate(wires, _KERNEL)))
         return gate
 
     def own_features(self, face_id: int) -> np.ndarray | None:
@@ -327,7 +343,7 @@ class Occlusion:
         out = np.empty(ycc.shape[:2], np.uint8)
         low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
             cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
-        occlusion_kernels.texel_colour(ycc, np.stack(_colour_tables(skin)), low, high, reference is not None,
+        occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None,
                                        _REFERENCE_RAMPS, _CHROMA, *_grey_ramp(skin, GREY), out)
         return out
 

@@ -101,18 +101,19 @@ def _dilate3(values, out):  # pragma: no cover - compiled
             out[y, x] = best
 
 
-# why: one loop over the pixels with every score of one pixel in registers, then the two 3x3 growths;
+# why: one loop over the pixels with every score of one pixel in registers, then the 3x3 growths;
 # as OpenCV calls on a look's region it was ~25 passes over it.
 @numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4[:, ::1], f4, f4, f8, u1[:, ::1], b1, "
-             "u1[:, ::1], b1, i8, u1[:, ::1])"], **_JIT)
+             "u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
 def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, highlight, own, use_own, strands,
-                use_strands, strand_below, out):  # pragma: no cover - compiled
+                use_strands, strand_below, out, bright):  # pragma: no cover - compiled
     """uint8 per screen pixel, 0 where it is clearly not the skin (see ``Occlusion.gate``): 255 less the
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
     :func:`grey_score`, far darker than the skin (``tables[2]`` at Y), a thin line far darker or brighter
-    than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``); at least ``own``
-    (with ``use_own``); and 0 within a pixel of a pixel darker than ``strand_below`` where ``strands``
-    is over 128 (with ``use_strands``; an integer: ``math.ceil`` of a brightness)."""
+    than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``: that one also
+    into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel of a pixel darker than
+    ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an integer: ``math.ceil`` of a
+    brightness)."""
     height, width = out.shape
     score = np.empty((height, width), np.uint8)
     for y in range(height):
@@ -122,8 +123,8 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
             value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight))
             value = max(value, tables[2, luma])  # far darker than any shadow on the skin
             value = max(value, tables[3, blackhat[y, x]])  # a thin line far darker than both sides
-            value = max(value, tables[4, tophat[y, x]])  # a thin line far brighter than both sides
-            score[y, x] = value
+            bright[y, x] = tables[4, tophat[y, x]]  # a thin line far brighter than both sides
+            score[y, x] = max(value, bright[y, x])
     grown = np.empty((height, width), np.uint8)
     _dilate3(score, grown)
     for y in range(height):
@@ -140,3 +141,43 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
         for y in range(height):
             for x in range(width):
                 out[y, x] *= 1 - grown[y, x]
+
+
+@numba.njit(["b1(u1[:, ::1], i8, u1[:, ::1])"], **_JIT)
+def long_lines(score, length, out):  # pragma: no cover - compiled
+    """``out`` (uint8, zeroed here): ``score`` on its 8-connected parts (where it is above 0) whose bounding
+    box's long side is at least ``length`` pixels, 0 elsewhere; whether there is any. A flood fill from
+    each part's first pixel: such lines are a few dozen pixels of a region of thousands."""
+    height, width = score.shape
+    out[:, :] = 0
+    seen = np.zeros((height, width), np.bool_)
+    stack = np.empty(height * width, np.int64)
+    members = np.empty(height * width, np.int64)
+    found = False
+    for start in range(height * width):
+        if score.flat[start] == 0 or seen.flat[start]:
+            continue
+        seen.flat[start] = True
+        stack[0], top, count = start, 1, 0
+        x0, x1, y0, y1 = width, -1, height, -1
+        while top > 0:
+            top -= 1
+            index = stack[top]
+            members[count] = index
+            count += 1
+            y, x = index // width, index % width
+            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    ny, nx = y + dy, x + dx
+                    if 0 <= ny < height and 0 <= nx < width:
+                        near = ny * width + nx
+                        if score.flat[near] != 0 and not seen.flat[near]:
+                            seen.flat[near] = True
+                            stack[top] = near
+                            top += 1
+        if max(x1 - x0, y1 - y0) + 1 >= length:
+            found = True
+            for k in range(count):
+                out.flat[members[k]] = score.flat[members[k]]
+    return found
