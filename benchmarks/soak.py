@@ -18,8 +18,8 @@ look); the product applies those between frames.
 Every ``--sample`` seconds it records the process's RSS (VmRSS, and its
 anonymous part RssAnon: heap, not mapped files) from /proc/self/status, the
 threads (``threading.active_count()`` and /proc/self/task), the open file
-descriptors (/proc/self/fd), the Python objects the garbage collector tracks,
-and the frames processed. Threads and descriptors are the lowest of 5 reads
+descriptors (/proc/self/fd), the memory blocks Python holds
+(``sys.getallocatedblocks``), and the frames processed. Threads and descriptors are the lowest of 5 reads
 20 ms apart, so a panel request being served at that instant is not counted
 as a leak (the highest is kept too).
 
@@ -136,7 +136,11 @@ def measure() -> dict:
         "rss_file_mb": _status_kb("RssFile") / 1024.0,
         "threads_py": py, "threads_os": os_threads, "fds": fds,
         "threads_os_max": max(read[1] for read in reads), "fds_max": max(read[2] for read in reads),
-        "py_objects": len(gc.get_objects()),
+        # Memory blocks the interpreter holds, not len(gc.get_objects()): listing every object from this
+        # thread hands out references to tuples other threads are still building (``tuple(generator)``),
+        # and CPython then fails them ("SystemError: Objects/tupleobject.c: bad argument to internal
+        # function"): the soak itself broke frames of the session it watched, and once the session.
+        "py_blocks": sys.getallocatedblocks(),
     }
 
 
@@ -336,7 +340,7 @@ def _patched(module, name: str, value):
 
 
 COLUMNS = ("t_s", "frames", "fps", "rss_mb", "rss_anon_mb", "stats_window_mb", "threads_py", "threads_os", "fds",
-           "py_objects", "looks_seen", "operator_actions")
+           "py_blocks", "looks_seen", "operator_actions")
 
 
 def print_header(args) -> None:
@@ -380,7 +384,7 @@ def summarize(args, samples, baseline, after_close, elapsed, stats, operator, fa
     else:
         start, tail = after[0], after[-3:]
         times = [s["t_s"] for s in after]
-        for key in ("rss_mb", "rss_anon_mb", "threads_os", "threads_py", "fds", "py_objects", "stats_window_mb"):
+        for key in ("rss_mb", "rss_anon_mb", "threads_os", "threads_py", "fds", "py_blocks", "stats_window_mb"):
             values = [s[key] for s in after]
             summary[key] = {"at_warmup_end": start[key], "end": max(s[key] for s in tail),
                             "growth": max(s[key] for s in tail) - start[key], "max": max(values),
@@ -415,7 +419,7 @@ def report(result: dict) -> None:
     if "rss_mb" in s:
         print(f"after the {s['warmup_s']:g} s warm-up ({s['growth_rule']}):")
         for key, unit in (("rss_mb", "MB"), ("rss_anon_mb", "MB"), ("stats_window_mb", "MB"),
-                          ("threads_os", ""), ("threads_py", ""), ("fds", ""), ("py_objects", "")):
+                          ("threads_os", ""), ("threads_py", ""), ("fds", ""), ("py_blocks", "")):
             item = s[key]
             slope = item["slope_per_hour"]
             print(f"  {key:<16} {item['at_warmup_end']:>10.1f} -> {item['end']:>10.1f}  growth {item['growth']:+.1f} {unit}"

@@ -431,6 +431,28 @@ def test_without_the_model_the_download_is_the_only_connection_and_offline_it_fa
     session.check_files()
 
 
+def test_a_failed_frame_names_the_error_it_came_from_without_its_message(shared_media, capsys):
+    """A native library's ``SystemError`` ("returned a result with an exception set") is only a symptom:
+    the warning names the error it came from too (its type and where), still without any message."""
+    from arfilter.session.loop import run_pipeline
+    from arfilter.io.sinks import NullSink
+    from arfilter.core.types import Frame
+
+    image = cv2.imread(str(_clip(shared_media, "portrait_720p.jpg")))
+
+    def render(picture: np.ndarray, faces) -> np.ndarray:
+        try:
+            raise ValueError(f"bad {picture}")
+        except ValueError as cause:
+            raise SystemError(f"<ufunc 'multiply'> returned a result with an exception set {picture}") from cause
+
+    with NullSink() as sink:
+        run_pipeline([Frame(image=image, timestamp=0.0, index=0)], lambda frame: (), render, sink)
+    warning = capsys.readouterr().err.strip()
+    assert "SystemError in test_privacy.py" in warning and ", from ValueError in test_privacy.py" in warning, warning
+    assert len(warning) <= 200 and not pixel_data(warning), warning
+
+
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "ARFILTER_DEBUG=1"])
 @pytest.mark.parametrize("message", ["array", "list"])
 def test_a_frame_that_cannot_be_processed_is_reported_in_one_short_line_without_its_pixels(

@@ -110,12 +110,16 @@ class Tracked:
 
 
 def _failure(exc: BaseException) -> str:
-    """An exception's type and where it was raised, never its message: a message can hold
-    the frame's pixels (numpy puts arrays in them), and logs must never carry a face."""
-    where = traceback.extract_tb(exc.__traceback__)[-1:]
-    if not where:
-        return type(exc).__name__
-    return f"{type(exc).__name__} in {Path(where[0].filename).name}:{where[0].lineno}"
+    """An exception's type and where it was raised, and the same of the one it came from (a library's
+    ``SystemError`` names the error a native call left behind only as its cause), never a message: a
+    message can hold the frame's pixels (numpy puts arrays in them), and logs must never carry a face."""
+    said = []
+    while exc is not None and len(said) < 2:
+        where = traceback.extract_tb(exc.__traceback__)[-1:]
+        name = type(exc).__name__
+        said.append(f"{name} in {Path(where[0].filename).name}:{where[0].lineno}" if where else name)
+        exc = exc.__cause__ or exc.__context__
+    return ", from ".join(said)
 
 
 def _no_faces(frame: Frame, faces: tuple[Face, ...]) -> tuple[Face, ...]:
