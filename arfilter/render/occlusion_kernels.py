@@ -2,8 +2,9 @@
 
 Why compiled: scoring a texel's colour against the skin (a look's UV box: ~4 000 texels for an eye) took
 ~20 OpenCV calls, and scoring a screen pixel under the paint ~25 more; on arrays this small each call costs
-about what its arithmetic does. One pass each, with every score of a texel or pixel in registers, takes a
-third less time (``benchmarks/README.md``). Each computes what those calls computed, in the same types.
+about what its arithmetic does. One pass each, with every score of a texel or pixel in registers: the
+colour score without the skin's memory takes a fifth less time, the gate a tenth (in-process stage times,
+``benchmarks/README.md``, session 27). Each computes what those calls computed, in the same types.
 Where OpenCV rounds in its own way (its vector square root, a fused multiply-add), a plain formula differs
 at rounding ties, so the kernels round as OpenCV does (a table of its square roots, one rounding where it
 fuses): the scores come out the same to the bit (``tests/test_occlusion_kernels.py``, against the OpenCV
@@ -14,6 +15,7 @@ Compiled for fixed types at import and cached (:mod:`arfilter.core.compiled`).
 
 from __future__ import annotations
 
+import cv2
 import numba
 import numpy as np
 
@@ -30,8 +32,6 @@ def _ramp(value, start, scale):  # pragma: no cover - compiled
 def chroma_table() -> np.ndarray:
     """float32 (256, 256): |(Cr, Cb) - 128| for every pair, as ``cv2.magnitude`` gives it (its vector
     square root is not always the correctly rounded one; a table keeps the scores the same to the bit)."""
-    import cv2
-
     levels = np.arange(256, dtype=np.float32) - np.float32(128.0)
     red, blue = np.meshgrid(levels, levels, indexing="ij")
     return np.ascontiguousarray(cv2.magnitude(np.ascontiguousarray(red), np.ascontiguousarray(blue)))
@@ -150,9 +150,14 @@ def long_lines(score, length, out):  # pragma: no cover - compiled
     each part's first pixel: such lines are a few dozen pixels of a region of thousands."""
     height, width = score.shape
     out[:, :] = 0
+    lit = 0
+    for index in range(height * width):
+        lit += score.flat[index] != 0
+    if lit < length:  # no part can be that long
+        return False
     seen = np.zeros((height, width), np.bool_)
-    stack = np.empty(height * width, np.int64)
-    members = np.empty(height * width, np.int64)
+    stack = np.empty(lit, np.int64)  # each lit pixel is pushed once
+    members = np.empty(lit, np.int64)
     found = False
     for start in range(height * width):
         if score.flat[start] == 0 or seen.flat[start]:
