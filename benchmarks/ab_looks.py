@@ -101,8 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     model = find_model(args.model, args.media)
-    revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.against], check=True,
-                              capture_output=True, text=True).stdout.strip()
+    found = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "--verify", "--quiet",
+                            f"{args.against}^{{commit}}"], capture_output=True, text=True)
+    if found.returncode != 0:
+        print(f"ab_looks: --against {args.against!r} is no revision of this repository: give a commit, "
+              "branch or tag (git log --oneline lists them)", file=sys.stderr)
+        return 2
+    revision = found.stdout.strip()
     args.cache.mkdir(parents=True, exist_ok=True)
     frames = read_frames(clip_for("720p", args.media, args.cache, None), args.frames)
     faces = track_clip(frames, model, max_faces=2)
