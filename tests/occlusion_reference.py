@@ -45,10 +45,12 @@ def long_lines(score: np.ndarray) -> np.ndarray | None:
     """``Occlusion``'s long lines (``_long_lines``) by OpenCV's connected components."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.compare(score, 0, cv2.CMP_GT), connectivity=8)
     sides = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    if count <= 1 or sides.max() < O.WIRE_LENGTH:
+    diagonals = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    lines = (sides >= O.WIRE_LENGTH) & (stats[1:, cv2.CC_STAT_AREA] <= O.WIRE_THICKNESS * diagonals)
+    if count <= 1 or not lines.any():
         return None
     long = np.zeros(count, np.uint8)
-    long[1:][sides >= O.WIRE_LENGTH] = 255
+    long[1:][lines] = 255
     return cv2.bitwise_and(score, long[labels])
 
 

@@ -92,8 +92,8 @@ def test_the_growth_by_a_pixel_matches_opencv_at_every_size_and_border():
 
 
 def test_long_lines_match_opencvs_connected_components():
-    """Random sparse lines and specks (8-connected across diagonals too) at the region sizes the gate
-    sees, and lengths around the threshold."""
+    """Random sparse lines, bands and specks (8-connected across diagonals too) at the region sizes the
+    gate sees, and lengths and thicknesses around the thresholds."""
     rng = np.random.default_rng(9)
     found = 0
     for case in range(200):
@@ -102,12 +102,32 @@ def test_long_lines_match_opencvs_connected_components():
         for _ in range(rng.integers(0, 6)):
             x0, y0 = rng.integers(0, width), rng.integers(0, height)
             x1, y1 = x0 + rng.integers(-12, 13), y0 + rng.integers(-12, 13)
-            cv2.line(score, (int(x0), int(y0)), (int(x1), int(y1)), int(rng.integers(1, 256)), 1)
+            cv2.line(score, (int(x0), int(y0)), (int(x1), int(y1)), int(rng.integers(1, 256)), int(rng.integers(1, 4)))
         score[rng.random((height, width)) < 0.02] = 200  # specks
         expected = opencv_version.long_lines(score)
         out = np.empty_like(score)
-        assert occlusion_kernels.long_lines(score, occlusion.WIRE_LENGTH, out) == (expected is not None)
+        assert occlusion_kernels.long_lines(score, occlusion.WIRE_LENGTH, occlusion.WIRE_THICKNESS, out) == (expected is not None)
         if expected is not None:
             np.testing.assert_array_equal(out, expected)
             found += 1
     assert 50 < found < 200, found
+
+
+@pytest.mark.parametrize("angle", [0, 20, 45, 70, 90])
+def test_a_wire_is_a_long_thin_line_and_a_lit_band_is_not(angle):
+    """A metal frame's wire catching the light is a pixel or so of the test's grid thick (1.0-1.6 on the
+    webcam clip); the band of lit skin between a dark frame and the lid's crease is as long and as bright
+    against both sides, but 2.4-2.7: only the wire is held over the face's own features. Straight or
+    slanted alike (a slanted line's box is square, so thickness is taken along its diagonal). OpenCV's
+    thickness 2 draws 3 pixels, 3 draws 5."""
+    def line(thickness: int, half_length: float = 9.0) -> np.ndarray:
+        score = np.zeros((60, 60), np.uint8)
+        dx, dy = half_length * np.cos(np.radians(angle)), half_length * np.sin(np.radians(angle))
+        cv2.line(score, (int(round(30 - dx)), int(round(30 - dy))), (int(round(30 + dx)), int(round(30 + dy))),
+                 200, thickness, cv2.LINE_8)
+        return score
+
+    for thickness, is_wire in [(1, True), (2, False), (3, False)]:
+        found = occlusion._long_lines(line(thickness))
+        assert (found is not None) == is_wire, f"a {thickness}-pixel line at {angle} degrees"
+    assert occlusion._long_lines(line(1, 2.0)) is None, "5 pixels long: a glint, not a wire"

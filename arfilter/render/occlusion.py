@@ -27,11 +27,8 @@ thin dark lines (the gaps between fingers) on skin that neither talks nor
 blinks, and a palm (the edges of lids, lashes and brows gone flat), grown over
 what is connected to them and looks unlike the texel's memory; holes in it (an
 eye under the hand) are filled, and an area a palm smooths is held to its
-outline. A per-texel memory
-alone was tried and dropped: on a talking, blinking face it held paint back
-in flickering patches (25 % of the painted area changing between frames
-against 4 % without); the lines make it hold nothing on a face alone.
-Faces unseen for ~2 s of frames are forgotten.
+outline (a per-texel memory alone held paint back in flickering patches on a
+talking face). Faces unseen for ~2 s of frames are forgotten.
 """
 
 from __future__ import annotations
@@ -76,13 +73,16 @@ GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 a
 # that changed colour under the black eyes (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile,
 # 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam; with long ones held over the face's own features too
 # (WIRE_LENGTH: the webcam's right wire crosses the lid's crease and the lashes' line): 1.7 / 7.8 %.
-# From 0.15 it held paint back on skin's own thin highlights too (a wrinkle's lit edge: the portrait's whole
-# face kept 93.9 % of its paint beside a cup, 95.3 % from 0.3, 95.4 % without the test).
+# From 0.15 it held skin's own thin highlights (a wrinkle's lit edge: the portrait kept 93.9 % beside a cup).
 GATE_BRIGHT_LINE = (0.3, 0.45)
-# Such a line this long (pixels of the grid the per-pixel test runs on: ~180 across a face) is held over
-# the face's own features too (a lid's crease, the lashes' line); a glint on a lid is shorter. The webcam's
-# right wire: 31.1 -> 7.8 % changed (7.0 % at any length: the portrait's lid glints too, 95.06 -> 94.98 %).
+# Such a line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
+# features too (a crease, the lashes' line); a lid's glint is shorter. The webcam's right wire: 31.1 -> 7.8 %.
 WIRE_LENGTH = 6
+# ... and thin (pixels per pixel of its box's diagonal): a band of lit skin between a dark frame and the lid's
+# crease is as long, but 2.35-2.6 thick against a wire's 0.7-1.75; held, it cut a skin-coloured notch into the
+# webcam subject's bruised lid. Kept (bench_occlusion.py): webcam black eye 83.5 -> 84.9 %, the talking
+# woman's 84.4 -> 86.4 % (hair on her eye 35.1 -> 36.4 %); frame changed under the webcam's left eye 1.7 -> 3.3 %.
+WIRE_THICKNESS = 2.0
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
@@ -181,10 +181,10 @@ def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32,
 
 def _long_lines(score: np.ndarray) -> np.ndarray | None:
     """``score`` (uint8 per pixel) kept only on its connected parts at least :data:`WIRE_LENGTH` pixels long
-    (their bounding box's long side); None where there are none (compiled: a flood fill, a tenth of
-    ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
+    (their bounding box's long side) and at most :data:`WIRE_THICKNESS` thick; None where there are none
+    (compiled: a flood fill, a tenth of ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
     out = np.empty_like(score)
-    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, out) else None
+    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, WIRE_THICKNESS, out) else None
 
 
 def _filled(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:

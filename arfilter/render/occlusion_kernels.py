@@ -15,6 +15,8 @@ Compiled for fixed types at import and cached (:mod:`arfilter.core.compiled`).
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numba
 import numpy as np
@@ -143,11 +145,12 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
                 out[y, x] *= 1 - grown[y, x]
 
 
-@numba.njit(["b1(u1[:, ::1], i8, u1[:, ::1])"], **_JIT)
-def long_lines(score, length, out):  # pragma: no cover - compiled
+@numba.njit(["b1(u1[:, ::1], i8, f8, u1[:, ::1])"], **_JIT)
+def long_lines(score, length, thickest, out):  # pragma: no cover - compiled
     """``out`` (uint8, zeroed here): ``score`` on its 8-connected parts (where it is above 0) whose bounding
-    box's long side is at least ``length`` pixels, 0 elsewhere; whether there is any. A flood fill from
-    each part's first pixel: such lines are a few dozen pixels of a region of thousands."""
+    box's long side is at least ``length`` pixels and that hold at most ``thickest`` pixels per pixel of
+    its diagonal (a line, not a band; the diagonal, so a slanted line is not taken for a thick one), 0 elsewhere; whether there is any. A flood fill from each part's
+    first pixel: such lines are a few dozen pixels of a region of thousands."""
     height, width = score.shape
     out[:, :] = 0
     lit = 0
@@ -181,7 +184,8 @@ def long_lines(score, length, out):  # pragma: no cover - compiled
                             seen.flat[near] = True
                             stack[top] = near
                             top += 1
-        if max(x1 - x0, y1 - y0) + 1 >= length:
+        across, down = x1 - x0 + 1, y1 - y0 + 1
+        if max(across, down) >= length and count <= thickest * math.sqrt(across * across + down * down):
             found = True
             for k in range(count):
                 out.flat[members[k]] = score.flat[members[k]]
