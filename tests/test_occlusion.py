@@ -16,10 +16,10 @@ from occluders import composite, skin_colour
 from packs import uniform_pack
 
 from arfilter.core.types import Face
-from arfilter.render.occlusion import FORGET_AFTER, PALM_LEAST, Occlusion, _filled
+from arfilter.render.occlusion import FORGET_AFTER, Occlusion
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import Renderer
-from arfilter.render.skin_memory import SkinMemory
+from arfilter.render.skin_memory import PALM_LEAST, SkinMemory, enclosed
 from arfilter.render.unwrap import darkest_near
 
 
@@ -349,14 +349,14 @@ def test_what_a_held_area_encloses_is_held_and_a_palm_holds_its_outline():
     cv2.circle(ring, (30, 30), 18, 255, 5)
     inside = np.zeros_like(ring)
     cv2.circle(inside, (30, 30), 10, 255, -1)
-    assert np.all(_filled(ring)[inside > 0] == 255), "the ring's inside is held"
+    assert np.all(enclosed(ring)[inside > 0] == 255), "the ring's inside is held"
     opened = ring.copy()
     opened[:, 36:] = 0  # the ring open on its right by far more than the closing's 9 texels
-    assert np.all(_filled(opened)[inside > 0] == 0), "an open ring's inside stays paint"
+    assert np.all(enclosed(opened)[inside > 0] == 0), "an open ring's inside stays paint"
     palm = np.zeros_like(ring)
     palm[25:35, 12:16] = 255  # on the ring's left side: 40 texels
     assert cv2.countNonZero(palm) >= PALM_LEAST
-    hull = _filled(opened, palm)
+    hull = enclosed(opened, palm)
     assert np.all(hull[:, :34][inside[:, :34] > 0] == 255), "a palm's held area is held to its outline"
     assert np.all(hull[:, 40:] == 0), "nothing beyond its outline"
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from arfilter.core.compiled import arg
 from arfilter.render import kernels, occlusion_kernels
-from arfilter.render.skin_memory import SkinMemory, still_skin
+from arfilter.render.skin_memory import SkinMemory, enclosed, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
 
@@ -96,8 +96,6 @@ REFERENCE_LEARN = (0.05, 0.005)  # per frame, while clear / while held
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
-_FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
-PALM_LEAST = 20  # texels a palm smooths over in a held area before all its outline spans counts as held
 
 
 @dataclass
@@ -187,32 +185,6 @@ def _long_lines(score: np.ndarray) -> np.ndarray | None:
     return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, WIRE_THICKNESS, out) else None
 
 
-def _filled(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
-    """uint8 255: ``held`` closed (gaps under 9 texels) and with its holes filled: what a hand encloses
-    (an eye, its lids: their usual look is so varied that a palm over them barely differs from it) is
-    under the hand too. Filling only by the closing left a ring around the eye painted on the palm:
-    paint on a hand over the black eye 42 -> 26 % on the glasses clip (bench_occlusion.py).
-
-    Where a held area holds at least :data:`PALM_LEAST` texels of ``palm`` (uint8 255: a palm smoothed
-    them over), all its outline spans is held (its convex hull): a palm over an eye is seldom held
-    whole, and a gap in it (a finger the memory let go) opens the eye to the box's edge, so the eye's
-    lids were painted on the palm every other frame (45 % of the paint on the hand over head turns'
-    black eye). Only areas a palm smooths: hair's strands add edges and never take it."""
-    closed = cv2.morphologyEx(held, cv2.MORPH_CLOSE, _FILL)
-    outside = cv2.copyMakeBorder(cv2.bitwise_not(closed), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=255)
-    cv2.floodFill(outside, None, (0, 0), 0)  # what is not held and reaches the box's edge: outside
-    filled = cv2.max(closed, outside[1:-1, 1:-1])
-    if palm is None or cv2.countNonZero(palm) < PALM_LEAST:
-        return filled
-    count, labels = cv2.connectedComponents(filled, connectivity=8)
-    palms = np.bincount(labels[palm > 0], minlength=count)
-    for label in np.flatnonzero(palms >= PALM_LEAST):
-        if label > 0:
-            hull = cv2.convexHull(cv2.findNonZero((labels == label).view(np.uint8)))
-            cv2.fillConvexPoly(filled, hull, 255)
-    return filled
-
-
 class Occlusion:
     """Per face (by ``face_id``): 255 where the look may paint, 0 where something covers the skin.
 
@@ -254,7 +226,7 @@ class Occlusion:
         self._learn_reference(state, ycc, valid, busy)
         if by_memory is not None and cv2.countNonZero(by_memory) > 0:
             # An eye or a nostril under a hand is held with it, and so is all the hand encloses.
-            held = cv2.max(held, cv2.bitwise_and(_filled(by_memory, state.memory.palm), valid))
+            held = cv2.max(held, cv2.bitwise_and(enclosed(by_memory, state.memory.palm), valid))
         held = cv2.dilate(held, _KERNEL)
         return cv2.blur(cv2.bitwise_not(held), (3, 3))
 
