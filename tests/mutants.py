@@ -339,6 +339,15 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("occlusion-wires-of-any-thickness", "a band of lit skin between a frame and the lid's crease is held as a wire",
            "arfilter/render/occlusion_kernels.py", "and count <= thickest * math.sqrt(", "and 0 <= thickest * math.sqrt(",
            ("tests/test_occlusion_kernels.py::test_a_wire_is_a_long_thin_line_and_a_lit_band_is_not",)),
+    mutant("occlusion-grey-against-the-mean-only", "far greyer is judged against the face's mean saturation, not this skin's usual",
+           "arfilter/render/occlusion_kernels.py", "            if use_usual and usual[y, x] > 0:", "            if False:",
+           ("tests/test_occlusion.py::test_skin_paler_than_the_face_keeps_its_paint_and_a_grey_wire_over_it_keeps_its_colour",)),
+    mutant("occlusion-usual-saturation-of-thin-things", "a frame's wire there from the first frame is learned as pale skin",
+           "arfilter/render/occlusion.py", "cv2.morphologyEx(share, cv2.MORPH_CLOSE, _KERNEL)", "share",
+           ("tests/test_occlusion.py::test_skin_paler_than_the_face_keeps_its_paint_and_a_grey_wire_over_it_keeps_its_colour",)),
+    mutant("occlusion-any-paler-skin", "far greyer is judged against the usual saturation of any skin paler than the mean",
+           "arfilter/render/occlusion.py", "PALE = 0.75", "PALE = 1.0",
+           ("tests/test_occlusion.py::test_a_glasses_frame_keeps_its_colour_under_a_black_eye",)),
 )
 
 

@@ -17,9 +17,17 @@ def ramp(values: np.ndarray, start: float, end: float) -> np.ndarray:
     return np.clip((values - start) * (255.0 / (end - start)), 0.0, 255.0).astype(np.uint8)
 
 
-def grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray, ramp_: tuple[float, float]) -> np.ndarray:
+def saturation_of(y: np.ndarray, cr: np.ndarray, cb: np.ndarray) -> np.ndarray:
     chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
-    saturation = cv2.divide(chroma, cv2.max(y, O.GATE_DARKEST), dtype=cv2.CV_32F)
+    return cv2.divide(chroma, cv2.max(y, O.GATE_DARKEST), dtype=cv2.CV_32F)
+
+
+def grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray, ramp_: tuple[float, float],
+               usual: np.ndarray | None = None) -> np.ndarray:
+    saturation = saturation_of(y, cr, cb)
+    if usual is not None:  # against this bit of skin's usual saturation, where known
+        pale = np.float32(255.0) / np.maximum(usual, 1).astype(np.float32)
+        saturation = saturation * np.where(usual > 0, pale, np.float32(1.0))
     own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), O.GATE_DARKEST), 1e-3)
     start, end = ramp_
     scale = 255.0 / (end - start)
@@ -54,21 +62,31 @@ def long_lines(score: np.ndarray) -> np.ndarray | None:
     return cv2.bitwise_and(score, long[labels])
 
 
+def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``Occlusion``'s per-texel saturation as a share of the face's, over broad areas (``_broad_saturation``)."""
+    y, cr, cb = cv2.split(ycc)
+    share = saturation_of(y, cr, cb) / np.float32(O.PALE * O._saturation_share(skin))
+    share = (np.rint(np.minimum(share, np.float32(1.0)) * np.float32(254.0)) + 1).astype(np.uint8)
+    share = cv2.bitwise_and(share, valid)
+    return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), valid)
+
+
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
-         strands: np.ndarray | None = None) -> np.ndarray:
+         strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray:
     """``Occlusion.gate`` for a face whose skin statistics are ``skin``."""
     ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
     y, cr, cb = cv2.split(ycc)
     cr_table, cb_table, dark_table, thin_table, bright_table = O._tables(skin, O._GATE_RAMPS)
     hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
-    grey = grey_score(y, cr, cb, skin, O.GATE_GREY)
+    grey = grey_score(y, cr, cb, skin, O.GATE_GREY, usual)
+    colour = cv2.max(hue, grey)
     dark = cv2.LUT(y, dark_table)
     line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, O._LINE)
     dark = cv2.max(dark, cv2.LUT(line, thin_table))
     bright = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, O._LINE), bright_table)
     dark = cv2.max(dark, bright)
     kernel = np.ones((3, 3), np.uint8)
-    result = cv2.bitwise_not(cv2.dilate(cv2.max(cv2.max(hue, grey), dark), kernel))
+    result = cv2.bitwise_not(cv2.dilate(cv2.max(colour, dark), kernel))
     if own is not None:
         result = cv2.max(result, own)
         wires = long_lines(bright)  # long bright lines across the face's own features too

@@ -31,8 +31,8 @@ def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
 def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portrait_landmarks, monkeypatch, look):
-    checked: dict[str, int] = {"colour": 0, "reference colour": 0, "gate": 0, "strands": 0, "held": 0}
-    colour_score = occlusion.Occlusion._colour_score
+    checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler"], 0)
+    colour_score, broad_saturation = occlusion.Occlusion._colour_score, occlusion._broad_saturation
 
     def colour(ycc, skin, reference=None):
         result = colour_score(ycc, skin, reference)
@@ -40,12 +40,19 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
         checked["colour" if reference is None else "reference colour"] += 1
         return result
 
+    def saturation(ycc, skin, valid):
+        result = broad_saturation(ycc, skin, valid)
+        np.testing.assert_array_equal(result, opencv_version.broad_saturation(ycc, skin, valid))
+        checked["saturation"] += 1
+        checked["paler"] += int(np.count_nonzero((result > 0) & (result < 200)) > 0)
+        return result
+
     gate = occlusion.Occlusion.gate
 
-    def gated(self, face_id, region, own=None, strands=None):
-        result = gate(self, face_id, region, own, strands)
+    def gated(self, face_id, region, own=None, strands=None, usual=None):
+        result = gate(self, face_id, region, own, strands, usual)
         skin = self._faces[face_id].skin
-        np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands))
+        np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands, usual))
         checked["gate"] += 1
         checked["strands"] += strands is not None
         checked["held"] += bool(self._faces[face_id].covered.any())
@@ -53,13 +60,15 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
 
     monkeypatch.setattr(occlusion.Occlusion, "_colour_score", staticmethod(colour))
     monkeypatch.setattr(occlusion.Occlusion, "gate", gated)
+    monkeypatch.setattr(occlusion, "_broad_saturation", saturation)
     renderer = Renderer(mesh, load_overlay(look))
     face = Face(portrait_landmarks)
     for frame in scenes(portrait, portrait_landmarks):
         renderer(frame, (face,))
     frames = len(scenes(portrait, portrait_landmarks))
     assert checked["colour"] >= 2, checked  # the first frame's skin statistics
-    assert checked["reference colour"] == checked["gate"] == frames, checked
+    assert checked["reference colour"] == checked["gate"] == frames == checked["saturation"] - 1, checked
+    assert checked["paler"] > frames // 2, checked  # parts of this skin are paler than its mean
     assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
 
 
@@ -78,7 +87,7 @@ def test_the_grey_score_matches_opencv_for_every_colour():
             out = np.empty(y.shape, np.uint8)
             occlusion_kernels.gate_pixels(ycc, zero.repeat(16, 0).repeat(16, 1), zero.repeat(16, 0).repeat(16, 1),
                                           tables, occlusion._CHROMA, *occlusion._grey_ramp(skin, ramp), zero, False,
-                                          zero, False, 0, out, np.empty_like(out))
+                                          zero, False, zero, False, 0, out, np.empty_like(out))
             np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
 
 

@@ -19,7 +19,8 @@ saturation: far greyer than skin), in two places:
   frame or a strand of hair is thinner than a texel, so only the screen sees
   it: by its chroma, by being far greyer or darker than skin, or by being a
   thin line far darker (a strand, a dark frame) or far brighter (a metal
-  frame catching the light) than the skin on both sides of it.
+  frame catching the light) than the skin on both sides of it; "far greyer"
+  against what this bit of skin usually is, where it is paler than the face.
 
 A hand (or anything) of the face's own skin colour is seen by
 :class:`~arfilter.render.skin_memory.SkinMemory` (given the mesh's UVs): new
@@ -59,9 +60,7 @@ SKIN_RANGE = ((40, 133, 77), (255, 173, 127))  # Y, Cr, Cb: any human skin's chr
 USUAL_CAP = 80  # the most of the colour score a broad feature of the face may have at the start
 SKIN_LEARN = 0.05  # per frame, the face's skin statistics
 MIN_SPREAD = 3.0  # Cr/Cb levels: the skin statistics' spread is never taken tighter than this
-# Per screen pixel, chroma only, stricter than per texel: a thin frame or strand mixes with the skin
-# beside it, and shadowed skin keeps its hue while it darkens.
-GATE_SIGMAS = (3.0, 5.0)
+GATE_SIGMAS = (3.0, 5.0)  # per pixel, stricter than per texel: a strand mixes with the skin beside it
 GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at the second
 GATE_DARKEST = 24  # brightness below which saturation is read as at this brightness (noise in the dark)
 GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
@@ -69,10 +68,8 @@ GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow o
 GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
 # A thin line far brighter than the pixels on both sides of it (its height / the skin's brightness): a metal
 # frame catching the light beside a shadowed eye is no brighter than the skin's mean, nor much greyer, but
-# stands out of what is around it (0.2-0.6 of the skin, median 0.44, on the webcam's right eye). Frame pixels
-# that changed colour under the black eyes (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile,
-# 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam; with long ones held over the face's own features too
-# (WIRE_LENGTH: the webcam's right wire crosses the lid's crease and the lashes' line): 1.7 / 7.8 %.
+# stands out (0.2-0.6 of the skin on the webcam's right eye). Frame pixels changed under the black eyes
+# (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile, 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam.
 # From 0.15 it held skin's own thin highlights (a wrinkle's lit edge: the portrait kept 93.9 % beside a cup).
 GATE_BRIGHT_LINE = (0.3, 0.45)
 # Such a line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
@@ -86,13 +83,19 @@ WIRE_THICKNESS = 2.0
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
-# Per texel, brightness against what this texel usually is (its reference, learned while it is clear):
-# a lit cheek in a squint or the lashes' line moving onto the lid stay paint; a cup or a microphone
-# arriving is far off what was there. The reference's darkest in 5x5 texels (the lashes move).
+# Per texel, brightness against what this texel usually is (its reference, learned while clear): a lit
+# cheek in a squint or the lashes moving onto the lid stay paint; a cup arriving is far off what was there.
 REFERENCE_DARK = (0.75, 0.5)  # brightness / the darkest reference nearby: score 0 .. 255
 REFERENCE_BRIGHT = (1.15, 1.4)  # brightness / the brightest reference nearby: score 0 .. 255
 REFERENCE_BAND = 0.15  # a texel learns only while within this of its reference (a strand or a cup never)
 REFERENCE_LEARN = (0.05, 0.005)  # per frame, while clear / while held
+# Per pixel, "far greyer" is taken against how saturated this bit of skin usually is where that is under
+# PALE of the face's mean (per texel, learned while clear at SATURATION_LEARN a frame; broad areas only: a
+# 3x3 closing fills in a wire or a strand): a pale lid or inner corner is the face's own. On the webcam
+# subject they cut skin-coloured blocks into the black eye. Kept (bench_occlusion.py): his whole face 88.8 ->
+# 93.1 %, black eye 84.9 -> 86.4 %. With PALE 1.0, a silver rim over skin a little paler was tinted (6.6 %).
+PALE = 0.75
+SATURATION_LEARN = 0.05
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
@@ -108,6 +111,7 @@ class _Face:
     own: np.ndarray  # (h, w) uint8 255: where those broad features are
     memory: SkinMemory | None  # what each texel usually looks like (None without the mesh's UVs)
     reference: np.ndarray  # (h, w) float32: how bright each texel usually is (3x3 means), learned while clear
+    saturation: np.ndarray  # (h, w) float32: this texel's usual saturation / the face's, 1-255 (SATURATION_LEARN)
     unseen: int = 0
 
 
@@ -172,9 +176,22 @@ def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32,
     its saturation (chroma over brightness) against the skin's, on ``ramp``, as one multiply-add (its
     factor and offset), and the brightness from which it is not judged. Shadowed skin keeps its
     saturation as it darkens; highlights on shiny skin are grey but brighter than the skin."""
-    own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
+    own = _saturation_share(skin)
     scale = 255.0 / (ramp[1] - ramp[0])
     return np.float32(scale / own), np.float32(-ramp[0] * scale), GATE_HIGHLIGHT * float(skin[0])
+
+
+def _saturation_share(skin: np.ndarray) -> float:  # the face's, as occlusion_kernels.grey_score reads a pixel's
+    return max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
+
+
+def _broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """uint8 per texel: its saturation as a share of :data:`PALE` of the face's
+    (:func:`occlusion_kernels.texel_saturation`) over areas at least 3 texels wide (a frame's wire or a
+    strand, narrower and greyer, is filled in)."""
+    share = np.empty(valid.shape, np.uint8)
+    occlusion_kernels.texel_saturation(ycc, _CHROMA, np.float32(PALE * _saturation_share(skin)), valid, share)
+    return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, _KERNEL), valid)
 
 
 def _long_lines(score: np.ndarray) -> np.ndarray | None:
@@ -224,6 +241,8 @@ class Occlusion:
                                                                         view.darkest)
         busy = held if by_memory is None else cv2.max(held, by_memory)
         self._learn_reference(state, ycc, valid, busy)
+        cv2.accumulateWeighted(_broad_saturation(ycc, state.skin, valid), state.saturation, SATURATION_LEARN,
+                               mask=cv2.bitwise_and(valid, cv2.bitwise_not(busy)))
         if by_memory is not None and cv2.countNonZero(by_memory) > 0:
             # An eye or a nostril under a hand is held with it, and so is all the hand encloses.
             held = cv2.max(held, cv2.bitwise_and(enclosed(by_memory, state.memory.palm), valid))
@@ -231,10 +250,11 @@ class Occlusion:
         return cv2.blur(cv2.bitwise_not(held), (3, 3))
 
     def gate(self, face_id: int, region: np.ndarray, own: np.ndarray | None = None,
-             strands: np.ndarray | None = None) -> np.ndarray | None:
+             strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray | None:
         """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not this face's skin, grown by a
-        pixel so edges keep their colour too; None before the face's skin is known. ``own`` and
-        ``strands`` (uint8, the region's shape): :meth:`own_features` and :meth:`strands` on the screen.
+        pixel so edges keep their colour too; None before the face's skin is known. ``own``, ``strands`` and
+        ``usual`` (uint8, the region's shape): :meth:`own_features`, :meth:`strands` and
+        :meth:`usual_saturation` on the screen.
 
         A glasses frame or a strand of hair is thinner than a texel and mixes with the skin beside it,
         so its chroma alone is often within the skin's spread; what gives it away is that it is far
@@ -260,7 +280,8 @@ class Occlusion:
         gate, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
         occlusion_kernels.gate_pixels(ycc, line, bright_line, _gate_tables(state.skin), _CHROMA,
                                       *_grey_ramp(state.skin, GATE_GREY), _NONE if own is None else own,
-                                      own is not None, _NONE if strands is None else strands, strands is not None,
+                                      own is not None, _NONE if usual is None else usual, usual is not None,
+                                      _NONE if strands is None else strands, strands is not None,
                                       math.ceil(STRAND_PIXEL * float(state.skin[0])), gate, bright)
         if own is not None:
             wires = _long_lines(bright)
@@ -274,6 +295,12 @@ class Occlusion:
         there, or a bruise would stop at every eyebrow hair. Thin things (a glasses frame) never count."""
         state = self._faces.get(face_id)
         return None if state is None else state.own
+
+    def usual_saturation(self, face_id: int) -> np.ndarray | None:
+        """uint8 over the box: this face's usual saturation there as a share of :data:`PALE` of its mean
+        (1-255), the palest within a texel: :meth:`gate` judges "far greyer" against it."""
+        state = self._faces.get(face_id)
+        return None if state is None else cv2.erode(state.saturation.astype(np.uint8), _KERNEL)
 
     def strands(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where, in the last frame, strands of hair (or a frame's wire) crossed
@@ -360,7 +387,8 @@ class Occlusion:
         if still is not None:
             trusted |= ~still & (luma < float(skin[0]))
         reference = np.where(trusted, luma, np.float32(skin[0])).astype(np.float32)
-        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference)
+        saturation = _broad_saturation(ycc, skin, valid).astype(np.float32)
+        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference, saturation)
 
     @staticmethod
     def _learn(state: _Face, ycc: np.ndarray, colour: np.ndarray, valid: np.ndarray) -> None:

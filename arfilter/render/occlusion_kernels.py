@@ -39,14 +39,15 @@ def chroma_table() -> np.ndarray:
     return np.ascontiguousarray(cv2.magnitude(np.ascontiguousarray(red), np.ascontiguousarray(blue)))
 
 
-@numba.njit(["u1(u1, u1, u1, f4[:, ::1], f4, f4, f8)"], inline="always", **_JIT)
-def grey_score(y, cr, cb, chroma, alpha, gamma, highlight):  # pragma: no cover - compiled
+@numba.njit(["u1(u1, u1, u1, f4[:, ::1], f4, f4, f8, f4)"], inline="always", **_JIT)
+def grey_score(y, cr, cb, chroma, alpha, gamma, highlight, pale):  # pragma: no cover - compiled
     """How much greyer than the skin a texel or pixel is: its saturation (``chroma`` at (Cr, Cb) over its
-    brightness, at least 24) times ``alpha`` plus ``gamma`` (one rounding: ``cv2.addWeighted``'s fused
-    multiply-add), rounded half to even and saturated; 0 at or above ``highlight`` (a highlight on skin)."""
+    brightness, at least 24; times ``pale``, 1 or more where this skin is usually paler than the face's)
+    times ``alpha`` plus ``gamma`` (one rounding: ``cv2.addWeighted``'s fused multiply-add), rounded half
+    to even and saturated; 0 at or above ``highlight`` (a highlight on skin)."""
     if y >= highlight:
         return np.uint8(0)
-    saturation = chroma[cr, cb] / np.float32(max(y, np.uint8(24)))
+    saturation = chroma[cr, cb] / np.float32(max(y, np.uint8(24))) * pale
     score = np.rint(np.float32(np.float64(saturation) * np.float64(alpha) + np.float64(gamma)))
     return np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
 
@@ -74,8 +75,22 @@ def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma,
                 brighter = _ramp(level / max(high[y, x], one), reference_ramps[2], reference_ramps[3])
                 brightness = min(brightness, max(darker, brighter))
             hue = max(tables[1, cr], tables[2, cb])
-            grey = grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight)
+            grey = grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight, np.float32(1.0))
             out[y, x] = max(max(brightness, hue), grey)
+
+
+@numba.njit(["void(u1[:, :, ::1], f4[:, ::1], f4, u1[:, ::1], u1[:, ::1])"], **_JIT)
+def texel_saturation(ycc, chroma, skin_saturation, valid, out):  # pragma: no cover - compiled
+    """uint8 per texel: its saturation (as :func:`grey_score` takes it) as a share of ``skin_saturation``
+    (the face's), 1-255 for 0-1 (rounded; 255 at or above the face's), 0 where ``valid`` is 0."""
+    height, width = out.shape
+    for y in range(height):
+        for x in range(width):
+            if valid[y, x] == 0:
+                out[y, x] = 0
+                continue
+            share = chroma[ycc[y, x, 1], ycc[y, x, 2]] / np.float32(max(ycc[y, x, 0], np.uint8(24))) / skin_saturation
+            out[y, x] = np.uint8(1.0 + np.rint(min(share, np.float32(1.0)) * np.float32(254.0)))
 
 
 @numba.njit(["void(u1[:, ::1], u1[:, ::1])"], **_JIT)
@@ -106,13 +121,14 @@ def _dilate3(values, out):  # pragma: no cover - compiled
 # why: one loop over the pixels with every score of one pixel in registers, then the 3x3 growths;
 # as OpenCV calls on a look's region it was ~25 passes over it.
 @numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4[:, ::1], f4, f4, f8, u1[:, ::1], b1, "
-             "u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
-def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, highlight, own, use_own, strands,
-                use_strands, strand_below, out, bright):  # pragma: no cover - compiled
+             "u1[:, ::1], b1, u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
+def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, highlight, own, use_own, usual,
+                use_usual, strands, use_strands, strand_below, out, bright):  # pragma: no cover - compiled
     """uint8 per screen pixel, 0 where it is clearly not the skin (see ``Occlusion.gate``): 255 less the
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
-    :func:`grey_score`, far darker than the skin (``tables[2]`` at Y), a thin line far darker or brighter
-    than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``: that one also
+    :func:`grey_score` (with ``use_usual``, against what this bit of skin usually has where ``usual``, a
+    :func:`texel_saturation`, is above 0), far darker than the skin (``tables[2]`` at Y), a thin line
+    far darker or brighter than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``: that one also
     into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel of a pixel darker than
     ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an integer: ``math.ceil`` of a
     brightness)."""
@@ -121,8 +137,11 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
     for y in range(height):
         for x in range(width):
             luma, cr, cb = ycc[y, x, 0], ycc[y, x, 1], ycc[y, x, 2]
+            pale = np.float32(1.0)
+            if use_usual and usual[y, x] > 0:
+                pale = np.float32(255.0) / np.float32(usual[y, x])
             value = max(tables[0, cr], tables[1, cb])
-            value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight))
+            value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight, pale))
             value = max(value, tables[2, luma])  # far darker than any shadow on the skin
             value = max(value, tables[3, blackhat[y, x]])  # a thin line far darker than both sides
             bright[y, x] = tables[4, tophat[y, x]]  # a thin line far brighter than both sides
@@ -149,8 +168,9 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
 def long_lines(score, length, thickest, out):  # pragma: no cover - compiled
     """``out`` (uint8, zeroed here): ``score`` on its 8-connected parts (where it is above 0) whose bounding
     box's long side is at least ``length`` pixels and that hold at most ``thickest`` pixels per pixel of
-    its diagonal (a line, not a band; the diagonal, so a slanted line is not taken for a thick one), 0 elsewhere; whether there is any. A flood fill from each part's
-    first pixel: such lines are a few dozen pixels of a region of thousands."""
+    its diagonal (a line, not a band; the diagonal, so a slanted line is not taken for a thick one), 0
+    elsewhere; whether there is any. A flood fill from each part's first pixel: such lines are a few
+    dozen pixels of a region of thousands."""
     height, width = score.shape
     out[:, :] = 0
     lit = 0

@@ -212,10 +212,11 @@ class Renderer:
         own = self.occlusion.own_features(face_id)
         if own is None:
             return coverage
-        strands = self.occlusion.strands(face_id)
+        strands, usual = self.occlusion.strands(face_id), self.occlusion.usual_saturation(face_id)
         # ``grid`` is read at the pixels the test reads (every step-th), so the texel maps are too.
         gate = self.occlusion.gate(face_id, region if step <= 1 else np.ascontiguousarray(region[::step, ::step]),
-                                   to_screen(own, grid), None if strands is None else to_screen(strands, grid))
+                                   to_screen(own, grid), None if strands is None else to_screen(strands, grid),
+                                   None if usual is None else to_screen(usual, grid))
         if gate is None:
             return coverage
         if step > 1:
