@@ -458,6 +458,43 @@ def test_the_memory_sees_no_palm_once_strands_have_left(portrait, portrait_landm
     assert cv2.countNonZero(memory.palm) == 0, f"{cv2.countNonZero(memory.palm)} texels taken for a palm"
 
 
+def test_with_strands_in_view_and_no_seed_a_hold_grows_no_further(portrait, portrait_landmarks):
+    """Once hair has left a cheek, the bare skin looks unlike the memory (which learned the strands'
+    shade beside them) over a broad area: a hold still there grew over all of it, so the talking
+    woman's whole cheek bruise went in the bench's last frames. With strands in view and no seed
+    now, a hold stays where it is; a hand (no strands) still grows over its palm. Real skin (the
+    portrait's cheek), 15 % brighter than the memory everywhere, a hold of 10x10 texels, a seed just
+    seen: 0 texels held beyond it (2601 when it grew); 2670 without the strand."""
+    x, y = np.round(portrait_landmarks[[280, 425, 411], :2].mean(axis=0)).astype(int)
+    skin = np.ascontiguousarray(portrait[y - 30:y + 30, x - 30:x + 30])
+
+    def view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # texels as pixels: YCrCb, darkest
+        ycc = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)
+        return ycc, cv2.erode(np.ascontiguousarray(ycc[..., 0]), np.ones((3, 3), np.uint8))
+
+    ycc, darkest = view(skin)
+    valid, facing = np.full(ycc.shape[:2], 255, np.uint8), np.ones(ycc.shape[:2], np.float32)
+    luma, nothing_else = float(ycc[..., 0].mean()), np.zeros_like(valid)
+    hold = np.zeros_like(valid)
+    hold[25:35, 25:35] = 255
+    beyond = {}
+    for strand in (True, False):
+        memory = SkinMemory(np.ones(ycc.shape[:2], bool), ycc, valid, darkest)
+        for _ in range(5):
+            memory.held(ycc, valid, facing, luma, nothing_else, darkest)
+        changed = cv2.convertScaleAbs(skin, alpha=1.15)
+        if strand:
+            cv2.line(changed, (4, 0), (8, 59), (30, 34, 40), 1)
+        memory.held_now, memory.since_seed[30, 30] = hold.copy(), 0  # held last frame, a seed just seen
+        changed_ycc, changed_darkest = view(changed)
+        held = memory.held(changed_ycc, valid, facing, luma, nothing_else, changed_darkest)
+        assert cv2.countNonZero(memory.strands) > 0 if strand else cv2.countNonZero(memory.strands) == 0
+        assert cv2.countNonZero(held) > 0, "the hold is kept where the skin still looks unlike its memory"
+        beyond[strand] = cv2.countNonZero(cv2.bitwise_and(held, cv2.bitwise_not(hold)))
+    assert beyond[True] == 0, f"{beyond[True]} texels held beyond the hold with strands in view and no seed"
+    assert beyond[False] > 1000, f"a hand's hold no longer grows over its palm ({beyond[False]} texels)"
+
+
 @pytest.fixture(scope="module")
 def hair_over_eye(model_path, shared_media):
     """The man turning his head, strands of dark hair falling over his left eye (:func:`hand_clip`)."""
