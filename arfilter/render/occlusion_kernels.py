@@ -89,7 +89,8 @@ def texel_saturation(ycc, chroma, skin_saturation, valid, out):  # pragma: no co
             if valid[y, x] == 0:
                 out[y, x] = 0
                 continue
-            share = chroma[ycc[y, x, 1], ycc[y, x, 2]] / np.float32(max(ycc[y, x, 0], np.uint8(24))) / skin_saturation
+            saturation = chroma[ycc[y, x, 1], ycc[y, x, 2]] / np.float32(max(ycc[y, x, 0], np.uint8(24)))
+            share = saturation / skin_saturation
             out[y, x] = np.uint8(1.0 + np.rint(min(share, np.float32(1.0)) * np.float32(254.0)))
 
 
@@ -128,10 +129,10 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
     :func:`grey_score` (with ``use_usual``, against what this bit of skin usually has where ``usual``, a
     :func:`texel_saturation`, is above 0), far darker than the skin (``tables[2]`` at Y), a thin line
-    far darker or brighter than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at ``tophat``: that one also
-    into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel of a pixel darker than
-    ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an integer: ``math.ceil`` of a
-    brightness)."""
+    far darker or brighter than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at
+    ``tophat``: that one also into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel
+    of a pixel darker than ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an
+    integer: ``math.ceil`` of a brightness)."""
     height, width = out.shape
     score = np.empty((height, width), np.uint8)
     for y in range(height):
