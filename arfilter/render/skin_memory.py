@@ -285,8 +285,9 @@ class SkinMemory:
 def enclosed(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
     """uint8 255: ``held`` (what the memory holds) closed (gaps under 9 texels) and with its holes filled:
     what a hand encloses (an eye, its lids: their usual look is so varied that a palm over them barely
-    differs from it) is under the hand too. Filling only by the closing left a ring around the eye painted on the palm:
-    paint on a hand over the black eye 42 -> 26 % on the glasses clip (bench_occlusion.py).
+    differs from it) is under the hand too. Filling only by the closing left a ring around the eye
+    painted on the palm: paint on a hand over the black eye 42 -> 26 % on the glasses clip
+    (bench_occlusion.py).
 
     Where a held area holds at least :data:`PALM_LEAST` texels of ``palm`` (uint8 255: a palm smoothed
     them over), all its outline spans is held (its convex hull): a palm over an eye is seldom held
