@@ -198,7 +198,7 @@ def texel_positions(grid, points: np.ndarray, facing: np.ndarray, shown: np.ndar
 
 
 def score_tables(skin: np.ndarray, start: np.ndarray, scale: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
-    """What ``occlusion._tables`` computed in numpy: uint8 (len(rows), 256) scores per level; ``start``
+    """What ``occlusion_kernels.ramp_tables`` computes, in numpy: uint8 (len(rows), 256) scores per level; ``start``
     and ``scale`` per ramp, as float32 columns."""
     levels = np.arange(256, dtype=np.float32)
     measures = np.empty((3, 256), np.float32)

@@ -334,7 +334,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/occlusion_kernels.py", "bright[y, x] = tables[4, tophat[y, x]]  #", "bright[y, x] = 0  #",
            ("tests/test_occlusion.py::test_a_glasses_frame_keeps_its_colour_under_a_black_eye",)),
     mutant("occlusion-bright-lines-under-own", "thin bright lines (a wire catching the light) are painted over the face's own features",
-           "arfilter/render/occlusion.py", "            if wires is not None:  # a wire", "            if False:  # a wire",
+           "arfilter/render/occlusion_pixels.py", "        if wires is not None:  # a wire", "        if False:  # a wire",
            ("tests/test_occlusion.py::test_a_thin_bright_wire_keeps_its_colour_over_the_faces_own_features",)),
     mutant("occlusion-wires-of-any-thickness", "a band of lit skin between a frame and the lid's crease is held as a wire",
            "arfilter/render/occlusion_kernels.py", "and count <= thickest * math.sqrt(", "and 0 <= thickest * math.sqrt(",

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 
 from arfilter.render import occlusion as O
+from arfilter.render import occlusion_kernels as K
+from arfilter.render import occlusion_pixels as P
 
 
 def ramp(values: np.ndarray, start: float, end: float) -> np.ndarray:
@@ -19,7 +21,7 @@ def ramp(values: np.ndarray, start: float, end: float) -> np.ndarray:
 
 def saturation_of(y: np.ndarray, cr: np.ndarray, cb: np.ndarray) -> np.ndarray:
     chroma = cv2.magnitude(cv2.subtract(cr, 128, dtype=cv2.CV_32F), cv2.subtract(cb, 128, dtype=cv2.CV_32F))
-    return cv2.divide(chroma, cv2.max(y, O.GATE_DARKEST), dtype=cv2.CV_32F)
+    return cv2.divide(chroma, cv2.max(y, P.GATE_DARKEST), dtype=cv2.CV_32F)
 
 
 def grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray, ramp_: tuple[float, float],
@@ -28,15 +30,15 @@ def grey_score(y: np.ndarray, cr: np.ndarray, cb: np.ndarray, skin: np.ndarray, 
     if usual is not None:  # against this bit of skin's usual saturation, where known
         pale = np.float32(255.0) / np.maximum(usual, 1).astype(np.float32)
         saturation = saturation * np.where(usual > 0, pale, np.float32(1.0))
-    own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), O.GATE_DARKEST), 1e-3)
+    own = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), P.GATE_DARKEST), 1e-3)
     start, end = ramp_
     scale = 255.0 / (end - start)
     score = cv2.addWeighted(saturation, scale / own, saturation, 0.0, -start * scale, dtype=cv2.CV_8U)
-    return cv2.bitwise_and(score, cv2.compare(y, O.GATE_HIGHLIGHT * float(skin[0]), cv2.CMP_LT))
+    return cv2.bitwise_and(score, cv2.compare(y, P.GATE_HIGHLIGHT * float(skin[0]), cv2.CMP_LT))
 
 
 def colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    dark, bright, cr, cb = O._tables(skin, O._COLOUR_RAMPS)
+    dark, bright, cr, cb = K.ramp_tables(skin, O._COLOUR_RAMPS)
     luma = np.maximum(dark, bright)
     y, r, b = cv2.split(ycc)
     brightness = cv2.LUT(y, luma)
@@ -54,7 +56,7 @@ def long_lines(score: np.ndarray) -> np.ndarray | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.compare(score, 0, cv2.CMP_GT), connectivity=8)
     sides = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
     diagonals = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    lines = (sides >= O.WIRE_LENGTH) & (stats[1:, cv2.CC_STAT_AREA] <= O.WIRE_THICKNESS * diagonals)
+    lines = (sides >= P.WIRE_LENGTH) & (stats[1:, cv2.CC_STAT_AREA] <= P.WIRE_THICKNESS * diagonals)
     if count <= 1 or not lines.any():
         return None
     long = np.zeros(count, np.uint8)
@@ -65,7 +67,7 @@ def long_lines(score: np.ndarray) -> np.ndarray | None:
 def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``Occlusion``'s per-texel saturation as a share of the face's, over broad areas (``_broad_saturation``)."""
     y, cr, cb = cv2.split(ycc)
-    share = saturation_of(y, cr, cb) / np.float32(O.PALE * O._saturation_share(skin))
+    share = saturation_of(y, cr, cb) / np.float32(O.PALE * P.saturation_share(skin))
     share = (np.rint(np.minimum(share, np.float32(1.0)) * np.float32(254.0)) + 1).astype(np.uint8)
     share = cv2.bitwise_and(share, valid)
     return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)), valid)
@@ -73,17 +75,17 @@ def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np
 
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
          strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray:
-    """``Occlusion.gate`` for a face whose skin statistics are ``skin``."""
+    """``occlusion_pixels.gate`` (what ``Occlusion.gate`` gives) for a face whose skin statistics are ``skin``."""
     ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
     y, cr, cb = cv2.split(ycc)
-    cr_table, cb_table, dark_table, thin_table, bright_table = O._tables(skin, O._GATE_RAMPS)
+    cr_table, cb_table, dark_table, thin_table, bright_table = K.ramp_tables(skin, P.GATE_RAMPS)
     hue = cv2.max(cv2.LUT(cr, cr_table), cv2.LUT(cb, cb_table))
-    grey = grey_score(y, cr, cb, skin, O.GATE_GREY, usual)
+    grey = grey_score(y, cr, cb, skin, P.GATE_GREY, usual)
     colour = cv2.max(hue, grey)
     dark = cv2.LUT(y, dark_table)
-    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, O._LINE)
+    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, P._LINE)
     dark = cv2.max(dark, cv2.LUT(line, thin_table))
-    bright = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, O._LINE), bright_table)
+    bright = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, P._LINE), bright_table)
     dark = cv2.max(dark, bright)
     kernel = np.ones((3, 3), np.uint8)
     result = cv2.bitwise_not(cv2.dilate(cv2.max(colour, dark), kernel))
@@ -93,7 +95,7 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
         if wires is not None:
             result = cv2.min(result, cv2.bitwise_not(cv2.dilate(wires, kernel)))
     if strands is not None:
-        strand_pixels = cv2.compare(y, O.STRAND_PIXEL * float(skin[0]), cv2.CMP_LT)
+        strand_pixels = cv2.compare(y, P.STRAND_PIXEL * float(skin[0]), cv2.CMP_LT)
         strand_pixels = cv2.bitwise_and(strand_pixels, cv2.compare(strands, 128, cv2.CMP_GT))
         result = cv2.bitwise_and(result, cv2.bitwise_not(cv2.dilate(strand_pixels, kernel)))
     return result

@@ -134,17 +134,19 @@ def test_the_skin_sample_matches_numpy_on_a_real_face(portrait, portrait_landmar
 def test_occlusion_score_tables_match_numpy_for_many_skins():
     """The per-frame lookup tables of the occlusion test, for skins from dark to bright, narrow and wide
     spreads, both sets of ramps (per texel, per screen pixel)."""
-    from arfilter.render.occlusion import _COLOUR_RAMPS, _GATE_RAMPS, _tables
+    from arfilter.render.occlusion import _COLOUR_RAMPS
+    from arfilter.render.occlusion_kernels import ramp_tables
+    from arfilter.render.occlusion_pixels import GATE_RAMPS
 
     rng = np.random.default_rng(11)
     for _ in range(200):
         skin = np.array([rng.uniform(0.0, 255.0), rng.uniform(120.0, 180.0), rng.uniform(70.0, 135.0),
                          rng.uniform(3.0, 30.0), rng.uniform(3.0, 30.0)], np.float32)
-        for ramps in (_COLOUR_RAMPS, _GATE_RAMPS):
+        for ramps in (_COLOUR_RAMPS, GATE_RAMPS):
             expected = numpy_version.score_tables(skin, ramps.start[:, None], ramps.scale[:, None],
                                                   tuple(ramps.rows))
             assert 0 < expected.mean() < 255
-            np.testing.assert_array_equal(_tables(skin, ramps), expected)
+            np.testing.assert_array_equal(ramp_tables(skin, ramps), expected)
 
 
 def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():

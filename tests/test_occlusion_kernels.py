@@ -12,7 +12,7 @@ import occlusion_reference as opencv_version
 from occluders import composite, skin_colour
 
 from arfilter.core.types import Face
-from arfilter.render import occlusion, occlusion_kernels
+from arfilter.render import occlusion, occlusion_kernels, occlusion_pixels
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import Renderer
 
@@ -80,13 +80,13 @@ def test_the_grey_score_matches_opencv_for_every_colour():
     zero = np.zeros((256, 256), np.uint8)
     for skin in ([60.0, 150.0, 110.0, 5.0, 5.0], [150.0, 145.0, 115.0, 5.0, 5.0], [220.0, 135.0, 125.0, 5.0, 5.0]):
         skin = np.array(skin, np.float32)
-        for ramp in (occlusion.GREY, occlusion.GATE_GREY):
+        for ramp in (occlusion.GREY, occlusion_pixels.GATE_GREY):
             expected = opencv_version.grey_score(y, cr, cb, skin, ramp)
             assert 0 < expected.mean() < 255
             tables = np.zeros((5, 256), np.uint8)  # every other score 0: the gate's score is the grey one
             out = np.empty(y.shape, np.uint8)
             occlusion_kernels.gate_pixels(ycc, zero.repeat(16, 0).repeat(16, 1), zero.repeat(16, 0).repeat(16, 1),
-                                          tables, occlusion._CHROMA, *occlusion._grey_ramp(skin, ramp), zero, False,
+                                          tables, occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, ramp), zero, False,
                                           zero, False, zero, False, 0, out, np.empty_like(out))
             np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
 
@@ -115,7 +115,7 @@ def test_long_lines_match_opencvs_connected_components():
         score[rng.random((height, width)) < 0.02] = 200  # specks
         expected = opencv_version.long_lines(score)
         out = np.empty_like(score)
-        assert occlusion_kernels.long_lines(score, occlusion.WIRE_LENGTH, occlusion.WIRE_THICKNESS, out) == (expected is not None)
+        assert occlusion_kernels.long_lines(score, occlusion_pixels.WIRE_LENGTH, occlusion_pixels.WIRE_THICKNESS, out) == (expected is not None)
         if expected is not None:
             np.testing.assert_array_equal(out, expected)
             found += 1
@@ -137,6 +137,6 @@ def test_a_wire_is_a_long_thin_line_and_a_lit_band_is_not(angle):
         return score
 
     for thickness, is_wire in [(1, True), (2, False), (3, False)]:
-        found = occlusion._long_lines(line(thickness))
+        found = occlusion_pixels.long_lines(line(thickness))
         assert (found is not None) == is_wire, f"a {thickness}-pixel line at {angle} degrees"
-    assert occlusion._long_lines(line(1, 2.0)) is None, "5 pixels long: a glint, not a wire"
+    assert occlusion_pixels.long_lines(line(1, 2.0)) is None, "5 pixels long: a glint, not a wire"

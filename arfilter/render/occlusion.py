@@ -15,7 +15,7 @@ saturation: far greyer than skin), in two places:
   skin counts only where it is also far off what that texel usually is (a
   per-texel reference, learned while it is clear): a cheek lit in a squint and
   the lashes' line moving onto the lid were held back before;
-* **per screen pixel** under the paint (:meth:`Occlusion.gate`): a glasses
+* **per screen pixel** under the paint (:mod:`~arfilter.render.occlusion_pixels`): a glasses
   frame or a strand of hair is thinner than a texel, so only the screen sees
   it: by its chroma, by being far greyer or darker than skin, or by being a
   thin line far darker (a strand, a dark frame) or far brighter (a metal
@@ -34,14 +34,12 @@ talking face). Faces unseen for ~2 s of frames are forgotten.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from arfilter.core.compiled import arg
-from arfilter.render import kernels, occlusion_kernels
+from arfilter.render import occlusion_kernels, occlusion_pixels
 from arfilter.render.skin_memory import SkinMemory, enclosed, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
@@ -53,36 +51,13 @@ DARK = (0.42, 0.26)  # brightness / the face's skin brightness: score 0 at the f
 BRIGHT = (1.3, 1.55)
 # Far greyer than the skin (saturation / the skin's: score 0 at the first, 255 at the second): a microphone
 # or a glasses frame whose hue is only 3 of this skin's spreads off (a face with a varied tone) is still
-# far greyer. Stricter than per pixel (GATE_GREY): a texel mixes what lies side by side. The microphone
+# far greyer. Stricter than per pixel (occlusion_pixels.GATE_GREY): a texel mixes what lies side by side. The microphone
 # over the glasses clip's black eye: 7.2 -> 1.0 % of the paint on it (bench_occlusion.py).
 GREY = (0.5, 0.3)
 SKIN_RANGE = ((40, 133, 77), (255, 173, 127))  # Y, Cr, Cb: any human skin's chroma (Chai and Ngan 1999)
 USUAL_CAP = 80  # the most of the colour score a broad feature of the face may have at the start
 SKIN_LEARN = 0.05  # per frame, the face's skin statistics
 MIN_SPREAD = 3.0  # Cr/Cb levels: the skin statistics' spread is never taken tighter than this
-GATE_SIGMAS = (3.0, 5.0)  # per pixel, stricter than per texel: a strand mixes with the skin beside it
-GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at the second
-GATE_DARKEST = 24  # brightness below which saturation is read as at this brightness (noise in the dark)
-GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
-GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
-GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
-# A thin line far brighter than the pixels on both sides of it (its height / the skin's brightness): a metal
-# frame catching the light beside a shadowed eye is no brighter than the skin's mean, nor much greyer, but
-# stands out (0.2-0.6 of the skin on the webcam's right eye). Frame pixels changed under the black eyes
-# (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile, 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam.
-# From 0.15 it held skin's own thin highlights (a wrinkle's lit edge: the portrait kept 93.9 % beside a cup).
-GATE_BRIGHT_LINE = (0.3, 0.45)
-# Such a line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
-# features too (a crease, the lashes' line); a lid's glint is shorter. The webcam's right wire: 31.1 -> 7.8 %.
-WIRE_LENGTH = 6
-# ... and thin (pixels per pixel of its box's diagonal): a band of lit skin between a dark frame and the lid's
-# crease is as long, but 2.35-2.6 thick against a wire's 0.7-1.75; held, it cut a skin-coloured notch into the
-# webcam subject's bruised lid. Kept (bench_occlusion.py): webcam black eye 83.5 -> 84.9 %, the talking
-# woman's 84.4 -> 86.4 % (hair on her eye 35.1 -> 36.4 %); frame changed under the webcam's left eye 1.7 -> 3.3 %.
-WIRE_THICKNESS = 2.0
-# Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
-# than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
-STRAND_PIXEL = 0.5
 # Per texel, brightness against what this texel usually is (its reference, learned while clear): a lit
 # cheek in a squint or the lashes moving onto the lid stay paint; a cup arriving is far off what was there.
 REFERENCE_DARK = (0.75, 0.5)  # brightness / the darkest reference nearby: score 0 .. 255
@@ -98,7 +73,6 @@ PALE = 0.75
 SATURATION_LEARN = 0.05
 _KERNEL = np.ones((3, 3), np.uint8)
 _OPEN = np.ones((5, 5), np.uint8)  # features thinner than this (texels) are never "usual"
-_LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
 
 
 @dataclass
@@ -123,66 +97,18 @@ def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return np.array([*mean.ravel(), *np.maximum(std.ravel()[1:], MIN_SPREAD)], np.float32)
 
 
-@dataclass(frozen=True, eq=False)
-class _Ramps:
-    """Several ramps (a score 0 at a start, 255 at an end, either direction, linear between, clipped) of
-    measures against the skin, to apply at once: per ramp, its measure
-    (``rows``: 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in its spreads), its start and
-    255 / (end - start); made once, in the kernel's types."""
-
-    rows: np.ndarray  # int64
-    start: np.ndarray  # float32
-    scale: np.ndarray  # float32
-
-
-def _ramps(rows: tuple[int, ...], *ramps: tuple[float, float]) -> _Ramps:
-    return _Ramps(np.array(rows, np.int64), np.array([start for start, _ in ramps], np.float32),
-                  np.array([255.0 / (end - start) for start, end in ramps], np.float32))
-
-
-_COLOUR_RAMPS = _ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
-# Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
-_GATE_RAMPS = _ramps((1, 2, 0, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_LINE, GATE_BRIGHT_LINE)
-
-
-def _tables(skin: np.ndarray, ramps: _Ramps) -> np.ndarray:
-    """uint8 (ramps, 256): for every level, each ramp's score of its measure against this face's skin
-    (what a ramp gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
-    return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)), ramps.rows,
-                                ramps.start, ramps.scale)
+_COLOUR_RAMPS = occlusion_kernels.ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
 
 
 def _colour_tables(skin: np.ndarray) -> np.ndarray:
     """uint8 (3, 256) lookup tables (level -> score 0-255) for Y, Cr and Cb against this face's skin."""
-    dark, bright, cr, cb = _tables(skin, _COLOUR_RAMPS)
+    dark, bright, cr, cb = occlusion_kernels.ramp_tables(skin, _COLOUR_RAMPS)
     return np.stack([np.maximum(dark, bright), cr, cb])
 
 
-def _gate_tables(skin: np.ndarray) -> np.ndarray:
-    """uint8 (5, 256) lookup tables (level -> score 0-255) for a screen pixel's Cr, Cb and Y against this
-    face's skin (Y: far darker than any shadow on it), and for how much darker and how much brighter it
-    is than the pixels beside it (a thin line's depth or height, in the same units as Y)."""
-    return _tables(skin, _GATE_RAMPS)
-
-
-_CHROMA = occlusion_kernels.chroma_table()  # |(Cr, Cb) - 128| of every pair, for the grey score
 _REFERENCE_RAMPS = np.array([REFERENCE_DARK[0], 255.0 / (REFERENCE_DARK[1] - REFERENCE_DARK[0]),
                              REFERENCE_BRIGHT[0], 255.0 / (REFERENCE_BRIGHT[1] - REFERENCE_BRIGHT[0])], np.float32)
-_NO_REFERENCE, _NONE = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.uint8)  # for arrays a kernel won't read
-
-
-def _grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32, np.float32, float]:
-    """How much greyer than this face's skin a pixel or texel is (:func:`occlusion_kernels.grey_score`):
-    its saturation (chroma over brightness) against the skin's, on ``ramp``, as one multiply-add (its
-    factor and offset), and the brightness from which it is not judged. Shadowed skin keeps its
-    saturation as it darkens; highlights on shiny skin are grey but brighter than the skin."""
-    own = _saturation_share(skin)
-    scale = 255.0 / (ramp[1] - ramp[0])
-    return np.float32(scale / own), np.float32(-ramp[0] * scale), GATE_HIGHLIGHT * float(skin[0])
-
-
-def _saturation_share(skin: np.ndarray) -> float:  # the face's, as occlusion_kernels.grey_score reads a pixel's
-    return max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
+_NO_REFERENCE = np.zeros((1, 1), np.float32)  # for an array a kernel won't read
 
 
 def _broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -190,16 +116,9 @@ def _broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> n
     (:func:`occlusion_kernels.texel_saturation`) over areas at least 3 texels wide (a frame's wire or a
     strand, narrower and greyer, is filled in)."""
     share = np.empty(valid.shape, np.uint8)
-    occlusion_kernels.texel_saturation(ycc, _CHROMA, np.float32(PALE * _saturation_share(skin)), valid, share)
+    pale = np.float32(PALE * occlusion_pixels.saturation_share(skin))
+    occlusion_kernels.texel_saturation(ycc, occlusion_pixels.CHROMA, pale, valid, share)
     return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, _KERNEL), valid)
-
-
-def _long_lines(score: np.ndarray) -> np.ndarray | None:
-    """``score`` (uint8 per pixel) kept only on its connected parts at least :data:`WIRE_LENGTH` pixels long
-    (their bounding box's long side) and at most :data:`WIRE_THICKNESS` thick; None where there are none
-    (compiled: a flood fill, a tenth of ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
-    out = np.empty_like(score)
-    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, WIRE_THICKNESS, out) else None
 
 
 class Occlusion:
@@ -251,43 +170,12 @@ class Occlusion:
 
     def gate(self, face_id: int, region: np.ndarray, own: np.ndarray | None = None,
              strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray | None:
-        """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not this face's skin, grown by a
-        pixel so edges keep their colour too; None before the face's skin is known. ``own``, ``strands`` and
-        ``usual`` (uint8, the region's shape): :meth:`own_features`, :meth:`strands` and
-        :meth:`usual_saturation` on the screen.
-
-        A glasses frame or a strand of hair is thinner than a texel and mixes with the skin beside it,
-        so its chroma alone is often within the skin's spread; what gives it away is that it is far
-        greyer than skin (saturation, chroma over brightness, well under the skin's), which shadowed
-        skin is not: its chroma falls with its brightness; or far darker than any shadow on skin; or a
-        thin line far darker or brighter than the pixels on both sides of it.
-        Over the face's own features (``own``: brows, eye make-up, the lashes' line) none of that holds
-        paint back, except a long thin line far brighter than both sides of it (:data:`WIRE_LENGTH`: a
-        wire catching the light) and a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
-        which are held wherever they are.
-        """
+        """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not this face's skin
+        (:func:`occlusion_pixels.gate`, against this face's skin statistics); None before its skin is known.
+        ``own``, ``strands`` and ``usual`` (uint8, the region's shape): :meth:`own_features`,
+        :meth:`strands` and :meth:`usual_saturation` on the screen."""
         state = self._faces.get(face_id)
-        if state is None:
-            return None
-        ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
-        y = cv2.extractChannel(ycc, 0)
-        # A strand or a frame is a thin line far darker than the skin on both sides of it (a black-hat);
-        # skin's own lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own
-        # features. And a thin line far brighter than both sides of it (a top-hat): a metal frame's wire
-        # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
-        line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
-        bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
-        gate, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
-        occlusion_kernels.gate_pixels(ycc, line, bright_line, _gate_tables(state.skin), _CHROMA,
-                                      *_grey_ramp(state.skin, GATE_GREY), _NONE if own is None else own,
-                                      own is not None, _NONE if usual is None else usual, usual is not None,
-                                      _NONE if strands is None else strands, strands is not None,
-                                      math.ceil(STRAND_PIXEL * float(state.skin[0])), gate, bright)
-        if own is not None:
-            wires = _long_lines(bright)
-            if wires is not None:  # a wire catching the light across the lids and lashes: held there too
-                gate = cv2.min(gate, cv2.bitwise_not(cv2.dilate(wires, _KERNEL)))
-        return gate
+        return None if state is None else occlusion_pixels.gate(state.skin, region, own, strands, usual)
 
     def own_features(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where this face has a broad feature of its own unlike skin (brows,
@@ -343,7 +231,7 @@ class Occlusion:
         low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
             cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
         occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None,
-                                       _REFERENCE_RAMPS, _CHROMA, *_grey_ramp(skin, GREY), out)
+                                       _REFERENCE_RAMPS, occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY), out)
         return out
 
     @staticmethod

@@ -16,12 +16,40 @@ Compiled for fixed types at import and cached (:mod:`arfilter.core.compiled`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numba
 import numpy as np
 
 from arfilter.core.compiled import JIT as _JIT
+from arfilter.core.compiled import arg
+from arfilter.render import kernels
+
+
+@dataclass(frozen=True, eq=False)
+class Ramps:
+    """Several ramps (a score 0 at a start, 255 at an end, either direction, linear between, clipped) of
+    measures against the skin, to apply at once: per ramp, its measure
+    (``rows``: 0 brightness / the skin's, 1 and 2 |Cr or Cb - the skin's| in its spreads), its start and
+    255 / (end - start); made once, in the kernel's types."""
+
+    rows: np.ndarray  # int64
+    start: np.ndarray  # float32
+    scale: np.ndarray  # float32
+
+
+def ramps(rows: tuple[int, ...], *ends: tuple[float, float]) -> Ramps:
+    """:class:`Ramps` of measures ``rows``, each from its (start, end)."""
+    return Ramps(np.array(rows, np.int64), np.array([start for start, _ in ends], np.float32),
+                 np.array([255.0 / (end - start) for start, end in ends], np.float32))
+
+
+def ramp_tables(skin: np.ndarray, ramps: Ramps) -> np.ndarray:
+    """uint8 (ramps, 256): for every level, each ramp's score of its measure against this face's skin
+    (what a ramp gives; compiled, :func:`kernels.score_tables`: made for every face and frame)."""
+    return kernels.score_tables(arg(skin, np.float32), np.float32(max(float(skin[0]), 1.0)), ramps.rows,
+                                ramps.start, ramps.scale)
 
 
 @numba.njit(["u1(f4, f4, f4)"], inline="always", **_JIT)

@@ -1,0 +1,116 @@
+"""The occlusion test per screen pixel under the paint: what a texel is too coarse to see.
+
+A glasses frame or a strand of hair is thinner than a texel of the look's UV box and mixes with the skin
+beside it there, so only the screen sees it. :func:`gate` judges each pixel the paint lands on against
+the face's skin statistics (:class:`~arfilter.render.occlusion.Occlusion` learns them per texel): by its
+chroma, by being far greyer or far darker than any skin, or by being a thin line far darker (a strand, a
+dark frame) or far brighter (a metal frame catching the light) than the pixels on both sides of it.
+Pure: arrays in, an array out; the per-texel state lives in :mod:`arfilter.render.occlusion`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from arfilter.render import occlusion_kernels
+
+GATE_SIGMAS = (3.0, 5.0)  # per pixel, stricter than per texel: a strand mixes with the skin beside it
+GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at the second
+GATE_DARKEST = 24  # brightness below which saturation is read as at this brightness (noise in the dark)
+GATE_HIGHLIGHT = 1.15  # brightness / the skin's above which a grey pixel is taken for a highlight on skin
+GATE_DARK = (0.33, 0.2)  # brightness / the skin's: far darker than any shadow on this face (hair, a frame)
+GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 at the first, 255 at the second
+# A thin line far brighter than the pixels on both sides of it (its height / the skin's brightness): a metal
+# frame catching the light beside a shadowed eye is no brighter than the skin's mean, nor much greyer, but
+# stands out (0.2-0.6 of the skin on the webcam's right eye). Frame pixels changed under the black eyes
+# (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile, 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam.
+# From 0.15 it held skin's own thin highlights (a wrinkle's lit edge: the portrait kept 93.9 % beside a cup).
+GATE_BRIGHT_LINE = (0.3, 0.45)
+# Such a line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
+# features too (a crease, the lashes' line); a lid's glint is shorter. The webcam's right wire: 31.1 -> 7.8 %.
+WIRE_LENGTH = 6
+# ... and thin (pixels per pixel of its box's diagonal): a band of lit skin between a dark frame and the lid's
+# crease is as long, but 2.35-2.6 thick against a wire's 0.7-1.75; held, it cut a skin-coloured notch into the
+# webcam subject's bruised lid. Kept (bench_occlusion.py): webcam black eye 83.5 -> 84.9 %, the talking
+# woman's 84.4 -> 86.4 % (hair on her eye 35.1 -> 36.4 %); frame changed under the webcam's left eye 1.7 -> 3.3 %.
+WIRE_THICKNESS = 2.0
+# Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
+# than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
+STRAND_PIXEL = 0.5
+_KERNEL = np.ones((3, 3), np.uint8)
+_LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
+# Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
+GATE_RAMPS = occlusion_kernels.ramps((1, 2, 0, 0, 0), GATE_SIGMAS, GATE_SIGMAS, GATE_DARK, GATE_LINE,
+                                     GATE_BRIGHT_LINE)
+CHROMA = occlusion_kernels.chroma_table()  # |(Cr, Cb) - 128| of every pair, for the grey score
+_NONE = np.zeros((1, 1), np.uint8)  # for arrays a kernel won't read
+
+
+def gate_tables(skin: np.ndarray) -> np.ndarray:
+    """uint8 (5, 256) lookup tables (level -> score 0-255) for a screen pixel's Cr, Cb and Y against this
+    face's skin (Y: far darker than any shadow on it), and for how much darker and how much brighter it
+    is than the pixels beside it (a thin line's depth or height, in the same units as Y)."""
+    return occlusion_kernels.ramp_tables(skin, GATE_RAMPS)
+
+
+def saturation_share(skin: np.ndarray) -> float:
+    """The face's saturation (chroma over brightness), as :func:`occlusion_kernels.grey_score` reads a pixel's."""
+    return max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
+
+
+def grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32, np.float32, float]:
+    """How much greyer than this face's skin a pixel or texel is (:func:`occlusion_kernels.grey_score`):
+    its saturation (chroma over brightness) against the skin's, on ``ramp``, as one multiply-add (its
+    factor and offset), and the brightness from which it is not judged. Shadowed skin keeps its
+    saturation as it darkens; highlights on shiny skin are grey but brighter than the skin."""
+    scale = 255.0 / (ramp[1] - ramp[0])
+    return np.float32(scale / saturation_share(skin)), np.float32(-ramp[0] * scale), GATE_HIGHLIGHT * float(skin[0])
+
+
+def long_lines(score: np.ndarray) -> np.ndarray | None:
+    """``score`` (uint8 per pixel) kept only on its connected parts at least :data:`WIRE_LENGTH` pixels long
+    (their bounding box's long side) and at most :data:`WIRE_THICKNESS` thick; None where there are none
+    (compiled: a flood fill, a tenth of ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
+    out = np.empty_like(score)
+    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, WIRE_THICKNESS, out) else None
+
+
+def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, strands: np.ndarray | None = None,
+         usual: np.ndarray | None = None) -> np.ndarray:
+    """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not the skin of the face whose
+    statistics are ``skin`` (Y, Cr, Cb means; Cr, Cb spreads), grown by a pixel so edges keep their colour
+    too. ``own``, ``strands`` and ``usual`` (uint8, the region's shape, or None): where the face has broad
+    features of its own, where strands crossed it, and its usual saturation there
+    (:class:`~arfilter.render.occlusion.Occlusion`'s texel maps on the screen).
+
+    What gives a frame or a strand away is that it is far greyer than skin (saturation, chroma over
+    brightness, well under the skin's; against ``usual`` where this bit of skin is paler than the face),
+    which shadowed skin is not: its chroma falls with its brightness; or far darker than any shadow on
+    skin; or a thin line far darker or brighter than the pixels on both sides of it.
+    Over the face's own features (``own``: brows, eye make-up, the lashes' line) none of that holds
+    paint back, except a long thin line far brighter than both sides of it (:data:`WIRE_LENGTH`: a
+    wire catching the light) and a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
+    which are held wherever they are.
+    """
+    ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
+    y = cv2.extractChannel(ycc, 0)
+    # A strand or a frame is a thin line far darker than the skin on both sides of it (a black-hat);
+    # skin's own lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own
+    # features. And a thin line far brighter than both sides of it (a top-hat): a metal frame's wire
+    # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
+    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
+    bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
+    out, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
+    occlusion_kernels.gate_pixels(ycc, line, bright_line, gate_tables(skin), CHROMA, *grey_ramp(skin, GATE_GREY),
+                                  _NONE if own is None else own, own is not None,
+                                  _NONE if usual is None else usual, usual is not None,
+                                  _NONE if strands is None else strands, strands is not None,
+                                  math.ceil(STRAND_PIXEL * float(skin[0])), out, bright)
+    if own is not None:
+        wires = long_lines(bright)
+        if wires is not None:  # a wire catching the light across the lids and lashes: held there too
+            out = cv2.min(out, cv2.bitwise_not(cv2.dilate(wires, _KERNEL)))
+    return out
