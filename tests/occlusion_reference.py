@@ -51,17 +51,33 @@ def colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None
     return cv2.max(cv2.max(brightness, hue), grey_score(y, r, b, skin, O.GREY))
 
 
-def long_lines(score: np.ndarray) -> np.ndarray | None:
-    """``Occlusion``'s long lines (``_long_lines``) by OpenCV's connected components."""
+def line_parts(values: np.ndarray, table: np.ndarray, reaching: int, length: int, anyway: int,
+               thickest: float) -> np.ndarray | None:
+    """``occlusion_kernels.line_parts`` by OpenCV's connected components (None where no part is kept)."""
+    score = cv2.LUT(values, table)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.compare(score, 0, cv2.CMP_GT), connectivity=8)
+    peaks = np.zeros(count, np.uint8)
+    np.maximum.at(peaks, labels.ravel(), score.ravel())
     sides = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
     diagonals = np.hypot(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
-    lines = (sides >= P.WIRE_LENGTH) & (stats[1:, cv2.CC_STAT_AREA] <= P.WIRE_THICKNESS * diagonals)
-    if count <= 1 or not lines.any():
+    long = (sides >= anyway) | ((peaks[1:] >= reaching) & (sides >= length))
+    kept = long & (stats[1:, cv2.CC_STAT_AREA] <= thickest * diagonals)
+    if count <= 1 or not kept.any():
         return None
-    long = np.zeros(count, np.uint8)
-    long[1:][lines] = 255
-    return cv2.bitwise_and(score, long[labels])
+    mask = np.zeros(count, np.uint8)
+    mask[1:][kept] = 255
+    return cv2.bitwise_and(values, mask[labels])
+
+
+def long_lines(score: np.ndarray) -> np.ndarray | None:
+    """``occlusion_pixels.long_lines``: parts of a score long and thin enough to be a wire."""
+    return line_parts(score, np.arange(256, dtype=np.uint8), 1, P.WIRE_LENGTH, P.WIRE_LENGTH, P.WIRE_THICKNESS)
+
+
+def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.ndarray:
+    """``occlusion_pixels.lines_that_count``: a line's depth on long parts, and where it reaches full score."""
+    kept = line_parts(depth, table, 255, length, P.STRAND_LENGTH, np.inf)
+    return np.zeros_like(depth) if kept is None else kept
 
 
 def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -83,9 +99,12 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
     grey = grey_score(y, cr, cb, skin, P.GATE_GREY, usual)
     colour = cv2.max(hue, grey)
     dark = cv2.LUT(y, dark_table)
-    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, P._LINE)
+    line = lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, P._LINE), thin_table, P.LINE_LENGTH)
     dark = cv2.max(dark, cv2.LUT(line, thin_table))
-    bright = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_TOPHAT, P._LINE), bright_table)
+    tophat = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, P._LINE)
+    grey_below = float(np.float32(P.GATE_GREY[0] * P.saturation_share(skin)))
+    grey = cv2.compare(saturation_of(y, cr, cb), grey_below, cv2.CMP_LT)
+    bright = cv2.LUT(cv2.max(lines_that_count(tophat, bright_table, 1), cv2.bitwise_and(tophat, grey)), bright_table)
     dark = cv2.max(dark, bright)
     kernel = np.ones((3, 3), np.uint8)
     result = cv2.bitwise_not(cv2.dilate(cv2.max(colour, dark), kernel))

@@ -85,9 +85,10 @@ def test_the_grey_score_matches_opencv_for_every_colour():
             assert 0 < expected.mean() < 255
             tables = np.zeros((5, 256), np.uint8)  # every other score 0: the gate's score is the grey one
             out = np.empty(y.shape, np.uint8)
-            occlusion_kernels.gate_pixels(ycc, zero.repeat(16, 0).repeat(16, 1), zero.repeat(16, 0).repeat(16, 1),
-                                          tables, occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, ramp), zero, False,
-                                          zero, False, zero, False, 0, out, np.empty_like(out))
+            none = zero.repeat(16, 0).repeat(16, 1)
+            occlusion_kernels.gate_pixels(ycc, none, none, none, np.float32(0.0), tables, occlusion_pixels.CHROMA,
+                                          *occlusion_pixels.grey_ramp(skin, ramp), zero, False, zero, False, zero,
+                                          False, 0, out, np.empty_like(out))
             np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
 
 
@@ -100,26 +101,54 @@ def test_the_growth_by_a_pixel_matches_opencv_at_every_size_and_border():
         np.testing.assert_array_equal(out, cv2.dilate(values, np.ones((3, 3), np.uint8)))
 
 
-def test_long_lines_match_opencvs_connected_components():
+def test_line_parts_match_opencvs_connected_components():
     """Random sparse lines, bands and specks (8-connected across diagonals too) at the region sizes the
-    gate sees, and lengths and thicknesses around the thresholds."""
+    gate sees, through a ramp's table (so a part is where the score is above 0) or as scores themselves,
+    with the peaks, lengths and thicknesses the gate asks for and around them."""
     rng = np.random.default_rng(9)
-    found = 0
-    for case in range(200):
+    ramp = np.clip((np.arange(256) - 40.0) * 4.0, 0, 255).astype(np.uint8)  # 0 up to 40, 255 from 104
+    wire = occlusion_pixels.WIRE_LENGTH
+    asks = [(np.arange(256, dtype=np.uint8), 1, wire, wire, occlusion_pixels.WIRE_THICKNESS),
+            (ramp, 255, occlusion_pixels.LINE_LENGTH, occlusion_pixels.STRAND_LENGTH, np.inf),
+            (ramp, 255, 1, occlusion_pixels.STRAND_LENGTH, np.inf), (ramp, 128, 3, 8, 1.5)]
+    found = dict.fromkeys(range(len(asks)), 0)
+    for case in range(400):
         height, width = rng.integers(1, 90, size=2)
-        score = np.zeros((height, width), np.uint8)
+        values = np.zeros((height, width), np.uint8)
         for _ in range(rng.integers(0, 6)):
             x0, y0 = rng.integers(0, width), rng.integers(0, height)
             x1, y1 = x0 + rng.integers(-12, 13), y0 + rng.integers(-12, 13)
-            cv2.line(score, (int(x0), int(y0)), (int(x1), int(y1)), int(rng.integers(1, 256)), int(rng.integers(1, 4)))
-        score[rng.random((height, width)) < 0.02] = 200  # specks
-        expected = opencv_version.long_lines(score)
-        out = np.empty_like(score)
-        assert occlusion_kernels.long_lines(score, occlusion_pixels.WIRE_LENGTH, occlusion_pixels.WIRE_THICKNESS, out) == (expected is not None)
-        if expected is not None:
-            np.testing.assert_array_equal(out, expected)
-            found += 1
-    assert 50 < found < 200, found
+            cv2.line(values, (int(x0), int(y0)), (int(x1), int(y1)), int(rng.integers(1, 256)), int(rng.integers(1, 4)))
+        values[rng.random((height, width)) < 0.02] = rng.integers(1, 256)  # specks
+        ask = case % len(asks)
+        table, reaching, length, anyway, thickest = asks[ask]
+        expected = opencv_version.line_parts(values, table, reaching, length, anyway, thickest)
+        out = np.empty_like(values)
+        kept = occlusion_kernels.line_parts(values, table, reaching, length, anyway, thickest, out)
+        assert kept == (expected is not None)
+        np.testing.assert_array_equal(out, np.zeros_like(values) if expected is None else expected)
+        found[ask] += expected is not None
+    assert all(10 < count < 100 for count in found.values()), found
+
+
+def test_a_line_counts_where_it_is_deep_somewhere_along_it_or_long():
+    """A strand's soft edge is shallower than its core: kept, with its core; so is a strand or a frame's
+    rim as long as STRAND_LENGTH, however deep. A wrinkle's fold under the paint (as deep as the ramp's
+    middle all along, shorter) and a deep speck shorter than LINE_LENGTH are not."""
+    table = occlusion_pixels.gate_tables(np.array([150.0, 150.0, 110.0, 5.0, 5.0], np.float32))[3]
+    full, middle = int(np.argmax(table == 255)), int(np.argmax(table >= 128))
+    short = occlusion_pixels.STRAND_LENGTH - 2
+    depth = np.zeros((50, 40), np.uint8)
+    cv2.line(depth, (2, 5), (2 + short, 5), middle, 1)
+    depth[5, 6] = full  # a strand: deep at its core
+    cv2.line(depth, (2, 15), (2 + short, 15), middle, 1)  # a fold: as deep as the strand's edge, nowhere deeper
+    cv2.line(depth, (2, 25), (2 + occlusion_pixels.LINE_LENGTH - 2, 25), full, 1)  # a deep speck
+    cv2.line(depth, (2, 35), (2 + occlusion_pixels.LINE_LENGTH - 1, 35), full, 1)  # just long enough
+    cv2.line(depth, (2, 45), (1 + occlusion_pixels.STRAND_LENGTH, 45), middle, 1)  # long: a strand
+    kept = occlusion_pixels.lines_that_count(depth, table, occlusion_pixels.LINE_LENGTH)
+    for row, counts in [(5, True), (15, False), (25, False), (35, True), (45, True)]:
+        assert np.array_equal(kept[row], depth[row] if counts else np.zeros_like(depth[row])), row
+        assert depth[row].any()
 
 
 @pytest.mark.parametrize("angle", [0, 20, 45, 70, 90])

@@ -230,8 +230,8 @@ class Occlusion:
         out = np.empty(ycc.shape[:2], np.uint8)
         low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
             cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
-        occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None,
-                                       _REFERENCE_RAMPS, occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY), out)
+        occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None, _REFERENCE_RAMPS,
+                                       occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY), out)
         return out
 
     @staticmethod

@@ -149,16 +149,18 @@ def _dilate3(values, out):  # pragma: no cover - compiled
 
 # why: one loop over the pixels with every score of one pixel in registers, then the 3x3 growths;
 # as OpenCV calls on a look's region it was ~25 passes over it.
-@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4[:, ::1], f4, f4, f8, u1[:, ::1], b1, "
-             "u1[:, ::1], b1, u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
-def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, highlight, own, use_own, usual,
-                use_usual, strands, use_strands, strand_below, out, bright):  # pragma: no cover - compiled
+@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4, u1[:, ::1], f4[:, ::1], f4, f4, f8, "
+             "u1[:, ::1], b1, u1[:, ::1], b1, u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
+def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, grey_alpha, grey_gamma, highlight,
+                own, use_own, usual, use_usual, strands, use_strands, strand_below, out,
+                bright):  # pragma: no cover - compiled
     """uint8 per screen pixel, 0 where it is clearly not the skin (see ``Occlusion.gate``): 255 less the
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
     :func:`grey_score` (with ``use_usual``, against what this bit of skin usually has where ``usual``, a
     :func:`texel_saturation`, is above 0), far darker than the skin (``tables[2]`` at Y), a thin line
     far darker or brighter than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at
-    ``tophat``: that one also into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel
+    ``tophat``, or at ``tophat_all`` where the pixel's saturation is under ``grey_below``: that one also
+    into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel
     of a pixel darker than ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an
     integer: ``math.ceil`` of a brightness)."""
     height, width = out.shape
@@ -173,7 +175,10 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
             value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight, pale))
             value = max(value, tables[2, luma])  # far darker than any shadow on the skin
             value = max(value, tables[3, blackhat[y, x]])  # a thin line far darker than both sides
-            bright[y, x] = tables[4, tophat[y, x]]  # a thin line far brighter than both sides
+            top = tophat[y, x]
+            if tophat_all[y, x] > top and chroma[cr, cb] / np.float32(max(luma, np.uint8(24))) < grey_below:
+                top = tophat_all[y, x]  # grey: metal or clear plastic catching the light, however short
+            bright[y, x] = tables[4, top]  # a thin line far brighter than both sides
             score[y, x] = max(value, bright[y, x])
     grown = np.empty((height, width), np.uint8)
     _dilate3(score, grown)
@@ -193,35 +198,35 @@ def gate_pixels(ycc, blackhat, tophat, tables, chroma, grey_alpha, grey_gamma, h
                 out[y, x] *= 1 - grown[y, x]
 
 
-@numba.njit(["b1(u1[:, ::1], i8, f8, u1[:, ::1])"], **_JIT)
-def long_lines(score, length, thickest, out):  # pragma: no cover - compiled
-    """``out`` (uint8, zeroed here): ``score`` on its 8-connected parts (where it is above 0) whose bounding
-    box's long side is at least ``length`` pixels and that hold at most ``thickest`` pixels per pixel of
-    its diagonal (a line, not a band; the diagonal, so a slanted line is not taken for a thick one), 0
-    elsewhere; whether there is any. A flood fill from each part's first pixel: such lines are a few
-    dozen pixels of a region of thousands."""
-    height, width = score.shape
+@numba.njit(["b1(u1[:, ::1], u1[::1], i8, i8, i8, f8, u1[:, ::1])"], **_JIT)
+def line_parts(values, table, reaching, length, anyway, thickest, out):  # pragma: no cover - compiled
+    """``out`` (uint8, zeroed here): ``values`` on its 8-connected parts (where its score ``table[value]`` is
+    above 0) that are long, their bounding box's long side at least ``anyway`` pixels, or at least
+    ``length`` long with a score that reaches ``reaching`` somewhere (hysteresis, as edges are found), and
+    that hold at most ``thickest`` pixels per pixel of its diagonal (a line, not a band; the diagonal, so
+    a slanted line is not taken for a thick one), 0 elsewhere; whether there is any. A flood fill from
+    each part's first pixel: lines are a few dozen pixels of a region of thousands."""
+    height, width = values.shape
     out[:, :] = 0
-    lit = 0
-    for index in range(height * width):
-        lit += score.flat[index] != 0
-    if lit < length:  # no part can be that long
-        return False
+    lit = np.empty(256, np.bool_)  # which values are part of a line
+    for value in range(256):
+        lit[value] = table[value] != 0
     seen = np.zeros((height, width), np.bool_)
-    stack = np.empty(lit, np.int64)  # each lit pixel is pushed once
-    members = np.empty(lit, np.int64)
+    stack = np.empty(height * width, np.int64)  # each lit pixel is pushed once
+    members = np.empty(height * width, np.int64)
     found = False
     for start in range(height * width):
-        if score.flat[start] == 0 or seen.flat[start]:
+        if not lit[values.flat[start]] or seen.flat[start]:
             continue
         seen.flat[start] = True
-        stack[0], top, count = start, 1, 0
+        stack[0], top, count, peak = start, 1, 0, 0
         x0, x1, y0, y1 = width, -1, height, -1
         while top > 0:
             top -= 1
             index = stack[top]
             members[count] = index
             count += 1
+            peak = max(peak, np.int64(table[values.flat[index]]))
             y, x = index // width, index % width
             x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
             for dy in range(-1, 2):
@@ -229,13 +234,15 @@ def long_lines(score, length, thickest, out):  # pragma: no cover - compiled
                     ny, nx = y + dy, x + dx
                     if 0 <= ny < height and 0 <= nx < width:
                         near = ny * width + nx
-                        if score.flat[near] != 0 and not seen.flat[near]:
+                        if lit[values.flat[near]] and not seen.flat[near]:
                             seen.flat[near] = True
                             stack[top] = near
                             top += 1
         across, down = x1 - x0 + 1, y1 - y0 + 1
-        if max(across, down) >= length and count <= thickest * math.sqrt(across * across + down * down):
+        side = max(across, down)
+        if ((side >= anyway or (peak >= reaching and side >= length))
+                and count <= thickest * math.sqrt(across * across + down * down)):
             found = True
             for k in range(count):
-                out.flat[members[k]] = score.flat[members[k]]
+                out.flat[members[k]] = values.flat[members[k]]
     return found

@@ -29,7 +29,20 @@ GATE_LINE = (0.3, 0.5)  # a thin line's depth / the skin's brightness: score 0 a
 # (bench_occlusion.py): 6.5 / 17.2 -> 1.4 / 2.2 % on glasses_smile, 5.1 / 35.7 -> 3.6 / 31.1 % on the webcam.
 # From 0.15 it held skin's own thin highlights (a wrinkle's lit edge: the portrait kept 93.9 % beside a cup).
 GATE_BRIGHT_LINE = (0.3, 0.45)
-# Such a line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
+# A thin line (dark or bright) counts on parts at least STRAND_LENGTH long (a strand, a frame's rim: by depth
+# alone, strands over a face's own dark features took 32 % of the paint on them, 27 % with length too), and
+# on shorter parts only where it reaches the ramp's end somewhere (hysteresis), and if dark,
+# at least LINE_LENGTH long: a wrinkle's folds and lit ridges are deep or bright only here and there along
+# them, and a fold's deepest speck is short; under a lens they held paint back in dots all over Grace
+# Hopper's black eye (the README's gallery: 87.3 -> 98.2 % kept under her lens). A bright one counts however
+# short where it is far greyer than the skin (under GATE_GREY's start): metal or clear plastic catching the light
+# (a nose pad: frame pixels changed on the glasses clip's right eye, 1.8 % -> 2.5 % without). On the bench's
+# younger, smaller faces (bench_occlusion.py) little moves: paint kept elsewhere +0.0-0.4 points, on hands and
+# hair within 0.1; frame pixels changed under the glasses clips' black eyes 1.5 / 2.2 -> 1.6 / 2.4 % and
+# 3.3 / 7.9 -> 3.4 / 8.2 % on the webcam.
+LINE_LENGTH = 4
+STRAND_LENGTH = 12
+# A thin bright line this long (pixels of the per-pixel test's grid, ~180 across a face) is held over the face's own
 # features too (a crease, the lashes' line); a lid's glint is shorter. The webcam's right wire: 31.1 -> 7.8 %.
 WIRE_LENGTH = 6
 # ... and thin (pixels per pixel of its box's diagonal): a band of lit skin between a dark frame and the lid's
@@ -47,6 +60,7 @@ GATE_RAMPS = occlusion_kernels.ramps((1, 2, 0, 0, 0), GATE_SIGMAS, GATE_SIGMAS, 
                                      GATE_BRIGHT_LINE)
 CHROMA = occlusion_kernels.chroma_table()  # |(Cr, Cb) - 128| of every pair, for the grey score
 _NONE = np.zeros((1, 1), np.uint8)  # for arrays a kernel won't read
+_SCORE = np.arange(256, dtype=np.uint8)  # a score as its own table
 
 
 def gate_tables(skin: np.ndarray) -> np.ndarray:
@@ -75,7 +89,17 @@ def long_lines(score: np.ndarray) -> np.ndarray | None:
     (their bounding box's long side) and at most :data:`WIRE_THICKNESS` thick; None where there are none
     (compiled: a flood fill, a tenth of ``cv2.connectedComponentsWithStats``' time on a few dozen pixels)."""
     out = np.empty_like(score)
-    return out if occlusion_kernels.long_lines(score, WIRE_LENGTH, WIRE_THICKNESS, out) else None
+    return out if occlusion_kernels.line_parts(score, _SCORE, 1, WIRE_LENGTH, WIRE_LENGTH, WIRE_THICKNESS,
+                                               out) else None
+
+
+def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.ndarray:
+    """``depth`` (a black-hat's or top-hat's, uint8) where its line counts (0 elsewhere): on connected
+    parts at least :data:`STRAND_LENGTH` pixels long, or at least ``length`` long where its score
+    (``table``) reaches 255 somewhere."""
+    out = np.empty_like(depth)
+    occlusion_kernels.line_parts(depth, table, 255, length, STRAND_LENGTH, math.inf, out)
+    return out
 
 
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, strands: np.ndarray | None = None,
@@ -101,10 +125,13 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, st
     # skin's own lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own
     # features. And a thin line far brighter than both sides of it (a top-hat): a metal frame's wire
     # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
-    line = cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE)
+    tables = gate_tables(skin)
+    line = lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE), tables[3], LINE_LENGTH)
     bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
     out, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
-    occlusion_kernels.gate_pixels(ycc, line, bright_line, gate_tables(skin), CHROMA, *grey_ramp(skin, GATE_GREY),
+    occlusion_kernels.gate_pixels(ycc, line, lines_that_count(bright_line, tables[4], 1), bright_line,
+                                  np.float32(GATE_GREY[0] * saturation_share(skin)), tables, CHROMA,
+                                  *grey_ramp(skin, GATE_GREY),
                                   _NONE if own is None else own, own is not None,
                                   _NONE if usual is None else usual, usual is not None,
                                   _NONE if strands is None else strands, strands is not None,
