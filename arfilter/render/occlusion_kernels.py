@@ -154,7 +154,7 @@ def _dilate3(values, out):  # pragma: no cover - compiled
 def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, grey_alpha, grey_gamma, highlight,
                 own, use_own, usual, use_usual, strands, use_strands, strand_below, out,
                 bright):  # pragma: no cover - compiled
-    """uint8 per screen pixel, 0 where it is clearly not the skin (see ``Occlusion.gate``): 255 less the
+    """uint8 per screen pixel, 0 where it is clearly not the skin (see ``occlusion_pixels.gate``): 255 less the
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
     :func:`grey_score` (with ``use_usual``, against what this bit of skin usually has where ``usual``, a
     :func:`texel_saturation`, is above 0), far darker than the skin (``tables[2]`` at Y), a thin line
