@@ -113,7 +113,8 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, st
     What gives a frame or a strand away is that it is far greyer than skin (saturation, chroma over
     brightness, well under the skin's; against ``usual`` where this bit of skin is paler than the face),
     which shadowed skin is not: its chroma falls with its brightness; or far darker than any shadow on
-    skin; or a thin line far darker or brighter than the pixels on both sides of it.
+    skin; or a thin line far darker or brighter than the pixels on both sides of it, where it is long or
+    deep (bright) enough somewhere along it (:func:`lines_that_count`: a wrinkle is so only here and there).
     Over the face's own features (``own``: brows, eye make-up, the lashes' line) none of that holds
     paint back, except a long thin line far brighter than both sides of it (:data:`WIRE_LENGTH`: a
     wire catching the light) and a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
@@ -122,9 +123,10 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, st
     ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
     y = cv2.extractChannel(ycc, 0)
     # A strand or a frame is a thin line far darker than the skin on both sides of it (a black-hat);
-    # skin's own lines (wrinkles, a crease) are shallow, and lashes and brows lie in the face's own
-    # features. And a thin line far brighter than both sides of it (a top-hat): a metal frame's wire
-    # catching the light. Every score of a pixel, their 3x3 growth, ``own`` and ``strands``: one pass.
+    # skin's own lines (wrinkles, a crease) are shallow or deep only in short parts, and lashes and
+    # brows lie in the face's own features. And a thin line far brighter than both sides of it (a
+    # top-hat): a metal frame's wire catching the light. Every score of a pixel, their 3x3 growth,
+    # ``own`` and ``strands``: one pass.
     tables = gate_tables(skin)
     line = lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE), tables[3], LINE_LENGTH)
     bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
