@@ -6,9 +6,11 @@ changes as much as a hand over it). So two kinds of evidence, joined by connecti
 
 * **seeds**, strong and rare: thin dark lines much darker than any this texel had (the gaps
   between fingers, a hand's outline) on skin facing the camera, twice as dark on the eyelids,
-  brows and lips (they make lines of their own), and none along what the colour test already
-  holds back (a cup's rim) or along **strands** (pixels far darker than any shadow, where this
-  skin is usually lit: hair, a frame; the renderer holds paint back on those pixels themselves);
+  brows and lips (they make lines of their own): in the texels' 3x3 means, or half as dark there
+  and new through each texel's darkest pixel (a line a pixel wide); none along what the colour
+  test already holds back (a cup's rim) or along **strands** (lines far darker than any shadow in
+  parts, where this skin is usually lit: hair, a frame; the renderer holds paint back on those
+  pixels themselves);
   a talking, blinking face makes none. And a **palm**:
   skin whose usual look has edges (lids, lashes, a brow, a nostril) gone smooth, under 0.3x
   their usual strength over 16 connected texels or more; strands of hair add edges, a blink or
@@ -44,6 +46,16 @@ MOVING_GROW = 0.03  # UV: how far around the eyes, brows and lips the skin count
 STILL_FACING = 0.7  # facing cosine under which skin is not judged for seeds (the mesh slides at the outline)
 LINE_NEW = 15.0  # % of the skin's brightness: a dark line this much darker than any the texel had is a seed
 LINE_NEW_MOVING = 30.0  # the same on the eyelids, brows and lips (they make lines of their own)
+# A line half as new as that in the 3x3 means is a seed too where, read through each texel's darkest pixel
+# (UvView.darkest: sharp, where the means blur a line a pixel or two wide to a third of its depth), it is
+# DARKEST_LINE_NEW times as new: a hand's outline on a face seen at 720p. Measured (bench_occlusion.py),
+# paint on the hand: glasses_smile's black eye 9.2 -> 6.3 %, cheek 11.5 -> 6.2 %, whole face 5.4 -> 2.9 %; the
+# webcam's cheek 5.4 -> 1.4 %; head turns' black eye 16.1 -> 12.7 %. Paint kept elsewhere fell 0.2-2.0 points
+# (the talking woman's cheek 82.6 -> 80.6 %, glasses_smile's 95.6 -> 93.8 %): more is held around a hand.
+# Through the darkest pixels alone (no half-new mean), the talking woman's bare cheek was held in 11 of 30
+# frames; at 1.0 here, in 6 frames, 256 texels; at 1.3, a texel in 6 frames.
+LINE_CONFIRMED = 0.5
+DARKEST_LINE_NEW = 1.3
 WEAK_FLOOR = np.array([6.0, 3.0, 3.0], np.float32)  # weak evidence: mean offset over Y (% of usual), Cr, Cb
 WEAK = 1.0  # in those floors
 REACH = 40.0  # texels (~0.3 UV): the furthest a held texel lies from a seed (a hand's size)
@@ -122,6 +134,8 @@ class SkinMemory:
         self.look = look.astype(np.float32)  # (h, w, 3) the usual Y, Cr, Cb (3x3 means)
         luma = cv2.extractChannel(look, 0)
         self.lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE).astype(np.float32)
+        # (h, w) the usual lines through each texel's darkest pixel (:data:`DARKEST_LINE_NEW`); None: unknown
+        self.dark_lines = None if darkest is None else _dark_lines(luma, darkest).astype(np.float32)
         self.edges = edge_strength(luma)  # (h, w) the usual edge strength
         self.palm = np.zeros(valid.shape, np.uint8)  # texels a palm smooths over this frame
         self.known = valid.copy()
@@ -147,9 +161,13 @@ class SkinMemory:
         new_lines /= self._line_scale * np.float32(max(skin_luma, 1.0))  # 1 = just new enough
         seen = cv2.bitwise_and(self.known, valid)
         near_colour = cv2.dilate(unlike_skin, _RING)
-        seeds = cv2.compare(new_lines, 1.0, cv2.CMP_GT)
-        seeds = cv2.bitwise_and(seeds, cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT)))
-        seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(near_colour))
+        # Seeds only on skin seen before, facing the camera, away from what the colour test holds.
+        seedable = cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT))
+        seedable = cv2.bitwise_and(seedable, cv2.bitwise_not(near_colour))
+        seeds = cv2.bitwise_and(cv2.compare(new_lines, 1.0, cv2.CMP_GT), seedable)
+        dark_lines = None if darkest is None or self.dark_lines is None else _dark_lines(luma, darkest)
+        if dark_lines is not None:
+            seeds = cv2.bitwise_or(seeds, self._confirmed(new_lines, dark_lines, seedable, skin_luma))
         edges = edge_strength(luma)
         judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
         self.palm = self._palm(edges, judged, near_colour, skin_luma)
@@ -182,9 +200,22 @@ class SkinMemory:
         # beside them, made that skin "smoothed over" once they left (a palm held for no hand).
         lined = cv2.dilate(cv2.compare(new_lines, 0.5, cv2.CMP_GT), _LINE)
         self._learn(look, lines, edges, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined,
-                    darkest)
+                    darkest, dark_lines)
         self.held_now = held
         return held
+
+    def _confirmed(self, new_lines: np.ndarray, dark_lines: np.ndarray, seedable: np.ndarray,
+                   skin_luma: float) -> np.ndarray:
+        """uint8 255: seeds among ``seedable`` texels where a line is half new in the 3x3 means
+        (:data:`LINE_CONFIRMED`) and new through the darkest pixels (:data:`DARKEST_LINE_NEW`), in runs
+        of two texels or more: one alone is a pore or noise on a bare face (a hand's outline is long)."""
+        new_dark = cv2.subtract(dark_lines, cv2.dilate(self.dark_lines, _LINE), dtype=cv2.CV_32F)
+        new_dark /= self._line_scale * np.float32(max(skin_luma, 1.0) * DARKEST_LINE_NEW)
+        confirmed = cv2.bitwise_and(cv2.compare(new_lines, LINE_CONFIRMED, cv2.CMP_GT),
+                                    cv2.compare(new_dark, 1.0, cv2.CMP_GT))
+        confirmed = cv2.bitwise_and(confirmed, seedable)
+        runs = cv2.boxFilter(confirmed // 255, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        return cv2.bitwise_and(confirmed, cv2.compare(runs, 1, cv2.CMP_GT))
 
     def _strands(self, darkest: np.ndarray | None, luma: np.ndarray, valid: np.ndarray, skin_luma: float) -> np.ndarray:
         """uint8 255: texels with a pixel far darker than any shadow near them now, whose darkest is
@@ -277,13 +308,16 @@ class SkinMemory:
         return cv2.bitwise_and(cv2.compare(far, WEAK, cv2.CMP_GT), seen)
 
     def _learn(self, look: np.ndarray, lines: np.ndarray, edges: np.ndarray, valid: np.ndarray, busy: np.ndarray,
-               lined: np.ndarray, darkest: np.ndarray | None = None) -> None:
+               lined: np.ndarray, darkest: np.ndarray | None = None, dark_lines: np.ndarray | None = None) -> None:
         """Texels seen for the first time are taken as they are; the others follow slowly, held
-        ones far more slowly; the edges only while clear and with no new line near (``lined``)."""
+        ones far more slowly; the lines only while clear; the edges only while clear and with no new
+        line near (``lined``)."""
         new = cv2.bitwise_and(valid, cv2.bitwise_not(self.known))
         if cv2.countNonZero(new) > 0:
             np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
             np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
+            if dark_lines is not None and self.dark_lines is not None:
+                np.copyto(self.dark_lines, dark_lines, casting="unsafe", where=new > 0)
             np.copyto(self.edges, edges, where=new > 0)
             if darkest is not None and self.darkest is not None:
                 np.copyto(self.darkest, darkest, casting="unsafe", where=new > 0)
@@ -292,11 +326,19 @@ class SkinMemory:
         clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
         cv2.accumulateWeighted(look, self.look, LEARN, mask=clear)
         cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
+        if dark_lines is not None and self.dark_lines is not None:
+            cv2.accumulateWeighted(dark_lines, self.dark_lines, LEARN, mask=clear)
         cv2.accumulateWeighted(edges, self.edges, LEARN, mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))
         cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
         if darkest is not None and self.darkest is not None:
             cv2.accumulateWeighted(darkest, self.darkest, LEARN, mask=clear)
             cv2.accumulateWeighted(darkest, self.darkest, RELEASE, mask=cv2.bitwise_and(old, busy))
+
+
+def _dark_lines(luma: np.ndarray, darkest: np.ndarray) -> np.ndarray:
+    """uint8: how far each texel's darkest pixel (or its 3x3 mean, if darker) lies under the brightness
+    around it (a black-hat): lines a pixel or two wide at their full depth."""
+    return cv2.morphologyEx(cv2.min(luma, darkest.astype(np.uint8, copy=False)), cv2.MORPH_BLACKHAT, _LINE)
 
 
 def enclosed(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
