@@ -48,12 +48,13 @@ LINE_NEW = 15.0  # % of the skin's brightness: a dark line this much darker than
 LINE_NEW_MOVING = 30.0  # the same on the eyelids, brows and lips (they make lines of their own)
 # A line half as new as that in the 3x3 means is a seed too where, read through each texel's darkest pixel
 # (UvView.darkest: sharp, where the means blur a line a pixel or two wide to a third of its depth), it is
-# DARKEST_LINE_NEW times as new: a hand's outline on a face seen at 720p. Measured (bench_occlusion.py),
-# paint on the hand: glasses_smile's black eye 9.2 -> 6.3 %, cheek 11.5 -> 6.2 %, whole face 5.4 -> 2.9 %; the
-# webcam's cheek 5.4 -> 1.4 %; head turns' black eye 16.1 -> 12.7 %. Paint kept elsewhere fell 0.2-2.0 points
-# (the talking woman's cheek 82.6 -> 80.6 %, glasses_smile's 95.6 -> 93.8 %): more is held around a hand.
-# Through the darkest pixels alone (no half-new mean), the talking woman's bare cheek was held in 11 of 30
-# frames; at 1.0 here, in 6 frames, 256 texels; at 1.3, a texel in 6 frames.
+# DARKEST_LINE_NEW times as new, in runs of two texels: a hand's outline on a face seen at 720p. Measured
+# (bench_occlusion.py), paint on the hand: glasses_smile's black eye 9.2 -> 6.2 %, cheek 11.5 -> 6.4 %, whole
+# face 5.4 -> 3.0 %; the webcam's cheek 5.4 -> 1.6 %; head turns' black eye 16.1 -> 13.1 %. Paint kept
+# elsewhere fell 0.0-1.7 points (the talking woman's cheek 82.6 -> 81.3 %, glasses_smile's 95.6 -> 93.9 %):
+# more is held around a hand. Through the darkest pixels alone the talking woman's bare cheek kept 85.5 % of
+# its paint (97.4 %); with a half-new mean at 1.0, 256 of its texels were held over 11 of 30 frames; at 1.3,
+# single texels in 6 frames; in runs of two, none.
 LINE_CONFIRMED = 0.5
 DARKEST_LINE_NEW = 1.3
 WEAK_FLOOR = np.array([6.0, 3.0, 3.0], np.float32)  # weak evidence: mean offset over Y (% of usual), Cr, Cb
