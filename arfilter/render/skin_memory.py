@@ -158,8 +158,7 @@ class SkinMemory:
         self.strands = self._strands(darkest, luma, valid, skin_luma)
         unlike_skin = cv2.max(unlike_skin, self.strands)
         lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE)
-        new_lines = cv2.subtract(lines, cv2.dilate(self.lines, _LINE), dtype=cv2.CV_32F)
-        new_lines /= self._line_scale * np.float32(max(skin_luma, 1.0))  # 1 = just new enough
+        new_lines = self._newness(lines, self.lines, skin_luma)
         seen = cv2.bitwise_and(self.known, valid)
         near_colour = cv2.dilate(unlike_skin, _RING)
         # Seeds only on skin seen before, facing the camera, away from what the colour test holds.
@@ -205,13 +204,20 @@ class SkinMemory:
         self.held_now = held
         return held
 
+    def _newness(self, lines: np.ndarray, usual: np.ndarray, skin_luma: float, scale: float = 1.0) -> np.ndarray:
+        """float32: how much darker each texel's line (a black-hat) is than any it usually had within a few
+        texels (``usual``), in :data:`LINE_NEW` (or :data:`LINE_NEW_MOVING`) of the skin's brightness times
+        ``scale``: 1 = just new enough."""
+        new = cv2.subtract(lines, cv2.dilate(usual, _LINE), dtype=cv2.CV_32F)
+        new /= self._line_scale * np.float32(max(skin_luma, 1.0) * scale)
+        return new
+
     def _confirmed(self, new_lines: np.ndarray, dark_lines: np.ndarray, seedable: np.ndarray,
                    skin_luma: float) -> np.ndarray:
         """uint8 255: seeds among ``seedable`` texels where a line is half new in the 3x3 means
         (:data:`LINE_CONFIRMED`) and new through the darkest pixels (:data:`DARKEST_LINE_NEW`), in runs
         of two texels or more: one alone is a pore or noise on a bare face (a hand's outline is long)."""
-        new_dark = cv2.subtract(dark_lines, cv2.dilate(self.dark_lines, _LINE), dtype=cv2.CV_32F)
-        new_dark /= self._line_scale * np.float32(max(skin_luma, 1.0) * DARKEST_LINE_NEW)
+        new_dark = self._newness(dark_lines, self.dark_lines, skin_luma, DARKEST_LINE_NEW)
         confirmed = cv2.bitwise_and(cv2.compare(new_lines, LINE_CONFIRMED, cv2.CMP_GT),
                                     cv2.compare(new_dark, 1.0, cv2.CMP_GT))
         confirmed = cv2.bitwise_and(confirmed, seedable)
@@ -317,7 +323,7 @@ class SkinMemory:
         if cv2.countNonZero(new) > 0:
             np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
             np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
-            if dark_lines is not None and self.dark_lines is not None:
+            if dark_lines is not None:
                 np.copyto(self.dark_lines, dark_lines, casting="unsafe", where=new > 0)
             np.copyto(self.edges, edges, where=new > 0)
             if darkest is not None and self.darkest is not None:
@@ -327,7 +333,7 @@ class SkinMemory:
         clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
         cv2.accumulateWeighted(look, self.look, LEARN, mask=clear)
         cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
-        if dark_lines is not None and self.dark_lines is not None:
+        if dark_lines is not None:
             cv2.accumulateWeighted(dark_lines, self.dark_lines, LEARN, mask=clear)
         cv2.accumulateWeighted(edges, self.edges, LEARN, mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))
         cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
