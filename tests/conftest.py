@@ -33,6 +33,11 @@ def pytest_addoption(parser) -> None:
 
 
 def pytest_configure(config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each worker of a parallel run (`make test`) leads a process group of its own: the leak check
+        # below counts orphans in this process's group as this test's, and killed the other worker's
+        # sessions and browsers while they shared the controller's group.
+        os.setpgid(0, 0)
     _WRITES.install()
     # The renderer's kernels (arfilter.core.compiled) are compiled once for the whole run and shared by
     # the child processes that inherit this environment, instead of ~5 s in each test's own empty cache

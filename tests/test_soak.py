@@ -24,6 +24,7 @@ SECONDS = 120
 
 
 @pytest.mark.slow  # a two-minute soak
+@pytest.mark.alone  # its frame rate is the session's own only with no other test running beside it
 def test_a_two_minute_live_session_keeps_memory_threads_and_descriptors_flat(tmp_path, model_path, shared_media):
     clip = shared_media / "webcam_glasses_720x1280.mp4"
     if not clip.is_file():
