@@ -174,6 +174,13 @@ class Occlusion:
         score = cv2.blur(excess, (3, 3))
         entering = cv2.compare(score, HYSTERESIS[1], cv2.CMP_GT)
         staying = cv2.bitwise_and(cv2.compare(score, HYSTERESIS[0], cv2.CMP_GT), state.covered)
+        # A texel under the high threshold that looks as bright as it usually does is clear again: the lashes'
+        # line or a frame's rim scores in the band of its own, and once something passing over it had pushed
+        # it over the high threshold it stayed held for good.
+        luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3))
+        as_usual = cv2.inRange(luma.astype(np.float32) / cv2.max(state.reference, 1.0),
+                               1.0 - REFERENCE_BAND, 1.0 + REFERENCE_BAND)
+        staying = cv2.bitwise_and(staying, cv2.bitwise_not(as_usual))
         state.covered = cv2.bitwise_and(cv2.bitwise_or(entering, staying), valid)
         self._learn(state, ycc, colour, valid)
         held = state.covered
@@ -181,7 +188,7 @@ class Occlusion:
                                                                         float(state.skin[0]), state.covered,
                                                                         view.darkest)
         busy = held if by_memory is None else cv2.max(held, by_memory)
-        self._learn_reference(state, ycc, valid, busy)
+        self._learn_reference(state, luma, cv2.bitwise_and(valid, as_usual), valid, busy)
         cv2.accumulateWeighted(_broad_saturation(ycc, state.skin, valid), state.saturation, SATURATION_LEARN,
                                mask=cv2.bitwise_and(valid, cv2.bitwise_not(busy)))
         weight = _faded_beside(cv2.bitwise_and(_grown(state.covered, score), valid))
@@ -259,13 +266,11 @@ class Occlusion:
         return out
 
     @staticmethod
-    def _learn_reference(state: _Face, ycc: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
-        """Follow each texel's brightness while it is clear and near what it was (the light changes, a
-        cheek rises in a smile); held texels (``busy``) follow far more slowly, so none is held for good."""
-        luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3))
-        ratio = luma.astype(np.float32) / cv2.max(state.reference, 1.0)
-        near = cv2.inRange(ratio, 1.0 - REFERENCE_BAND, 1.0 + REFERENCE_BAND)
-        clear = cv2.bitwise_and(cv2.bitwise_and(valid, near), cv2.bitwise_not(busy))
+    def _learn_reference(state: _Face, luma: np.ndarray, near: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
+        """Follow each texel's brightness (``luma``, 3x3 means) while it is clear and ``near`` what it was (the
+        light changes, a cheek rises in a smile); held texels (``busy``) follow far more slowly, so none is
+        held for good."""
+        clear = cv2.bitwise_and(near, cv2.bitwise_not(busy))
         cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[0], mask=clear)
         cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[1], mask=cv2.bitwise_and(valid, busy))
 
