@@ -71,7 +71,8 @@ def beside_and_rim(frame, mask, face, with_handling, without) -> tuple[float, fl
     grown = mask.view(np.uint8)
     beside = (cv2.dilate(grown, np.ones((13, 13), np.uint8)) > 0) & ~(cv2.dilate(grown, np.ones((5, 5), np.uint8)) > 0)
     rim = mask & ~(cv2.erode(grown, np.ones((7, 7), np.uint8)) > 0)
-    return on[beside & (off > 0)].sum() / off[beside & (off > 0)].sum(), on[rim & (off > 0)].sum() / off[rim & (off > 0)].sum()
+    beside, rim = beside & (off > 0), rim & (off > 0)
+    return on[beside].sum() / off[beside].sum(), on[rim].sum() / off[rim].sum()
 
 
 @pytest.mark.parametrize("kind", ["cup", "mic"])
