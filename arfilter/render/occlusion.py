@@ -183,11 +183,10 @@ class Occlusion:
         staying = cv2.bitwise_and(staying, cv2.bitwise_not(as_usual))
         state.covered = cv2.bitwise_and(cv2.bitwise_or(entering, staying), valid)
         self._learn(state, ycc, colour, valid)
-        held = state.covered
         by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
                                                                         float(state.skin[0]), state.covered,
                                                                         view.darkest)
-        busy = held if by_memory is None else cv2.max(held, by_memory)
+        busy = state.covered if by_memory is None else cv2.max(state.covered, by_memory)
         self._learn_reference(state, luma, cv2.bitwise_and(valid, as_usual), valid, busy)
         cv2.accumulateWeighted(_broad_saturation(ycc, state.skin, valid), state.saturation, SATURATION_LEARN,
                                mask=cv2.bitwise_and(valid, cv2.bitwise_not(busy)))
