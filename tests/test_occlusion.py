@@ -427,11 +427,11 @@ def hand_over_cheek(model_path, shared_media):
 
 def test_a_hand_over_a_small_look_is_found_by_fingers_beside_it(mesh, hand_over_cheek):
     """The gaps between the fingers of a hand over a small look (a cheek bruise) often cross the skin
-    beside it rather than the look: the occlusion test watches the skin around the look too (1 % of
-    the paint lands on this hand; 9 % when it watched the look's own skin only, which the palm's
-    seeds brought down from 31 %)."""
+    beside it rather than the look: the occlusion test watches the skin around the look too (0.8 % of
+    the paint lands on this hand; 4.9 % when it watches the look's own skin only, which passed the
+    5 % this test asked before: 9 % in an earlier tree, and 31 % before the palm's seeds)."""
     share = paint_on_hand(mesh, load_overlay("cheek_bruise"), *hand_over_cheek)
-    assert share < 0.05, f"{share:.1%} of the paint still lands on the hand"
+    assert share < 0.03, f"{share:.1%} of the paint still lands on the hand"
 
 
 def test_paint_stays_on_a_squinting_blinking_face(mesh, talking_clip):
