@@ -98,12 +98,6 @@ def blob_fields(size: int, centre: tuple[float, float], radii: tuple[float, floa
     return np.clip(density * 1.25, 0.0, 1.0), radius
 
 
-def blob(size: int, centre: tuple[float, float], radii: tuple[float, float], angle_deg: float,
-         rng: np.random.Generator, ragged: float = 0.2) -> np.ndarray:
-    """A rotated, irregular bruise's density (see :func:`blob_fields`)."""
-    return blob_fields(size, centre, radii, angle_deg, rng, ragged)[0]
-
-
 def rim_age(radius: np.ndarray, rng: np.random.Generator, fresh_within: float = 0.3) -> np.ndarray:
     """Per-texel age map (0 = the layer's age, 1 = ``age_spread`` days older): fresh in the
     middle, older towards the rim, unevenly, as a bruise heals from its edge in."""
@@ -337,7 +331,7 @@ def cut(start: tuple[float, float], end: tuple[float, float], width: float, size
 def build_textures(mesh: CanonicalMesh, size: int = SIZE) -> dict[str, np.ndarray]:
     """Every built-in texture, keyed by 'pack/file.png'. Seeds fixed: same PNGs every run."""
     rng = np.random.default_rng
-    healing = bruise_texture(blob(size, (0.29, 0.54), (0.15, 0.11), 15.0, rng(21), ragged=0.3))
+    healing = aged_blob(size, (0.29, 0.54), (0.15, 0.11), 15.0, rng(21), ragged=0.3)  # older at its rim, as all bruises
     lip_corner = mesh.uvs[291]
     lump = _lump_radius(BUMP_CENTRE, BUMP_RADII, rng(18), size)  # the forehead bump's shape, for both its layers
     return {

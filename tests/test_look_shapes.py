@@ -186,7 +186,8 @@ def test_the_mark_stays_on_the_visible_cheek_of_a_turned_head(mesh, talking, tmp
     assert len(missing) == 0, f"cells (v, u) of the mark not on the face: {missing.tolist()[:8]}"
 
 
-@pytest.mark.parametrize("name", ["black_eye_left", "cheek_bruise", "jaw_bruise", "forehead_bump"])
+@pytest.mark.parametrize("name", ["black_eye_left", "cheek_bruise", "jaw_bruise", "forehead_bump", "healing_day01",
+                                  "healing_day05", "healing_day10"])
 def test_bruises_are_older_at_the_rim_by_design(mesh, talking, name):
     """The age map makes the rim greener/yellower (relatively more blue absorbed, less red)
     than the core; the same pack with age_spread 0 keeps one age."""
