@@ -177,7 +177,8 @@ class Occlusion:
         # A texel under the high threshold that looks as bright as it usually does is clear again: the lashes'
         # line or a frame's rim scores in the band of its own, and once something passing over it had pushed
         # it over the high threshold it stayed held for good.
-        luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3))
+        look = cv2.blur(ycc, (3, 3))  # the 3x3 means, shared with the memory of the skin
+        luma = cv2.extractChannel(look, 0)
         as_usual = cv2.inRange(luma.astype(np.float32) / cv2.max(state.reference, 1.0),
                                1.0 - REFERENCE_BAND, 1.0 + REFERENCE_BAND)
         staying = cv2.bitwise_and(staying, cv2.bitwise_not(as_usual))
@@ -185,7 +186,7 @@ class Occlusion:
         self._learn(state, ycc, colour, valid)
         by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
                                                                         float(state.skin[0]), state.covered,
-                                                                        view.darkest)
+                                                                        view.darkest, look)
         busy = state.covered if by_memory is None else cv2.max(state.covered, by_memory)
         self._learn_reference(state, luma, cv2.bitwise_and(valid, as_usual), valid, busy)
         cv2.accumulateWeighted(_broad_saturation(ycc, state.skin, valid), state.saturation, SATURATION_LEARN,

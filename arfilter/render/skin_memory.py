@@ -148,12 +148,13 @@ class SkinMemory:
         self.strands = np.zeros(valid.shape, np.uint8)  # texels a strand (far darker than usual) crosses now
 
     def held(self, ycc: np.ndarray, valid: np.ndarray, facing: np.ndarray, skin_luma: float,
-             unlike_skin: np.ndarray, darkest: np.ndarray | None = None) -> np.ndarray:
+             unlike_skin: np.ndarray, darkest: np.ndarray | None = None, look: np.ndarray | None = None) -> np.ndarray:
         """uint8 255: texels a hand (or anything) of the skin's own colour holds now. ``unlike_skin``
         (uint8 255): texels already held back for their colour: lines along them (a cup's rim, strands
         of hair) are no seeds, and the memory does not learn there. ``darkest``: the view's
-        (:attr:`UvView.darkest`), which finds strands (:data:`STRAND_DARK`) thinner than a texel."""
-        look = cv2.blur(ycc, (3, 3))
+        (:attr:`UvView.darkest`), which finds strands (:data:`STRAND_DARK`) thinner than a texel.
+        ``look``: ``ycc``'s 3x3 means, if the caller has them already (the colour test does)."""
+        look = cv2.blur(ycc, (3, 3)) if look is None else look
         luma = cv2.extractChannel(look, 0)
         self.strands = self._strands(darkest, luma, valid, skin_luma)
         unlike_skin = cv2.max(unlike_skin, self.strands)
