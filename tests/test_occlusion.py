@@ -62,9 +62,15 @@ def test_paint_is_held_back_on_the_occluder_and_kept_elsewhere(mesh, whole_face,
         assert kept > 0.95, f"{kind}: only {kept:.1%} of the paint kept around it"
 
 
-def beside_and_rim(frame, mask, face, with_handling, without) -> tuple[float, float]:
-    """(paint kept on the skin 3-6 pixels beside the occluder, paint on its outermost 3 pixels), each over
-    the paint there without occlusion handling, after three frames with it."""
+def beside_and_rim(mesh, whole_face, portrait, portrait_landmarks, kind: str, target) -> tuple[float, float]:
+    """``kind`` over ``target`` of the portrait, seen clear for three frames first: (paint kept on the skin
+    3-6 pixels beside it, paint on its outermost 3 pixels), each over the paint there without occlusion
+    handling, after three frames with it."""
+    face = Face(portrait_landmarks)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    for _ in range(3):
+        with_handling(portrait, (face,))
+    frame, mask = covered_frame(portrait, portrait_landmarks, kind, target)
     for _ in range(3):
         on = paint(with_handling(frame, (face,)), frame)
     off = paint(without(frame, (face,)), frame)
@@ -81,12 +87,7 @@ def test_the_skin_right_beside_a_cup_or_microphone_keeps_its_paint(mesh, whole_f
     """The texels the colour test holds lose their paint, and it fades in over the texels beside them, not
     before: grown by a texel and then faded, the skin 3-6 pixels beside kept 85-92 % of it (94-98 % now)."""
     for target in ((263, 280, 330), (50, 101, 118)):  # the subject's left eye and cheek, his right cheek
-        face = Face(portrait_landmarks)
-        with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
-        for _ in range(3):
-            with_handling(portrait, (face,))
-        frame, mask = covered_frame(portrait, portrait_landmarks, kind, target)
-        beside, _ = beside_and_rim(frame, mask, face, with_handling, without)
+        beside, _ = beside_and_rim(mesh, whole_face, portrait, portrait_landmarks, kind, target)
         assert beside > 0.93, f"{kind} at landmark {target[0]}: the skin beside it kept {beside:.1%} of its paint"
 
 
@@ -95,12 +96,7 @@ def test_texels_half_over_a_cups_edge_are_held_with_it(mesh, whole_face, portrai
     beside a held texel and over the hysteresis' low threshold (in space as in time). Without that, and
     not grown, the cup's outermost 3 pixels took 2.0-5.1 % of the paint (0.7-0.9 % with it)."""
     for target in ((263, 280, 330), (50, 101, 118)):
-        face = Face(portrait_landmarks)
-        with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
-        for _ in range(3):
-            with_handling(portrait, (face,))
-        frame, mask = covered_frame(portrait, portrait_landmarks, "cup", target)
-        _, rim = beside_and_rim(frame, mask, face, with_handling, without)
+        _, rim = beside_and_rim(mesh, whole_face, portrait, portrait_landmarks, "cup", target)
         assert rim < 0.015, f"cup at landmark {target[0]}: {rim:.1%} of the paint on its outermost pixels"
 
 
