@@ -391,6 +391,9 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("occlusion-grey-glints-need-height", "a short grey glint (a nose pad) counts only where it is bright enough somewhere",
            "arfilter/render/occlusion_kernels.py", "if tophat_all[y, x] > top and", "if False and",
            ("tests/test_occlusion.py::test_a_glasses_frame_keeps_its_colour_under_a_black_eye",)),
+    mutant("apply-finishes-after-a-lost-sigterm", "a SIGTERM lost in a finaliser lets apply finish and replace the old output",
+           "arfilter/cli/commands.py", "        stop_if_terminated()  # inside", "        pass  # inside",
+           ("tests/test_usage.py::test_a_sigterm_lost_in_a_finaliser_still_leaves_the_old_output",)),
 )
 
 

@@ -89,3 +89,37 @@ def test_sigterm_stops_at_once_but_never_raises_inside_a_finaliser():
     Finalised()  # collected at once: its __del__ runs here
     assert raised == [] and cli_main._TERMINATED.is_set()
     cli_main._TERMINATED.clear()
+
+
+@pytest.mark.parametrize("clip, name", [("portrait_720p.jpg", "out.png"), ("talking_woman_512.mp4", "out.mp4")])
+def test_a_sigterm_lost_in_a_finaliser_still_leaves_the_old_output(monkeypatch, model_path, shared_media, tmp_path,
+                                                                   clip, name):
+    """A SIGTERM that lands inside a finaliser raises nothing and only sets the flag. ``apply`` stops on it
+    between frames as Ctrl+C does (exit 130 in ``main``): the file it was writing is thrown away and the
+    user's old output stays byte for byte. Before, it went on to the end and replaced that output (seen
+    once in CI: test_a_killed_or_stopped_apply_leaves_the_old_output_as_it_was[SIGTERM])."""
+    import importlib
+    import sys
+
+    from arfilter.cli import commands
+    from arfilter.cli.parser import build_parser
+
+    cli_main = importlib.import_module("arfilter.cli.main")
+    monkeypatch.setenv("ARFILTER_MODEL", str(model_path))
+    output = tmp_path / name
+    output.write_bytes(b"last week's file, which must survive")
+
+    class Finalised:
+        def __del__(self) -> None:
+            cli_main._terminate(15, sys._getframe())  # as the signal module calls it, inside the finaliser
+
+    cli_main._TERMINATED.clear()
+    try:
+        Finalised()
+        assert cli_main._TERMINATED.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            commands.cmd_apply(build_parser().parse_args(["apply", str(shared_media / clip), "-o", str(output)]))
+    finally:
+        cli_main._TERMINATED.clear()
+    assert output.read_bytes() == b"last week's file, which must survive"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [name], "the unfinished file is thrown away"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from arfilter.app.live import open_recorder
+from arfilter.cli.stopping import TERMINATED, stop_if_terminated
 from arfilter.core.errors import ArfilterError, ExitCode
 from arfilter.core.types import Frame
 from arfilter.session.stats import RunStats
@@ -162,7 +163,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         frames = source if out_is_image else sink.follow(source)  # a skipped frame keeps the timing
         crop = FaceCrop(args.crop, fps=source.fps, still=is_image) if args.crop else None
         stats = run_pipeline(frames, tracker, renderer.paint if source.fresh_frames else renderer, sink,
-                             smoother=make_stabilizer(args), on_frame=recorder, present=crop)
+                             smoother=make_stabilizer(args), on_frame=recorder, present=crop, stop=TERMINATED.is_set)
+        stop_if_terminated()  # inside: the sink throws its unfinished file away, the old output stays
         if stats.frames_with_face == 0 and args.require_face:  # raised inside: the sink writes nothing
             raise NoFaceFound(f"no face found in {args.input}; nothing written (--require-face)")
     finish(stats, args.stats_json)
@@ -250,7 +252,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return np.hstack([image, renderer(image, faces)])
 
         recorder = open_recorder(args.landmarks_out, stack)
-        stats = run_pipeline(source, tracker, before_after, sink, smoother=make_stabilizer(args), on_frame=recorder)
+        stats = run_pipeline(source, tracker, before_after, sink, smoother=make_stabilizer(args), on_frame=recorder,
+                             stop=TERMINATED.is_set)
+        stop_if_terminated()
     finish(stats, args.stats_json)
     if stats.frames_with_face == 0:
         raise ArfilterError("demo: no face was found in the sample; try 'arfilter demo --face PHOTO' with a frontal photo")

@@ -11,13 +11,13 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from types import FrameType
 from typing import Sequence
 
 from arfilter.cli import commands
 from arfilter.cli.commands import finish
 from arfilter.cli.parser import build_parser
+from arfilter.cli.stopping import TERMINATED
 from arfilter.cli.web import cmd_web
 from arfilter.core.errors import ArfilterError, ExitCode
 
@@ -77,8 +77,8 @@ COMMANDS = {"run": cmd_run, "kiosk": cmd_kiosk, "config": commands.cmd_config, "
 # Set by SIGTERM/SIGBREAK. The handler also raises KeyboardInterrupt to stop at once (a wait for a
 # camera), except while a finaliser runs (MediaPipe's Image.__del__): Python cannot raise out of one
 # and prints "Exception ignored ... Traceback" instead. The loop asks this flag between frames, so
-# the session stops either way.
-_TERMINATED = threading.Event()
+# the session stops either way, and a command writing a file then stops as Ctrl+C does (cli.stopping).
+_TERMINATED = TERMINATED
 
 
 def _in_finaliser(frame: FrameType | None) -> bool:

@@ -262,7 +262,8 @@ def run_pipeline(source: Iterable[Frame], tracker: Track, render: Render, sink: 
     """Run until the source ends or the sink asks to stop; returns the stats. ``controls``: the
     operator's settings, applied between frames, where each sent frame and the figures are published.
     ``present``: the last step on the finished frame (it alone mirrors, before any text). ``stop``: asked
-    between frames; True ends the run as Ctrl+C does (a SIGTERM raised inside a finaliser is lost).
+    between frames; True ends the run (a SIGTERM raised inside a finaliser is lost; a command writing a
+    file then stops as Ctrl+C does: ``cli.stopping``).
     ``showing``: told of each frame on this thread as its turn comes, before it is stabilised: the source
     (and whatever wraps it) is read a frame ahead on the tracker's thread, so state that follows the
     frame being shown (the presenter's clock) is set here. ``pipelined=False``: track on this thread too,
