@@ -84,6 +84,21 @@ def test_a_new_face_fades_in_and_faces_of_the_first_frame_do_not(mesh):
     assert all(a <= b for a, b in zip(entering, entering[1:]))
 
 
+def test_a_face_seen_in_every_frame_of_a_slow_device_stays_whole(mesh):
+    """A phone or an old laptop that tracks 3 frames a second (and a camera that stalls for 0.7 s)
+    sees the face in every frame it gets: the face was never lost, so it must not fade in again on
+    every frame (it was painted at a quarter of its strength)."""
+    stabilizer = FaceStabilizer()
+    times = [k / 3.0 for k in range(12)] + [11 / 3.0 + 0.7, 12 / 3.0 + 0.7]
+    drawn = [stabilizer(Frame(BLANK, t, k), (Face(person(mesh, 20.0 * k)),)) for k, t in enumerate(times)]
+    assert [[f.face_id for f in faces] for faces in drawn] == [[0]] * len(times)
+    assert [faces[0].opacity for faces in drawn] == [1.0] * len(times)
+    # ...while a face missed in one of those slow frames did go, and fades in again when it is back
+    stabilizer(Frame(BLANK, times[-1] + 1 / 3.0, 20), ())
+    back = stabilizer(Frame(BLANK, times[-1] + 2 / 3.0, 21), (Face(person(mesh, 20.0 * 13)),))
+    assert [f.face_id for f in back] == [0] and back[0].opacity < 1.0
+
+
 def test_a_face_gone_longer_than_a_second_gets_a_new_id(mesh):
     stabilizer = FaceStabilizer()
     stabilizer(frame(0), (Face(person(mesh, 0)),))

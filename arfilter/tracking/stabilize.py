@@ -155,7 +155,7 @@ class FaceStabilizer:
             for track in self.tracks:
                 track.smoother.reset()
             dt = 0.0
-        self._last_time = now
+        previous, self._last_time = self._last_time, now
 
         detections = distinct([f for f in faces if plausible(f.landmarks, frame.size, opts.min_face_px)],
                               opts.max_overlap)
@@ -165,7 +165,10 @@ class FaceStabilizer:
         for t_index, d_index in pairs:
             track, detection = alive[t_index], detections[d_index]
             gone = now - track.last_seen
-            if gone > opts.hold + opts.fade:  # it had faded out: snap, and fade in again
+            # Faded out: missed in a frame, and long enough ago. A face seen in every frame of a slow
+            # device (a frame every 300 ms) was never lost: it must not fade in again each frame.
+            missed = previous is not None and track.last_seen < previous
+            if missed and gone > opts.hold + opts.fade:  # it had faded out: snap, and fade in again
                 track.smoother.reset()
                 track.reappeared_at = now
             track.landmarks = track.smoother(detection.landmarks, gone if dt > 0 else 0.0)

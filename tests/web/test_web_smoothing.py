@@ -2,8 +2,9 @@
 
 A synthetic sequence with known motion (a real face's landmarks moved, turned and scaled along a
 known path, with seeded jitter; a second face that arrives late, drops out and comes back; the
-detections listed in random order) goes through the Python FaceStabilizer and, in Chromium,
-through the JS port. Ids, fades and every landmark must agree, and the jitter must be reduced.
+detections listed in random order; then a phone's 3 frames a second and a camera that stalls) goes
+through the Python FaceStabilizer and, in Chromium, through the JS port. Ids, fades and every landmark
+must agree, and the jitter must be reduced.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from test_web_page import launch, serve_template, sync_playwright
 
 SIZE = (1280, 720)
 FRAMES = 120
+SLOW_FRAMES = 10  # then a phone that tracks 3 frames a second, and a camera that stalls for 0.7 s
 JITTER_PX = 1.0
 
 
@@ -48,6 +50,10 @@ def sequence(base: np.ndarray) -> tuple[list[float], list[list[np.ndarray]], lis
         noisy = [(f + rng.normal(0.0, JITTER_PX, f.shape)).astype(np.float32) for f in faces]
         detections.append([noisy[i] for i in rng.permutation(len(noisy))])
         times.append(k / 30.0 + float(rng.uniform(-0.004, 0.004)))  # a real camera's uneven intervals
+    for k in range(SLOW_FRAMES):  # both faces seen in every frame, slowly: never lost
+        times.append(times[-1] + (0.7 if k == SLOW_FRAMES // 2 else 1 / 3.0))
+        detections.append([(f + rng.normal(0.0, JITTER_PX, f.shape)).astype(np.float32)
+                           for f in (truth[-1], small + (2.0 * FRAMES, 0.0, 0.0))])
     return times, detections, truth
 
 
@@ -88,7 +94,7 @@ def run_js(times, detections) -> list[list[tuple[int, float, np.ndarray]]]:
 def test_the_page_smooths_and_follows_faces_exactly_like_the_desktop(portrait_landmarks):
     times, detections, truth = sequence(np.asarray(portrait_landmarks))
     python, js = run_python(times, detections), run_js(times, detections)
-    assert len(js) == len(python) == FRAMES
+    assert len(js) == len(python) == FRAMES + SLOW_FRAMES
     worst = 0.0
     for k, (py_faces, js_faces) in enumerate(zip(python, js)):
         assert [f[0] for f in js_faces] == [f[0] for f in py_faces], f"frame {k}: other face ids"
@@ -100,6 +106,8 @@ def test_the_page_smooths_and_follows_faces_exactly_like_the_desktop(portrait_la
     assert {f[0] for faces in js for f in faces} == {0, 1}
     assert [f[0] for f in js[58]] == [0] and [f[0] for f in js[70]] == [0, 1]
     assert 0.0 < js[60][-1][1] < 1.0, "face B fades in again when it comes back"
+    assert [[(f[0], f[1]) for f in faces] for faces in js[FRAMES:]] == [[(0, 1.0), (1, 1.0)]] * SLOW_FRAMES, \
+        "faces seen in every frame of a slow phone faded in again"
 
     # Jitter reduced: face A's shiver (how far each frame-to-frame step is from its true step) is well
     # under the raw detections' (their jitter is 1 px per coordinate, so about 2 px per step).

@@ -293,6 +293,7 @@ export class FaceStabilizer {
       for (const track of this.tracks) track.smoother.reset();
       dt = 0.0;
     }
+    const previous = this.lastTime;
     this.lastTime = now;
     const detections = distinct(faces.filter((f) => plausible(f.landmarks, width, height, o.minFacePx)),
       o.maxOverlap);
@@ -302,7 +303,10 @@ export class FaceStabilizer {
     for (const [ti, di] of pairs) {
       const track = alive[ti];
       const gone = now - track.lastSeen;
-      if (gone > o.hold + o.fade) { // it had faded out: snap, and fade in again
+      // Faded out: missed in a frame, and long enough ago (a face seen in every frame of a slow phone,
+      // a frame every 300 ms, was never lost: it must not fade in again each frame).
+      const missed = previous !== null && track.lastSeen < previous;
+      if (missed && gone > o.hold + o.fade) { // it had faded out: snap, and fade in again
         track.smoother.reset();
         track.reappearedAt = now;
       }
