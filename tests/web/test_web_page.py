@@ -75,24 +75,31 @@ def write_y4m(clip: Path, out: Path, frames: int, width: int | None = None) -> l
     capture = cv2.VideoCapture(str(clip))
     written = []
     try:
-        with out.open("wb") as file:
-            while len(written) < frames:
-                ok, bgr = capture.read()
-                if not ok:
-                    break
-                if width:
-                    height = round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2
-                    bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-                h, w = bgr.shape[:2]
-                if not written:
-                    file.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
-                file.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
-                written.append(bgr)
+        while len(written) < frames:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            if width:
+                height = round(bgr.shape[0] * width / bgr.shape[1] / 2) * 2
+                bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
+            written.append(bgr)
     finally:
         capture.release()
     if len(written) < frames:
         pytest.fail(f"{clip} has only {len(written)} frames; the fake camera needs {frames}")
-    return written
+    return frames_to_y4m(written, out)
+
+
+def frames_to_y4m(frames: list, out: Path) -> list:
+    """BGR ``frames`` (even sizes) as a 30 fps Y4M file for the fake camera; returns them."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    with out.open("wb") as file:
+        file.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for bgr in frames:
+            file.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return frames
 
 
 def fake_camera(y4m: Path, allow: bool = True) -> list[str]:
@@ -386,8 +393,39 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
             assert page.evaluate("() => window.arfilterStats.frames") >= drawn + 4
     finally:
         truth.close()
-    faint = [r for r in results if not (r["inside"] > r["outside"] + 10 and r["darker"] > 8)]
-    assert not faint, f"on a slow phone the black eye is faint or off the face in {faint} of {results}"
+    # Faint (a quarter of the paint): 7-10 levels inside against 3.5 outside; whole: 20-30. Every photo.
+    faint = [r for r in results if not r["inside"] > r["outside"] + 10]
+    assert not faint, f"on a slow phone the black eye is faint in {faint} of {results}"
+    # Darker than the skin around it in most: on a busy machine the face may move while a frame is tracked
+    assert sum(r["darker"] > 8 for r in results) >= 3, f"the black eye is not on the face in most photos: {results}"
+
+
+@pytest.mark.slow
+def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_server, mesh, model_path,
+                                                                           shared_media, tmp_path):
+    """A slow phone tracks a frame for a few hundred ms while the camera goes on: the look must be drawn on
+    the picture it was tracked on, not on the one the video shows by then. Here the camera cuts every
+    three frames between the clip and the clip moved 80 px right (a face that jumps), and the CPU is
+    slowed 4x: a look drawn on a later picture than it was tracked on lands 80 px off the eye."""
+    clip = write_y4m(shared_media / CLIP, tmp_path / "clip.y4m", 24)
+    frames = frames_to_y4m([cv2.warpAffine(frame, np.float32([[1, 0, 80 if (k // 3) % 2 else 0], [0, 1, 0]]),
+                                           frame.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+                            for k, frame in enumerate(clip)], tmp_path / "camera.y4m")
+    truth = Truth(mesh, model_path)
+
+    def slowed(page) -> None:
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+
+    try:
+        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed, accept_downloads=True) as page:
+            page.get_by_test_id("start").click()
+            wait_frames(page, 3, look="black_eye_left")
+            results = [compare(take_photo(page, tmp_path, f"cut{k}"), frames, truth, "black_eye_left")
+                       for k in range(4)]
+    finally:
+        truth.close()
+    astray = [r for r in results if not (r["darker"] > 8 and r["inside"] > r["outside"] + 10)]
+    assert not astray, f"the black eye was drawn off the eye it was tracked on in {astray} of {results}"
 
 
 @pytest.mark.slow

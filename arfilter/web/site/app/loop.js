@@ -14,6 +14,7 @@ export class FrameLoop {
     this.pictureWanted = [];
     this.toldSlow = false;
     this.requestVideoFrame = Boolean(video.requestVideoFrameCallback);
+    this.snapshots = typeof VideoFrame === "function";
     this.step = this.step.bind(this);
   }
 
@@ -103,11 +104,24 @@ export class FrameLoop {
     if (!width || !height || video.readyState < 2) return;
     if (!this.requestVideoFrame && video.currentTime === this.lastTime) return; // no new frame (rAF path)
     this.lastTime = video.currentTime;
+    // A slow phone tracks a frame for a few hundred ms while the camera goes on: the look must be drawn
+    // on the frame it was tracked on, not on the one the video shows by then (the face moved, or the
+    // scene cut). One snapshot of the frame is tracked and drawn.
+    const picture = this.snapshots ? snapshot(video) : video;
     const t0 = performance.now();
-    const detected = this.tracker.detect(video, width, height, t0);
-    const t1 = performance.now();
-    const faces = this.stabilizer.update(t1 / 1000, width, height, detected);
-    this.renderer.render(video, faces, { intensity: this.intensity });
+    let t1, faces;
+    try {
+      const detected = this.tracker.detect(picture, width, height, t0);
+      t1 = performance.now();
+      faces = this.stabilizer.update(t1 / 1000, width, height, detected);
+      this.renderer.render(picture, faces, { intensity: this.intensity });
+    } catch (error) {
+      if (picture === video) throw error;
+      this.snapshots = false; // a browser that cannot track or draw a VideoFrame: the video itself from now on
+      return;
+    } finally {
+      if (picture !== video) picture.close();
+    }
     const wanted = this.pictureWanted.splice(0);
     if (wanted.length) {
       const copy = document.createElement("canvas");
@@ -126,5 +140,15 @@ export class FrameLoop {
       this.toldSlow = true;
       this.onSlow(slowMs);
     }
+  }
+}
+
+/** The video's current frame, held still (WebCodecs' VideoFrame: the decoder's own picture, no copy);
+ * the video itself where none can be made yet. The caller closes a VideoFrame. */
+function snapshot(video) {
+  try {
+    return new VideoFrame(video);
+  } catch {
+    return video;
   }
 }

@@ -138,13 +138,13 @@ export class FaceRenderer {
   }
 
   /**
-   * Draw `source` with the look on `faces` into the canvas. `faces`: [{id, landmarks}] in pixels
-   * (x * width, y * height, z * width), 478 points each; `opacity` (0-1) is honoured when present.
+   * Draw `source` (a video, a VideoFrame, an image) with the look on `faces` into the canvas. `faces`:
+   * [{id, landmarks}] in pixels (x * width, y * height, z * width), 478 points each; `opacity` (0-1) is honoured when present.
    */
   render(source, faces, { intensity = 1.0 } = {}) {
     const gl = this.gl;
-    const width = source.videoWidth || source.width;
-    const height = source.videoHeight || source.height;
+    const width = source.videoWidth || source.displayWidth || source.width;
+    const height = source.videoHeight || source.displayHeight || source.height;
     if (!width || !height) return; // a video with no frame yet: nothing to draw
     this.resize(width, height);
     const [first, second] = this.targets.pictures;
