@@ -429,6 +429,34 @@ def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_s
 
 
 @pytest.mark.slow
+def test_a_browser_that_cannot_draw_a_video_frame_draws_the_video_itself(site_server, mesh, model_path,
+                                                                          shared_media, tmp_path):
+    """Where the browser's ``VideoFrame`` cannot be tracked or drawn (here: one that makes objects neither
+    MediaPipe nor WebGL takes), the page drops that frame and draws from the video element from then on."""
+    frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 30)
+    truth = Truth(mesh, model_path)
+
+    def unusable_video_frames(page) -> None:
+        page.add_init_script("window.VideoFrame = class { constructor(video) { this.displayWidth = "
+                             "video.videoWidth; this.displayHeight = video.videoHeight; } close() {} };")
+
+    try:
+        with camera_page(site_server, tmp_path / "camera.y4m", before_load=unusable_video_frames,
+                         accept_downloads=True) as page:
+            errors: list = []
+            page.on("pageerror", lambda error: errors.append(error))
+            page.get_by_test_id("start").click()
+            wait_frames(page, 3, look="black_eye_left")
+            results = [compare(take_photo(page, tmp_path, f"fallback{k}"), frames, truth, "black_eye_left")
+                       for k in range(3)]
+    finally:
+        truth.close()
+    assert not errors, f"the page threw: {errors}"
+    assert sum(r["darker"] > 8 and r["inside"] > r["outside"] + 10 for r in results) >= 2, \
+        f"the black eye is not on the face: {results}"
+
+
+@pytest.mark.slow
 def test_a_slow_connection_sees_how_far_the_download_has_got(site_server, shared_media, tmp_path):
     """On mobile data the runtime and the model (16 MB) take a while: the Start button counts up the
     download instead of saying "Starting…" for half a minute, and the look starts after it."""
