@@ -116,6 +116,11 @@ NOISE = 6.0  # mean largest-channel difference between a photo and its camera fr
 WAIT_MS = 180_000  # the first frames here: model start on 2 busy cores (a phone: a second or two)
 
 
+
+def slowed_cpu(page) -> None:
+    """A slow phone: this machine's CPU slowed 4x for ``page``, through Chromium's own throttling."""
+    page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+
 @contextlib.contextmanager
 def camera_page(site_server: str, y4m: Path, before_load=None, **context):
     """The site in a fresh Chromium whose fake camera plays ``y4m`` (allowed); ``before_load(page)`` runs
@@ -376,11 +381,9 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
     frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 30)
     truth = Truth(mesh, model_path)
 
-    def slowed(page) -> None:
-        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
-
     try:
-        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed, accept_downloads=True) as page:
+        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed_cpu,
+                         accept_downloads=True) as page:
             page.get_by_test_id("start").click()
             page.wait_for_function("() => document.getElementById('message').dataset.code === 'too-slow'",
                                    timeout=WAIT_MS)
@@ -413,11 +416,9 @@ def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_s
                             for k, frame in enumerate(clip)], tmp_path / "camera.y4m")
     truth = Truth(mesh, model_path)
 
-    def slowed(page) -> None:
-        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
-
     try:
-        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed, accept_downloads=True) as page:
+        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed_cpu,
+                         accept_downloads=True) as page:
             page.get_by_test_id("start").click()
             wait_frames(page, 3, look="black_eye_left")
             results = [compare(take_photo(page, tmp_path, f"cut{k}"), frames, truth, "black_eye_left")
