@@ -19,7 +19,8 @@ from arfilter.core.types import Face
 from arfilter.render.occlusion import FORGET_AFTER, Occlusion
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import Renderer
-from arfilter.render.skin_memory import PALM_LEAST, SkinMemory, enclosed
+from arfilter.render.hand_outline import PALM_LEAST, enclosed
+from arfilter.render.skin_memory import SkinMemory
 from arfilter.render.unwrap import darkest_near
 
 
@@ -689,6 +690,37 @@ def test_a_strand_paler_along_part_of_it_is_one_strand(portrait, portrait_landma
     else:
         assert cv2.countNonZero(memory.strands[pale]) == 0, "a hand's gaps are no strands"
         assert cv2.countNonZero(held) > 0, "the hand's gaps seed the memory"
+
+
+@pytest.mark.parametrize("deep", ["top", "none", "stub"])
+def test_a_strand_fading_out_over_lit_skin_seeds_nothing(portrait, portrait_landmarks, deep):
+    """A strand deep at its top (0.2 of the skin's brightness) that fades out lower down (0.6: too pale to be
+    part of a strand by :data:`STRAND_LOOSE`, but a new dark line) goes on as the same strand and seeds
+    nothing: its pale ends seeded the memory, which held the talking woman's cheek between her strands (kept
+    79.7 -> 84.3 % of its paint, bench_occlusion.py). The same pale lines with no deep part, or with only a
+    stub of one (a stray dark pixel beside a hand's gap), are a hand's gaps and seed it."""
+    skin, memory, valid, facing, luma, darkest = memory_over_skin(portrait, portrait_landmarks, 151)
+    shade = np.median(skin[37:44, 37:44].reshape(-1, 3), axis=0)
+    drawn = np.zeros(valid.shape, np.uint8)
+    for k in range(4):  # to two thirds of the way down: the forehead's own lines below break them
+        cv2.line(drawn, (10 + 18 * k, 0), (14 + 18 * k, 55), 255, 1)
+    lines = skin.copy()
+    lines[drawn > 0] = shade * 0.6
+    deep_rows = {"top": 25, "none": 0, "stub": 4}[deep]
+    lines[:deep_rows][drawn[:deep_rows] > 0] = shade * 0.2
+    held = memory.held(cv2.cvtColor(lines, cv2.COLOR_BGR2YCrCb), valid, facing, luma, np.zeros_like(valid),
+                       darkest(lines))
+    pale = (drawn > 0) & (memory.usually_lit(luma) > 0)
+    pale[:32] = False
+    assert cv2.countNonZero(memory.strands[pale]) == 0, "the pale parts pass for strands by their own darkness"
+    if deep == "none":
+        assert cv2.countNonZero(memory.strands) == 0
+    else:
+        assert cv2.countNonZero(memory.strands) > 0, "the deep part is a strand"
+    if deep == "top":
+        assert cv2.countNonZero(held) == 0, f"{cv2.countNonZero(held)} texels held around strands"
+    else:
+        assert cv2.countNonZero(held) > 100, f"the hand's gaps hold only {cv2.countNonZero(held)} texels"
 
 
 def test_a_line_the_skin_always_had_is_not_part_of_a_strand_crossing_it(portrait, portrait_landmarks):

@@ -41,7 +41,8 @@ import cv2
 import numpy as np
 
 from arfilter.render import occlusion_kernels, occlusion_pixels
-from arfilter.render.skin_memory import SkinMemory, enclosed, still_skin
+from arfilter.render.hand_outline import enclosed
+from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
 from arfilter.render.warp import Roi
 

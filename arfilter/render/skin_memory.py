@@ -41,8 +41,6 @@ from arfilter.render.unwrap import TEXELS_PER_UV, grid_coordinates
 from arfilter.render.warp import Roi
 from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 
-_FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
-PALM_LEAST = 20  # texels a palm smooths over in a held area before all its outline spans counts as held
 MOVING_GROW = 0.03  # UV: how far around the eyes, brows and lips the skin counts as moving
 STILL_FACING = 0.7  # facing cosine under which skin is not judged for seeds (the mesh slides at the outline)
 LINE_NEW = 15.0  # % of the skin's brightness: a dark line this much darker than any the texel had is a seed
@@ -96,6 +94,12 @@ USUALLY_LIT = 0.5
 # Without STRAND_NEW the webcam subject's rim counted, and his black eye kept 86.5 -> 82.3 %.
 STRAND_LOOSE = 0.5
 STRAND_NEW = 0.7
+# A new dark line joined to a strand, paler than STRAND_LOOSE (a strand fading out over lit skin), is the
+# strand going on where at least STRAND_SHARE of the joined line's texels are a strand's: it seeds nothing.
+# As seeds, those pale ends held the talking woman's cheek between strands (kept 79.7 -> 84.3 %,
+# bench_occlusion.py); a hand's gap that touches a stray strand texel or a glasses wire still seeds (by all
+# the joined lines, glasses_smile's hand took 4.3 -> 6.1 % of the black eye's paint).
+STRAND_SHARE = 1.0 / 3.0
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # lines thinner than this are "lines"
 _NEAR = np.ones((3, 3), np.uint8)
 _RING = np.ones((7, 7), np.uint8)
@@ -179,6 +183,8 @@ class SkinMemory:
         edges = edge_strength(luma)
         judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
         self.palm = self._palm(edges, judged, near_colour, skin_luma)
+        if cv2.countNonZero(self.strands) > 0:
+            seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(self._strand_ends(new_lines)))
         seeds = cv2.bitwise_or(seeds, self.palm)
         self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
         self.since_seed[seeds > 0] = 0
@@ -262,6 +268,17 @@ class SkinMemory:
         keep = on_deep & on_still
         keep[0] = False
         return cv2.bitwise_and(loose, keep[labels].view(np.uint8) * np.uint8(255))
+
+    def _strand_ends(self, new_lines: np.ndarray) -> np.ndarray:
+        """uint8 255: new dark lines (half new, as :meth:`held`'s ``plain`` leaves out) joined to this
+        frame's strands, where strands make :data:`STRAND_SHARE` of the joined line or more."""
+        lined = cv2.bitwise_or(cv2.compare(new_lines, 0.5, cv2.CMP_GT), self.strands)
+        count, labels = cv2.connectedComponents(cv2.dilate(lined, _NEAR), connectivity=8)
+        strand = np.bincount(labels[self.strands > 0], minlength=count)
+        line = np.bincount(labels[lined > 0], minlength=count)
+        ends = (strand > 0) & (strand >= STRAND_SHARE * line)
+        ends[0] = False
+        return ends[labels].view(np.uint8) * np.uint8(255)
 
     def near_strands(self) -> np.ndarray:
         """uint8 255: the texels strands cross now (:meth:`held` found them) and those beside them: where
@@ -357,30 +374,3 @@ def _dark_lines(luma: np.ndarray, darkest: np.ndarray) -> np.ndarray:
     """uint8: how far each texel's darkest pixel (or its 3x3 mean, if darker) lies under the brightness
     around it (a black-hat): lines a pixel or two wide at their full depth."""
     return cv2.morphologyEx(cv2.min(luma, darkest.astype(np.uint8, copy=False)), cv2.MORPH_BLACKHAT, _LINE)
-
-
-def enclosed(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
-    """uint8 255: ``held`` (what the memory holds) closed (gaps under 9 texels) and with its holes filled:
-    what a hand encloses (an eye, its lids: their usual look is so varied that a palm over them barely
-    differs from it) is under the hand too. Filling only by the closing left a ring around the eye
-    painted on the palm: paint on a hand over the black eye 42 -> 26 % on the glasses clip
-    (bench_occlusion.py).
-
-    Where a held area holds at least :data:`PALM_LEAST` texels of ``palm`` (uint8 255: a palm smoothed
-    them over), all its outline spans is held (its convex hull): a palm over an eye is seldom held
-    whole, and a gap in it (a finger the memory let go) opens the eye to the box's edge, so the eye's
-    lids were painted on the palm every other frame (45 % of the paint on the hand over head turns'
-    black eye). Only areas a palm smooths: hair's strands add edges and never take it."""
-    closed = cv2.morphologyEx(held, cv2.MORPH_CLOSE, _FILL)
-    outside = cv2.copyMakeBorder(cv2.bitwise_not(closed), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=255)
-    cv2.floodFill(outside, None, (0, 0), 0)  # what is not held and reaches the box's edge: outside
-    filled = cv2.max(closed, outside[1:-1, 1:-1])
-    if palm is None or cv2.countNonZero(palm) < PALM_LEAST:
-        return filled
-    count, labels = cv2.connectedComponents(filled, connectivity=8)
-    palms = np.bincount(labels[palm > 0], minlength=count)
-    for label in np.flatnonzero(palms >= PALM_LEAST):
-        if label > 0:
-            hull = cv2.convexHull(cv2.findNonZero((labels == label).view(np.uint8)))
-            cv2.fillConvexPoly(filled, hull, 255)
-    return filled
