@@ -183,9 +183,7 @@ class SkinMemory:
         edges = edge_strength(luma)
         judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
         self.palm = self._palm(edges, judged, near_colour, skin_luma)
-        if cv2.countNonZero(self.strands) > 0:
-            seeds = cv2.bitwise_and(seeds, cv2.bitwise_not(self._strand_ends(new_lines)))
-        seeds = cv2.bitwise_or(seeds, self.palm)
+        seeds = cv2.bitwise_or(self._off_strand_ends(seeds, new_lines), self.palm)
         self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
         self.since_seed[seeds > 0] = 0
         recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
@@ -269,16 +267,18 @@ class SkinMemory:
         keep[0] = False
         return cv2.bitwise_and(loose, keep[labels].view(np.uint8) * np.uint8(255))
 
-    def _strand_ends(self, new_lines: np.ndarray) -> np.ndarray:
-        """uint8 255: new dark lines (half new, as :meth:`held`'s ``plain`` leaves out) joined to this
-        frame's strands, where strands make :data:`STRAND_SHARE` of the joined line or more."""
+    def _off_strand_ends(self, seeds: np.ndarray, new_lines: np.ndarray) -> np.ndarray:
+        """``seeds`` but those on new dark lines (half new, as :meth:`held`'s ``plain`` leaves out) joined to
+        this frame's strands, where strands make :data:`STRAND_SHARE` of the joined line or more."""
+        if cv2.countNonZero(self.strands) == 0:
+            return seeds
         lined = cv2.bitwise_or(cv2.compare(new_lines, 0.5, cv2.CMP_GT), self.strands)
         count, labels = cv2.connectedComponents(cv2.dilate(lined, _NEAR), connectivity=8)
         strand = np.bincount(labels[self.strands > 0], minlength=count)
         line = np.bincount(labels[lined > 0], minlength=count)
         ends = (strand > 0) & (strand >= STRAND_SHARE * line)
         ends[0] = False
-        return ends[labels].view(np.uint8) * np.uint8(255)
+        return cv2.bitwise_and(seeds, cv2.bitwise_not(ends[labels].view(np.uint8) * np.uint8(255)))
 
     def near_strands(self) -> np.ndarray:
         """uint8 255: the texels strands cross now (:meth:`held` found them) and those beside them: where
