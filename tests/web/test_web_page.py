@@ -129,6 +129,9 @@ def camera_page(site_server: str, y4m: Path, before_load=None, **context):
         browser = launch(playwright, fake_camera(y4m))
         try:
             page = browser.new_context(**context).new_page()
+            page.arfilter_log = []  # the page's console and uncaught errors, for a timeout's report
+            page.on("console", lambda message: page.arfilter_log.append(f"{message.type}: {message.text}"))
+            page.on("pageerror", lambda error: page.arfilter_log.append(f"uncaught: {error}"))
             if before_load is not None:
                 before_load(page)
             page.goto(site_server, wait_until="load")
@@ -137,12 +140,35 @@ def camera_page(site_server: str, y4m: Path, before_load=None, **context):
             browser.close()
 
 
+# What the page is doing, for a report when it does not get where a test waits for it to.
+PAGE_STATE = """() => { const video = document.getElementById('camera'), message = document.getElementById('message');
+    const track = video.srcObject && video.srcObject.getVideoTracks()[0];
+    return { message: message.dataset.code || null, text: message.textContent.trim(),
+             button: document.getElementById('start').textContent, stats: window.arfilterStats || null,
+             video: { readyState: video.readyState, paused: video.paused, time: video.currentTime,
+                      width: video.videoWidth, track: track ? track.readyState : null } }; }"""
+
+
+def wait_until(page, condition: str) -> None:
+    """Until the JS ``condition`` holds on the page (:data:`WAIT_MS` at most); else fails with what the
+    page was doing (its state and the last of its console), not a bare timeout."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=WAIT_MS)
+    except PageTimeout:
+        state = page.evaluate(PAGE_STATE)
+        log = getattr(page, "arfilter_log", [])[-15:]
+        pytest.fail(f"after {WAIT_MS / 1000:.0f} s the page has not got to {condition}: {json.dumps(state)}; "
+                    f"its console's last lines: {log}")
+
+
 def wait_frames(page, more: int = 3, **condition) -> None:
     """Until the page has drawn ``more`` further frames (with a face) meeting ``condition`` (stats fields)."""
     start = page.evaluate("() => (window.arfilterStats || {frames: 0}).frames")
     checks = "".join(f" && s.{key} === {json.dumps(value)}" for key, value in condition.items())
-    page.wait_for_function(f"() => {{ const s = window.arfilterStats; return s && s.faces > 0 && "
-                           f"s.frames >= {start + more}{checks}; }}", timeout=WAIT_MS)
+    wait_until(page, f"() => {{ const s = window.arfilterStats; return s && s.faces > 0 && "
+                     f"s.frames >= {start + more}{checks}; }}")
 
 
 def take_photo(page, tmp_path: Path, name: str) -> np.ndarray:
@@ -385,8 +411,7 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
         with camera_page(site_server, tmp_path / "camera.y4m", before_load=slowed_cpu,
                          accept_downloads=True) as page:
             page.get_by_test_id("start").click()
-            page.wait_for_function("() => document.getElementById('message').dataset.code === 'too-slow'",
-                                   timeout=WAIT_MS)
+            wait_until(page, "() => document.getElementById('message').dataset.code === 'too-slow'")
             text = page.get_by_test_id("message").inner_text()
             told = int(re.search(r"\((\d+) ms a frame\)", text).group(1))
             assert told > 100 and "\n" not in text.strip(), text
@@ -474,6 +499,26 @@ def test_a_slow_connection_sees_how_far_the_download_has_got(site_server, shared
     shares = [int(m.group(1)) for text in seen if (m := re.fullmatch(r"Loading… (\d+) %", text))]
     assert len(set(shares)) >= 5, f"the button did not count the download up: {seen}"
     assert shares == sorted(shares) and shares[-1] >= 90, seen
+
+
+def callbacks_that_stop(page) -> None:
+    """A browser whose video frame callbacks stop after the first 5 (they are best effort)."""
+    page.add_init_script("""(() => { const ask = HTMLVideoElement.prototype.requestVideoFrameCallback;
+        let left = 5;
+        HTMLVideoElement.prototype.requestVideoFrameCallback = function (callback) {
+          return left-- > 0 ? ask.call(this, callback) : 0; }; })()""")
+
+
+@pytest.mark.slow
+def test_the_page_keeps_drawing_when_the_videos_frame_callbacks_stop(site_server, shared_media, tmp_path):
+    """``requestVideoFrameCallback`` is best effort: a browser may stop calling back while the camera plays.
+    The page then follows the video by animation frames (a kiosk must never freeze on its last picture),
+    and says so in its console."""
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
+    with camera_page(site_server, tmp_path / "camera.y4m", before_load=callbacks_that_stop) as page:
+        page.get_by_test_id("start").click()
+        wait_frames(page, 12)
+        assert any("no video frame callback" in line for line in page.arfilter_log), page.arfilter_log
 
 
 @pytest.mark.slow

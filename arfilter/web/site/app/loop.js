@@ -4,6 +4,11 @@
 
 import { openCamera } from "./ui/camera.js";
 
+// The video's frame callbacks are best effort (the specification's words): if none has come for this long
+// while the camera plays, the loop follows the video by animation frames from then on, so a kiosk left
+// running never freezes on its last picture.
+const STALLED_MS = 1000;
+
 export class FrameLoop {
   constructor({ video, view, tracker, renderer, stabilizer, stats, corner, onSlow, onCameraEnded = null }) {
     Object.assign(this, { video, view, tracker, renderer, stabilizer, stats, corner, onSlow, onCameraEnded });
@@ -32,12 +37,27 @@ export class FrameLoop {
     this.facing = facing;
     this.mirror();
     this.running = true;
+    this.lastStep = performance.now();
     this.schedule();
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => this.unstall(), STALLED_MS / 2);
   }
 
   stop() {
     this.running = false;
     this.cancel();
+    clearInterval(this.watchdog);
+  }
+
+  /** No frame callback for STALLED_MS while the camera plays: animation frames from now on. */
+  unstall() {
+    const video = this.video;
+    if (!this.running || !this.requestVideoFrame || video.paused || video.readyState < 2) return;
+    if (performance.now() - this.lastStep < STALLED_MS) return;
+    console.warn(`no video frame callback for ${STALLED_MS} ms: following the video by animation frames`);
+    this.cancel();
+    this.requestVideoFrame = false;
+    this.schedule();
   }
 
   /** Drop the callback asked for the next frame: a stop and a start must not leave two chains running. */
@@ -95,6 +115,7 @@ export class FrameLoop {
     try {
       this.frame();
     } finally {
+      this.lastStep = performance.now();
       this.schedule();
     }
   }
