@@ -19,12 +19,12 @@ changes as much as a hand over it). So two kinds of evidence, joined by connecti
   over a coherent 7x7 area (new thin lines left out of the average), and has the colour of what
   lies between the last seeds (the fingers).
 
-What is held is every connected area of weak evidence or seeds that holds a seed now or was held
-the frame before (with strands in view and no seed now, only what was held and is still weak), and
-lies within a hand's reach of a seed seen in the last half second, closed over a finger's width (a
-finger's inside looks like the skin it covers; its two outlines do not): a hand
-is found by its fingers, followed over its palm while it stays, and let go where the face looks
-as it used to. The memory follows each texel slowly while it is clear, far more slowly while
+While a seed is seen, what is held is every connected area of weak evidence or seeds that holds a
+seed now or was held the frame before, and lies within a hand's reach of a seed seen in the last half
+second (and near a seed seen now, where it spans more than a few dozen texels per such seed), closed
+over a finger's width (a finger's inside looks like the skin it covers; its two outlines do not): a
+hand is found by its fingers, followed over its palm while it stays, and let go where the face looks
+as it used to or once its seeds have gone. The memory follows each texel slowly while it is clear, far more slowly while
 held, so a wrong memory never holds paint back for good.
 
 What it cannot see: a hand of the skin's own colour over plain skin (a cheek) whose fingers
@@ -60,6 +60,16 @@ WEAK_FLOOR = np.array([6.0, 3.0, 3.0], np.float32)  # weak evidence: mean offset
 WEAK = 1.0  # in those floors
 REACH = 40.0  # texels (~0.3 UV): the furthest a held texel lies from a seed (a hand's size)
 SEED_KEEP = 15  # frames a seed counts for reaching (a hand's fingers may leave the look's box)
+# A hold spans at most HOLD_PER_SEED texels per seed seen now; beyond that it keeps only what lies within
+# SEED_NEAR texels of one: a hand leaving takes its hold with it. Before, with its last seeds gone, the
+# hold stayed wherever the skin still looked unlike its memory, and the talking woman squinted as the hand
+# left: her whole cheek held for half a second (bench_occlusion.py: her looks kept 87.0 / 84.3 / 88.5 ->
+# 91.3 / 92.0 / 91.2 %; paint on the hands within 0.5 point; 10 per seed: head turns' whole face 4.3 -> 5.8 %
+# on the hand; 8 texels near: the webcam's black eye 0.5 -> 1.9 %). With no seed now nothing is held: it
+# also keeps a hold from spreading once hair has left (the bare skin strands leave differs from the memory,
+# their shade beside them: the talking woman's whole cheek was held after her hair had gone).
+HOLD_PER_SEED = 30
+_SEED_NEAR = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
 LIKE = 3.0  # spreads: a texel this close to the colour between the seeds may belong with them
 LIKE_FLOOR = np.array([4.0, 2.0, 2.0], np.float32)  # never tighter than this (levels)
 LIKE_LUMA = 15.0  # % of brightness per spread (a hand is shaded across)
@@ -188,26 +198,19 @@ class SkinMemory:
         self.since_seed[seeds > 0] = 0
         recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
         held = np.zeros(valid.shape, np.uint8)
-        if cv2.countNonZero(recent) > 0:
+        if cv2.countNonZero(seeds) > 0:  # with no seed now nothing is held (:data:`HOLD_PER_SEED`)
             plain = cv2.compare(new_lines, 0.5, cv2.CMP_LT)
             weak = cv2.bitwise_and(self._weak(look, seen, plain), self._like_seeds(look, seeds, seen))
             count, labels = cv2.connectedComponents(cv2.bitwise_or(weak, seeds), connectivity=8)
-            # With strands in view and no seed, what was held stays where it still looks unlike its memory
-            # but grows no further: the bare skin strands leave differs from the memory (their shade beside
-            # them), and the hold spread over the talking woman's whole cheek after her hair had gone
-            # (kept 78.1 -> 81.0 %, bench_occlusion.py). A hand (no strands) grows over its palm as before.
-            settled = cv2.countNonZero(seeds) == 0 and cv2.countNonZero(self.strands) > 0
             keep = np.zeros(count, bool)
             keep[labels[seeds > 0]] = True
-            if not settled:
-                keep[labels[(self.held_now > 0) & (weak > 0)]] = True
+            keep[labels[(self.held_now > 0) & (weak > 0)]] = True
             keep[0] = False
             # Never further from a recent seed than a hand reaches: weak evidence alone is common.
             far = cv2.distanceTransform(cv2.bitwise_not(recent), cv2.DIST_L2, 3)
             within = cv2.compare(far, REACH, cv2.CMP_LT)
             held = cv2.bitwise_and(keep[labels].view(np.uint8) * np.uint8(255), within)
-            if settled:
-                held = cv2.max(held, cv2.bitwise_and(cv2.bitwise_and(self.held_now, weak), within))
+            held = _within_budget(held, seeds)
             # A finger is as skin-coloured as the cheek under it and often looks as that skin usually does:
             # only its outline is new. Closed over a finger's width, two outlines hold what lies between them.
             held = cv2.bitwise_and(cv2.morphologyEx(held, cv2.MORPH_CLOSE, _FINGER), valid)
@@ -368,6 +371,14 @@ class SkinMemory:
         if darkest is not None and self.darkest is not None:
             cv2.accumulateWeighted(darkest, self.darkest, LEARN, mask=clear)
             cv2.accumulateWeighted(darkest, self.darkest, RELEASE, mask=cv2.bitwise_and(old, busy))
+
+
+def _within_budget(held: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """``held``, or only what lies near the ``seeds`` seen now where it spans more than
+    :data:`HOLD_PER_SEED` texels per seed."""
+    if cv2.countNonZero(held) <= HOLD_PER_SEED * cv2.countNonZero(seeds):
+        return held
+    return cv2.bitwise_and(held, cv2.dilate(seeds, _SEED_NEAR))
 
 
 def _dark_lines(luma: np.ndarray, darkest: np.ndarray) -> np.ndarray:
