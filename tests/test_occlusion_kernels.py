@@ -67,7 +67,8 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
         renderer(frame, (face,))
     frames = len(scenes(portrait, portrait_landmarks))
     assert checked["colour"] >= 2, checked  # the first frame's skin statistics
-    assert checked["reference colour"] == checked["gate"] == frames == checked["saturation"] - 1, checked
+    # One more against a reference on the first frame: where a shine is only brighter skin.
+    assert checked["reference colour"] - 1 == checked["gate"] == frames == checked["saturation"] - 1, checked
     assert checked["paler"] > frames // 2, checked  # parts of this skin are paler than its mean
     assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
 
