@@ -28,7 +28,6 @@ an image as read-only once it is made (``core.types``) and makes a new one for e
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from arfilter.core.cores import usable_cores
 from arfilter.core.framing import letterbox
 
 H264_PRESET, H264_CRF = "veryfast", 20
@@ -86,10 +86,7 @@ def encoder_threads() -> int:
     2-core machine, where the model, decoding and drawing want the same cores, its third thread only
     adds work: 20.8 -> 18.8 ms of CPU a 720p frame encoded alone, and ``apply`` of the 720p clip 5 %
     faster (4 alternating pairs, each one faster; benchmarks/README.md)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

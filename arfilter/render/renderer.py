@@ -20,6 +20,7 @@ from arfilter.render.regions import masked_levels
 from arfilter.shaders import get_shader, load_compiled
 from arfilter.core.types import Face
 from arfilter.core.compiled import arg
+from arfilter.core.cores import opencv_threads, usable_cores
 from arfilter.render import kernels
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
@@ -82,6 +83,8 @@ def _fade_table() -> np.ndarray:
 
 _FADE = _fade_table()
 load_compiled()  # the shaders' compiled code, before any frame needs it
+# Drawing shares the cores with the model and the decoder: OpenCV's pool gets only what they leave free.
+cv2.setNumThreads(opencv_threads(usable_cores()))
 
 
 def grazing_fade(facing: np.ndarray) -> np.ndarray:
