@@ -522,6 +522,22 @@ def test_the_page_keeps_drawing_when_the_videos_frame_callbacks_stop(site_server
 
 
 @pytest.mark.slow
+def test_a_page_in_the_background_keeps_its_frame_callbacks(site_server, shared_media, tmp_path):
+    """A page in the background gets no frames at all: its silence is no stall, and the loop keeps asking
+    for the video's frame callbacks (for when it is shown again)."""
+    def hidden_and_stopping(page) -> None:
+        callbacks_that_stop(page)
+        page.add_init_script("Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'})")
+
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
+    with camera_page(site_server, tmp_path / "camera.y4m", before_load=hidden_and_stopping) as page:
+        page.get_by_test_id("start").click()
+        wait_frames(page, 1)
+        page.wait_for_timeout(3000)  # three times the stall the page waits for
+        assert not any("no video frame callback" in line for line in page.arfilter_log), page.arfilter_log
+
+
+@pytest.mark.slow
 def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mesh, model_path, shared_media, tmp_path):
     """Phones take the GPU context from a page in the background and give it back later, with every
     texture and program gone: the page must draw the look again, not a bare (or black) picture."""

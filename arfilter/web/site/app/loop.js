@@ -53,6 +53,7 @@ export class FrameLoop {
   unstall() {
     const video = this.video;
     if (!this.running || !this.requestVideoFrame || video.paused || video.readyState < 2) return;
+    if (document.visibilityState !== "visible") return; // a page in the background gets no frames at all
     if (performance.now() - this.lastStep < STALLED_MS) return;
     console.warn(`no video frame callback for ${STALLED_MS} ms: following the video by animation frames`);
     this.cancel();
