@@ -24,8 +24,8 @@ seed now or was held the frame before, and lies within a hand's reach of a seed 
 second (and near a seed seen now, where it spans more than a few dozen texels per such seed), closed
 over a finger's width (a finger's inside looks like the skin it covers; its two outlines do not): a
 hand is found by its fingers, followed over its palm while it stays, and let go where the face looks
-as it used to or once its seeds have gone. The memory follows each texel slowly while it is clear, far more slowly while
-held, so a wrong memory never holds paint back for good.
+as it used to or once its seeds have gone. The memory follows each texel slowly while it is clear,
+far more slowly while held, so a wrong memory never holds paint back for good.
 
 What it cannot see: a hand of the skin's own colour over plain skin (a cheek) whose fingers
 never cross the look's box, and a hand held perfectly still for long (the memory learns it).
@@ -61,7 +61,7 @@ WEAK = 1.0  # in those floors
 REACH = 40.0  # texels (~0.3 UV): the furthest a held texel lies from a seed (a hand's size)
 SEED_KEEP = 15  # frames a seed counts for reaching (a hand's fingers may leave the look's box)
 # A hold spans at most HOLD_PER_SEED texels per seed seen now; beyond that it keeps only what lies within
-# SEED_NEAR texels of one: a hand leaving takes its hold with it. Before, with its last seeds gone, the
+# 15 texels of one (_SEED_NEAR): a hand leaving takes its hold with it. Before, with its last seeds gone, the
 # hold stayed wherever the skin still looked unlike its memory, and the talking woman squinted as the hand
 # left: her whole cheek held for half a second (bench_occlusion.py: her looks kept 87.0 / 84.3 / 88.5 ->
 # 91.3 / 92.0 / 91.2 %; paint on the hands within 0.5 point; 10 per seed: head turns' whole face 4.3 -> 5.8 %

@@ -250,6 +250,12 @@ def compare(photo: np.ndarray, frames: list[np.ndarray], truth: Truth, look: str
             "inside": float(difference[mask].mean()), "outside": float(difference[~ring & ~mask].mean())}
 
 
+def black_eye_photos(page, tmp_path: Path, frames: list[np.ndarray], truth: Truth, name: str,
+                     count: int) -> list[dict]:
+    """``count`` photos taken now, each against its camera frame for the black eye (:func:`compare`)."""
+    return [compare(take_photo(page, tmp_path, f"{name}{k}"), frames, truth, "black_eye_left") for k in range(count)]
+
+
 @pytest.mark.slow  # Chromium, the model in WebAssembly, software WebGL: about a minute here
 def test_the_page_paints_the_look_on_a_real_face_saves_it_and_uploads_nothing(site_server, built_site, shared_media,
                                                                             mesh, model_path, tmp_path):
@@ -289,8 +295,7 @@ def test_the_page_paints_the_look_on_a_real_face_saves_it_and_uploads_nothing(si
             assert pressed.inner_text() == first_title
 
             # The black eye on the face, in most photos; the rest of the picture is the camera's
-            results = [compare(take_photo(page, tmp_path, f"black{k}"), frames, truth, "black_eye_left")
-                       for k in range(4)]
+            results = black_eye_photos(page, tmp_path, frames, truth, "black", 4)
             darker = [r for r in results if r["darker"] > 8 and r["outside"] < NOISE]
             assert len(darker) >= 3, f"the black eye is not on the face in most photos: {results}"
             assert len({r["frame"] for r in results}) >= 2, "the photos are of one frame: the camera is not live"
@@ -416,8 +421,7 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
             told = int(re.search(r"\((\d+) ms a frame\)", text).group(1))
             assert told > 100 and "\n" not in text.strip(), text
             drawn = page.evaluate("() => window.arfilterStats.frames")
-            results = [compare(take_photo(page, tmp_path, f"slow{k}"), frames, truth, "black_eye_left")
-                       for k in range(4)]
+            results = black_eye_photos(page, tmp_path, frames, truth, "slow", 4)
             assert page.evaluate("() => window.arfilterStats.frames") >= drawn + 4
     finally:
         truth.close()
@@ -446,8 +450,7 @@ def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_s
                          accept_downloads=True) as page:
             page.get_by_test_id("start").click()
             wait_frames(page, 3, look="black_eye_left")
-            results = [compare(take_photo(page, tmp_path, f"cut{k}"), frames, truth, "black_eye_left")
-                       for k in range(4)]
+            results = black_eye_photos(page, tmp_path, frames, truth, "cut", 4)
     finally:
         truth.close()
     astray = [r for r in results if not (r["darker"] > 8 and r["inside"] > r["outside"] + 10)]
@@ -469,15 +472,13 @@ def test_a_browser_that_cannot_draw_a_video_frame_draws_the_video_itself(site_se
     try:
         with camera_page(site_server, tmp_path / "camera.y4m", before_load=unusable_video_frames,
                          accept_downloads=True) as page:
-            errors: list = []
-            page.on("pageerror", lambda error: errors.append(error))
             page.get_by_test_id("start").click()
             wait_frames(page, 3, look="black_eye_left")
-            results = [compare(take_photo(page, tmp_path, f"fallback{k}"), frames, truth, "black_eye_left")
-                       for k in range(3)]
+            results = black_eye_photos(page, tmp_path, frames, truth, "fallback", 3)
+            uncaught = [line for line in page.arfilter_log if line.startswith("uncaught:")]
     finally:
         truth.close()
-    assert not errors, f"the page threw: {errors}"
+    assert not uncaught, f"the page threw: {uncaught}"
     assert sum(r["darker"] > 8 and r["inside"] > r["outside"] + 10 for r in results) >= 2, \
         f"the black eye is not on the face: {results}"
 
@@ -555,8 +556,7 @@ def test_the_look_comes_back_after_the_phone_takes_the_gpu_away(site_server, mes
             assert page.evaluate("() => window.arfilterStats.frames") == stalled, "the loop drew on a lost context"
             page.evaluate("() => window.lose.restoreContext()")
             wait_frames(page, 3)
-            results = [compare(take_photo(page, tmp_path, f"after{k}"), frames, truth, "black_eye_left")
-                       for k in range(3)]
+            results = black_eye_photos(page, tmp_path, frames, truth, "after", 3)
     finally:
         truth.close()
     assert sum(r["darker"] > 8 and r["outside"] < NOISE for r in results) >= 2, \
