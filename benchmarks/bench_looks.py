@@ -49,6 +49,9 @@ def model_alone(frames: list[np.ndarray], model: Path) -> list[float]:
     from mediapipe.tasks.python import BaseOptions
     from mediapipe.tasks.python.vision import FaceLandmarker, FaceLandmarkerOptions, RunningMode
 
+    from arfilter.tracking.usage_reports import refuse_usage_reports
+
+    refuse_usage_reports()  # MediaPipe's usage logger stays off the network here too
     options = FaceLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model)),
                                     running_mode=RunningMode.VIDEO, num_faces=2)
     images = [mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(f[:, :, ::-1])) for f in frames]

@@ -276,6 +276,7 @@ def time_models(clip: Path, model: Path) -> dict[str, dict[str, Any]]:
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
     from arfilter.tracking.tracker import landmarks_only_bundle
+    from arfilter.tracking.usage_reports import refuse_usage_reports
 
     def options(base: BaseOptions) -> Any:
         return vision.FaceLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.VIDEO, num_faces=2,
@@ -283,6 +284,7 @@ def time_models(clip: Path, model: Path) -> dict[str, dict[str, Any]]:
                                             output_facial_transformation_matrixes=False)
 
     frames = decoded_rgb(clip)
+    refuse_usage_reports()  # MediaPipe's usage logger stays off the network here too
     times: dict[str, list[tuple[float, float, int]]] = {name: [] for name in MODELS}
     with vision.FaceLandmarker.create_from_options(options(BaseOptions(model_asset_path=str(model)))) as stock, \
             vision.FaceLandmarker.create_from_options(options(BaseOptions(

@@ -139,7 +139,8 @@ class Session:
         outside = sorted({p for p in self.written() if not p.startswith(root) and p != os.devnull})
         assert not outside, f"the session wrote outside its HOME, XDG, TMPDIR, cache and working folders: {outside}"
         test_folder = str(self.box.root.parent) + os.sep  # the box, the logs and the inputs: this test's tmp_path
-        held = sorted(path for path in self.watch.files if not path.startswith(test_folder)
+        own_code = str(REPO) + os.sep  # a checkout in /tmp (tests/mutants.py) is read, not used as temp space
+        held = sorted(path for path in self.watch.files if not path.startswith((test_folder, own_code))
                       and any(path.startswith(str(folder) + os.sep) for folder in SYSTEM_TEMP))
         assert not held, f"the session used the system temp folders although TMPDIR pointed elsewhere: {held}"
 
@@ -405,6 +406,42 @@ def test_apply_and_a_plain_run_write_only_the_named_file_and_open_no_socket(box,
     capture = cv2.VideoCapture(str(named))
     assert capture.read()[0], "the named output is a real video"
     capture.release()
+
+
+def _heard(listener: socket.socket) -> list[str]:
+    """The first line of each connection waiting on ``listener`` (which is non-blocking)."""
+    lines = []
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return lines
+        with connection:
+            connection.settimeout(2)
+            try:
+                lines.append(connection.recv(200).split(b"\r\n")[0].decode("ascii", "replace"))
+            except OSError as exc:
+                lines.append(f"(a connection, nothing read: {exc})")
+
+
+@pytest.mark.slow  # a real arfilter session
+def test_mediapipes_usage_reports_never_leave_not_even_through_the_users_proxy(box, shared_media, model_path):
+    """MediaPipe's wheel posts usage reports to play.googleapis.com from native code (its own libcurl) while
+    a task runs and as it closes. A user's https proxy would carry them out (without one they go straight
+    out); a listener standing in for that proxy must hear nothing from a whole session."""
+    clip = _clip(shared_media, "grimace_green_512.mp4")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        proxy = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        env = box.env(model=model_path, https_proxy=proxy, HTTPS_PROXY=proxy, all_proxy=proxy)
+        session = box.start("proxy", ["run", "--source", str(clip), "--sink", "null"], env)
+        code = session.wait(120)
+        assert code == 0, f"arfilter run failed:\n{session.stderr[-3000:]}"
+        heard = _heard(listener)  # a connection made before the session ended waits in the backlog
+    assert heard == [], f"the session sent requests out through the user's proxy: {heard}"
+    _assert_clean_log(session.stderr, "arfilter run behind a proxy")
 
 
 @pytest.mark.slow  # a real arfilter session

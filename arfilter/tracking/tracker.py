@@ -28,6 +28,7 @@ from arfilter.core.types import Face, Frame
 from arfilter.tracking.face_count import Box, FaceCount
 from arfilter.tracking.landmarkers import Landmarkers
 from arfilter.tracking.native import import_mediapipe, lean_detector, public_detect, quiet_native_stderr
+from arfilter.tracking.usage_reports import refuse_usage_reports
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -97,6 +98,7 @@ def create_landmarker(model_bytes: bytes, options: TrackerOptions, *, gpu: bool,
         output_face_blendshapes=False,
         output_facial_transformation_matrixes=False,
     )
+    refuse_usage_reports()
     with quiet_native_stderr(always=gpu):
         landmarker = vision.FaceLandmarker.create_from_options(task_options)
         if gpu:
@@ -124,6 +126,7 @@ def create_probe(model_bytes: bytes, options: TrackerOptions):
         running_mode=vision.RunningMode.IMAGE,
         min_detection_confidence=options.min_detection_confidence,
     )
+    refuse_usage_reports()
     with quiet_native_stderr():
         return vision.FaceDetector.create_from_options(task_options)
 
