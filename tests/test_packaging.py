@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -33,8 +34,10 @@ def test_the_wheel_holds_every_module_shader_and_pack_file(tmp_path):
         if (REPO / name).is_file() and not (REPO / name).is_symlink():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                             "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    # os.environ, not this process's C environment: a tracker made by an earlier test in this process
+    # pointed that at a proxy nothing can use (arfilter/tracking/usage_reports.py), and pip would inherit it.
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+                            capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("arfilter-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -9,7 +9,9 @@ Seen here: every ``arfilter run`` looked up play.googleapis.com as its tracker c
 libcurl reads its proxy from the C environment at each request. Naming a proxy scheme it does not
 know makes every request fail before any name lookup or socket (measured: no DNS query, no connect).
 Only the C environment changes (``os.putenv``): ``os.environ``, and so Python's own downloads (the
-model, through the user's proxy if they have one), keep what the user set.
+model, through the user's proxy if they have one), keep what the user set. A program this process starts
+with the inherited environment sees the refused proxy too: none of arfilter's needs the network (the
+supervisor passes its children ``os.environ``); a caller that starts one that does passes ``env=os.environ``.
 """
 
 from __future__ import annotations
