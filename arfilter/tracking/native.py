@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from arfilter.tracking.usage_reports import refuse_usage_reports
+
 # mediapipe's package imports every task and its drawing helpers, which import matplotlib's pyplot:
 # half a second of every start (0.52 of mediapipe's 0.74 s here), for plotting arfilter never does.
 DRAWING_HELPERS = ("mediapipe.tasks.python.vision.drawing_utils", "mediapipe.tasks.python.vision.drawing_styles")
@@ -45,6 +47,7 @@ class _RunOnFirstUse(importlib.abc.MetaPathFinder):
 def import_mediapipe() -> ModuleType:
     """``import mediapipe``, its drawing helpers (and so matplotlib) left to load when first used.
     Imported already, this costs nothing; being imported by another thread, it waits for that import."""
+    refuse_usage_reports()  # before its native library loads, and again before each task (tracker.py)
     finder = _RunOnFirstUse(DRAWING_HELPERS)
     sys.meta_path.insert(0, finder)
     try:
