@@ -156,16 +156,20 @@ def frame_masks(clean: list[np.ndarray], faces: list) -> list[np.ndarray]:
 
 
 def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds: list, look: Any, mesh: Any,
-                      pictures: Path | None, label: str, glasses: list[np.ndarray] | None = None) -> dict[str, Any]:
+                      pictures: Path | None, label: str, glasses: list[np.ndarray] | None = None,
+                      first: int = 0) -> dict[str, Any]:
     """Paint on the occluders and kept elsewhere, per occluder kind, for one look over one clip.
     ``glasses``: per frame, the glasses frame's pixels (grown; :func:`frame_masks`), left out of
-    "elsewhere" for ``kept``."""
+    "elsewhere" for ``kept``. ``first``: the frames before it are drawn (the memory of the skin
+    follows them) but not counted."""
     with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
     sums = {kind: [0.0, 0.0] for kind in KINDS}
     later_hand, kept, frame_counted = [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]
     ring = np.ones((5, 5), np.uint8)
     for index, (frame, found, mask, kind) in enumerate(zip(frames, faces, masks, kinds)):
         on, off = paint(with_handling(frame, found), frame), paint(without(frame, found), frame)
+        if index < first:
+            continue
         if kind is not None:
             sums[kind][0] += float(on[mask].sum())
             sums[kind][1] += float(off[mask].sum())
