@@ -167,9 +167,10 @@ def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds:
     later_hand, kept, frame_counted = [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]
     ring = np.ones((5, 5), np.uint8)
     for index, (frame, found, mask, kind) in enumerate(zip(frames, faces, masks, kinds)):
-        on, off = paint(with_handling(frame, found), frame), paint(without(frame, found), frame)
+        drawn, plain = with_handling(frame, found), without(frame, found)  # every frame: both follow the face
         if index < first:
             continue
+        on, off = paint(drawn, frame), paint(plain, frame)
         if kind is not None:
             sums[kind][0] += float(on[mask].sum())
             sums[kind][1] += float(off[mask].sum())
@@ -183,7 +184,7 @@ def occlusion_figures(frames: list[np.ndarray], faces: list, masks: list, kinds:
         kept[0] += float(on[elsewhere].sum())
         kept[1] += float(off[elsewhere].sum())
         if pictures is not None and kind is not None and index % CYCLE == CYCLE // 2:
-            side = np.hstack([with_handling(frame, found), without(frame, found)])
+            side = np.hstack([drawn, plain])  # as drawn: a second draw would move the memory of the skin on
             cv2.imwrite(str(pictures / f"{label}_{index:03d}_{kind}.png"), side)
     result = {kind: {"on_occluder": round(s[0] / s[1], 4) if s[1] > 0 else None, "paint_without": s[1]}
               for kind, s in sums.items()}
