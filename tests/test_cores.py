@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from arfilter.core.cores import LOOP_THREADS, opencv_threads, usable_cores
+from arfilter.core.cores import opencv_threads, usable_cores
 
 
 @pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (3, 1), (4, 2), (8, 6)])
@@ -23,5 +23,4 @@ def test_drawing_sets_opencvs_pool_before_any_frame():
     before, after = map(int, subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                             check=True).stdout.split())
     assert after == opencv_threads(usable_cores())
-    assert usable_cores() > LOOP_THREADS or after == 1
     assert before >= after
