@@ -10,7 +10,8 @@ from packs import uniform_pack
 from arfilter.core.types import Face
 from arfilter.render.packs import load_overlay
 from arfilter.render.renderer import FADE_FACING, Renderer, grazing_fade
-from arfilter.render.unwrap import TEXELS_PER_UV, UvGrid, grid_at, grid_coordinates, look_box, to_screen, vertex_normals
+from arfilter.render.unwrap import (TEXELS_PER_UV, UvGrid, all_to_screen, grid_at, grid_coordinates, look_box,
+                                    to_screen, vertex_normals)
 from arfilter.render.warp import OUTSIDE, Roi, rasterize_values, sample_map, signed_areas, visible_triangles
 from arfilter.tracking.mesh import MESH_VERTICES, uv_to_texel
 
@@ -97,6 +98,31 @@ def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_
     smooth = (expected % 256 > 2) & (expected % 256 < 253)  # away from the ramp's wrap-around
     assert np.abs(seen[inside][smooth].astype(float) - expected[smooth]).max() <= 1.0
 
+
+
+def test_all_to_screen_reads_each_array_as_to_screen_does(mesh, portrait, portrait_landmarks):
+    """Up to four per-texel arrays in one remap: each comes out as its own remap gives it, to the bit,
+    and an array that is None stays None (the renderer's weight, own features, strands, usual saturation)."""
+    points = portrait_landmarks[:MESH_VERTICES, :2]
+    triangles = mesh.skin_triangles
+    front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
+    visible = visible_triangles(points, portrait_landmarks[:MESH_VERTICES, 2], triangles, front)
+    box = look_box(mesh.uvs, triangles)
+    size, level = 1024, 1
+    map_x, map_y, _ = sample_map(points, triangles[visible], uv_to_texel(mesh.uvs, size, level), Roi(400, 100, 500, 500))
+    grid = grid_at(box, map_x, map_y, size, level)
+    # Real texel arrays: the portrait's own colours unwrapped into the box, and masks of them.
+    facing = np.ones(len(points), np.float32)
+    view = UvGrid(mesh.uvs, triangles, box).view(portrait, points, facing, np.ones(len(triangles), bool))
+    blue, green, red = (np.ascontiguousarray(view.image[..., c]) for c in range(3))
+    dark = np.where(green < np.median(green), np.uint8(255), np.uint8(0))
+    for arrays in ([blue, green, red, dark], [blue, None, red, dark], [None, green, None, dark], [blue, None, None, None]):
+        seen = all_to_screen(arrays, grid)
+        assert [values is None for values in seen] == [values is None for values in arrays]
+        for values, on_screen in zip(arrays, seen):
+            if values is not None:
+                assert on_screen.std() > 10, "real texture reaches the screen"
+                np.testing.assert_array_equal(on_screen, to_screen(values, grid))
 
 def paint_weight(mesh, landmarks: np.ndarray, shape: tuple[int, ...], folder) -> np.ndarray:
     """How much of a uniform multiply layer lands on each pixel (0-1), on a grey frame."""

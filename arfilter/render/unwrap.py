@@ -171,3 +171,22 @@ def to_screen(values: np.ndarray, grid: tuple[np.ndarray, np.ndarray]) -> np.nda
     """Sample a per-texel uint8 array of a :class:`UvView` at every screen pixel of a look's maps,
     given as :func:`grid_at` of them; a pixel showing no texel gets 0."""
     return cv2.remap(values, *grid, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def all_to_screen(arrays: list[np.ndarray | None], grid: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray | None]:
+    """:func:`to_screen` of up to four per-texel uint8 arrays of one box (None stays None), in one remap.
+
+    Why: OpenCV's remap of a 64x64 texel array onto an eye's region takes about as long for four
+    channels as for one (0.05 against 0.04 ms at 720p; two or three channels take twice as long as
+    four), and each channel comes out as its own remap gives it, to the bit."""
+    present = [index for index, values in enumerate(arrays) if values is not None]
+    if len(present) <= 1:
+        return [None if values is None else to_screen(values, grid) for values in arrays]
+    shape = arrays[present[0]].shape
+    planes = [np.ascontiguousarray(arrays[index]) for index in present]
+    planes += [np.zeros(shape, np.uint8)] * (4 - len(planes))
+    seen = cv2.split(to_screen(cv2.merge(planes), grid))
+    out: list[np.ndarray | None] = [None] * len(arrays)
+    for channel, index in enumerate(present):
+        out[index] = seen[channel]
+    return out
