@@ -168,6 +168,32 @@ def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
         np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table), expected[window])
 
 
+
+def test_label_questions_match_numpy_on_a_real_faces_dark_lines(portrait):
+    """Which connected areas touch a mask, and those areas as a mask: the compiled loops give what
+    numpy's boolean indexing, bincount and gather gave, over the dark lines of a real face (many
+    areas), a mask of none, and a strided mask (a view)."""
+    import cv2
+
+    from arfilter.render.labels import label_counts, labels_where
+
+    grey = cv2.cvtColor(portrait[200:520, 500:800], cv2.COLOR_BGR2GRAY)
+    lines = cv2.compare(cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, np.ones((5, 5), np.uint8)), 12, cv2.CMP_GT)
+    count, labels = cv2.connectedComponents(lines, connectivity=8)
+    assert count > 20, "a real face has many dark lines"
+    rng = np.random.default_rng(5)
+    touching = np.where(rng.random(lines.shape) < 0.01, np.uint8(255), np.uint8(0))
+    wide = np.zeros((lines.shape[0], 2 * lines.shape[1]), np.uint8)
+    wide[:, ::2] = touching
+    for mask in (lines, touching, np.zeros_like(lines), wide[:, ::2]):
+        expected = np.bincount(labels[mask > 0], minlength=count)
+        counts = label_counts(labels, mask, count)
+        np.testing.assert_array_equal(counts, expected)
+        keep = counts > 0
+        keep[0] = False
+        np.testing.assert_array_equal(labels_where(labels, keep), keep[labels].view(np.uint8) * np.uint8(255))
+    assert 0 < (label_counts(labels, touching, count)[1:] > 0).sum() < count - 1, "some areas touched, not all"
+
 KERNEL_USE = """
 import numpy as np
 from arfilter.render.warp import Roi, rasterize_values

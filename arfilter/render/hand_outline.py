@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from arfilter.render.labels import label_counts
+
 _FILL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # holes a hand's memory fills (an eye under it)
 PALM_LEAST = 20  # texels a palm smooths over in a held area before all its outline spans counts as held
 
@@ -29,7 +31,7 @@ def enclosed(held: np.ndarray, palm: np.ndarray | None = None) -> np.ndarray:
     if palm is None or cv2.countNonZero(palm) < PALM_LEAST:
         return filled
     count, labels = cv2.connectedComponents(filled, connectivity=8)
-    palms = np.bincount(labels[palm > 0], minlength=count)
+    palms = label_counts(labels, palm, count)
     for label in np.flatnonzero(palms >= PALM_LEAST):
         if label > 0:
             hull = cv2.convexHull(cv2.findNonZero((labels == label).view(np.uint8)))

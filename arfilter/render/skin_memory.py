@@ -36,6 +36,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from arfilter.render.labels import label_counts, labels_where
 from arfilter.render.regions import LEFT_BROW_CONTOUR, OUTER_LIPS_CONTOUR, RIGHT_BROW_CONTOUR
 from arfilter.render.unwrap import TEXELS_PER_UV, grid_coordinates
 from arfilter.render.warp import Roi
@@ -202,14 +203,13 @@ class SkinMemory:
             plain = cv2.compare(new_lines, 0.5, cv2.CMP_LT)
             weak = cv2.bitwise_and(self._weak(look, seen, plain), self._like_seeds(look, seeds, seen))
             count, labels = cv2.connectedComponents(cv2.bitwise_or(weak, seeds), connectivity=8)
-            keep = np.zeros(count, bool)
-            keep[labels[seeds > 0]] = True
-            keep[labels[(self.held_now > 0) & (weak > 0)]] = True
+            keep = (label_counts(labels, seeds, count) > 0) | (
+                label_counts(labels, cv2.bitwise_and(self.held_now, weak), count) > 0)
             keep[0] = False
             # Never further from a recent seed than a hand reaches: weak evidence alone is common.
             far = cv2.distanceTransform(cv2.bitwise_not(recent), cv2.DIST_L2, 3)
             within = cv2.compare(far, REACH, cv2.CMP_LT)
-            held = cv2.bitwise_and(keep[labels].view(np.uint8) * np.uint8(255), within)
+            held = cv2.bitwise_and(labels_where(labels, keep), within)
             held = _within_budget(held, seeds)
             # A finger is as skin-coloured as the cheek under it and often looks as that skin usually does:
             # only its outline is new. Closed over a finger's width, two outlines hold what lies between them.
@@ -263,12 +263,10 @@ class SkinMemory:
         # A strand is a line a texel's gap may break: joined over one texel before its parts are counted.
         # Its parts count if one is deep, and if one lies on still skin.
         count, labels = cv2.connectedComponents(cv2.dilate(loose, _NEAR), connectivity=8)
-        on_deep, on_still = np.zeros(count, bool), np.zeros(count, bool)
-        on_deep[labels[deep > 0]] = True
-        on_still[labels[cv2.bitwise_and(loose, self._still) > 0]] = True
-        keep = on_deep & on_still
+        on_still = label_counts(labels, cv2.bitwise_and(loose, self._still), count) > 0
+        keep = (label_counts(labels, deep, count) > 0) & on_still
         keep[0] = False
-        return cv2.bitwise_and(loose, keep[labels].view(np.uint8) * np.uint8(255))
+        return cv2.bitwise_and(loose, labels_where(labels, keep))
 
     def _off_strand_ends(self, seeds: np.ndarray, new_lines: np.ndarray) -> np.ndarray:
         """``seeds`` but those on new dark lines (half new, as :meth:`held`'s ``plain`` leaves out) joined to
@@ -277,11 +275,11 @@ class SkinMemory:
             return seeds
         lined = cv2.bitwise_or(cv2.compare(new_lines, 0.5, cv2.CMP_GT), self.strands)
         count, labels = cv2.connectedComponents(cv2.dilate(lined, _NEAR), connectivity=8)
-        strand = np.bincount(labels[self.strands > 0], minlength=count)
-        line = np.bincount(labels[lined > 0], minlength=count)
+        strand = label_counts(labels, self.strands, count)
+        line = label_counts(labels, lined, count)
         ends = (strand > 0) & (strand >= STRAND_SHARE * line)
         ends[0] = False
-        return cv2.bitwise_and(seeds, cv2.bitwise_not(ends[labels].view(np.uint8) * np.uint8(255)))
+        return cv2.bitwise_and(seeds, cv2.bitwise_not(labels_where(labels, ends)))
 
     def near_strands(self) -> np.ndarray:
         """uint8 255: the texels strands cross now (:meth:`held` found them) and those beside them: where
@@ -307,7 +305,7 @@ class SkinMemory:
         _, labels, stats, _ = cv2.connectedComponentsWithStats(palm, connectivity=8)
         broad = stats[:, cv2.CC_STAT_AREA] >= PALM_AREA
         broad[0] = False
-        return broad[labels].view(np.uint8) * np.uint8(255)
+        return labels_where(labels, broad)
 
     def _like_seeds(self, look: np.ndarray, seeds: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """uint8 255: the texel's colour is that of what lies between the seeds (the fingers), as
