@@ -231,3 +231,17 @@ def face_skin_luma(image: np.ndarray, points: np.ndarray, indices: np.ndarray) -
     ys = (centres[inside, 1, None] + patch[0]).ravel()
     blue, green, red = image[ys, xs].mean(axis=0)
     return float(0.114 * blue + 0.587 * green + 0.299 * red) / 255.0
+
+
+def sample_luma(image: np.ndarray, points: np.ndarray, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``lighting.sample_luma`` as numpy found it: one gather of the spaced 3x3 samples inside the frame."""
+    patch = np.mgrid[-1:2, -1:2].reshape(2, -1)
+    height, width = image.shape[:2]
+    step = max(1, int(round(float(np.ptp(points[:, 0])) / 150.0)))
+    centres = np.round(points[vertices]).astype(np.intp)
+    inside = ((centres[:, 0] >= step) & (centres[:, 0] < width - step)
+              & (centres[:, 1] >= step) & (centres[:, 1] < height - step))
+    xs = centres[inside, 0, None] + step * patch[1]
+    ys = centres[inside, 1, None] + step * patch[0]
+    summed = image[ys, xs].sum(axis=1, dtype=np.int32)
+    return summed @ (np.array([0.114, 0.587, 0.299]) / (9 * 255.0)), inside

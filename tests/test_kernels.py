@@ -131,6 +131,28 @@ def test_the_skin_sample_matches_numpy_on_a_real_face(portrait, portrait_landmar
     assert seen[0] is not None and seen[-1] is None and len({value for value in seen if value is not None}) >= 2
 
 
+
+def test_the_light_probe_samples_match_numpy_on_a_real_face(portrait, portrait_landmarks):
+    """The light fit's samples (spaced 3x3 around each skin vertex): the face whole, then moved so some
+    vertices, then all, leave the frame (those are left out), scaled so the samples lie 1-4 pixels apart, in both
+    float types and on a strided frame (a view)."""
+    from arfilter.render.lighting import SKIN_VERTICES, sample_luma
+
+    points = portrait_landmarks[:MESH_VERTICES, :2]
+    centre = points.mean(axis=0)
+    kept = []
+    for shift, scale in ((0.0, 1.0), (0.0, 2.5), (0.4, 1.0), (0.47, 1.6), (0.5, 0.4), (2.0, 1.0)):
+        moved = (points - centre) * np.float32(scale) + centre + np.array([shift * portrait.shape[1], 0.0], np.float32)
+        for typed in (moved, moved.astype(np.float64)):
+            for image in (portrait, portrait[:, 1:]):
+                luma, inside = sample_luma(image, typed, SKIN_VERTICES)
+                expected_luma, expected_inside = numpy_version.sample_luma(image, typed, SKIN_VERTICES)
+                np.testing.assert_array_equal(inside, expected_inside)
+                np.testing.assert_array_equal(luma, expected_luma)
+                kept.append(int(inside.sum()))
+    assert kept[0] == len(SKIN_VERTICES) and kept[-1] == 0
+    assert any(0 < count < len(SKIN_VERTICES) for count in kept[8:20]), "some cases half out of the frame"
+
 def test_occlusion_score_tables_match_numpy_for_many_skins():
     """The per-frame lookup tables of the occlusion test, for skins from dark to bright, narrow and wide
     spreads, both sets of ramps (per texel, per screen pixel)."""

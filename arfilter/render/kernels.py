@@ -219,3 +219,25 @@ def patch_sums(image, points, indices, radius):  # pragma: no cover - compiled; 
                     sums[1 + c] += image[y, x, c]
     return sums
 
+
+
+@numba.njit([numba.types.Tuple((numba.int32[:, ::1], numba.boolean[::1]))(image, numba.int64[:, ::1], numba.int64)
+             for image in _IMAGES], **_JIT)
+def spaced_sums(image, centres, step):  # pragma: no cover - compiled; see the tests
+    """Per centre (x, y: whole pixels): the sums of B, G and R (int32) over 3x3 samples ``step`` pixels
+    apart around it, and whether all of them lie inside ``image`` (at least ``step`` from its edges; the
+    sums are 0 where not)."""
+    height, width = image.shape[0], image.shape[1]
+    count = centres.shape[0]
+    sums = np.zeros((count, 3), np.int32)
+    inside = np.zeros(count, np.bool_)
+    for i in range(count):
+        cx, cy = centres[i, 0], centres[i, 1]
+        if cx < step or cx >= width - step or cy < step or cy >= height - step:
+            continue
+        inside[i] = True
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                for c in range(3):
+                    sums[i, c] += image[cy + dy * step, cx + dx * step, c]
+    return sums, inside

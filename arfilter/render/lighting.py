@@ -29,6 +29,7 @@ from typing import Callable, Union
 import numpy as np
 
 from arfilter.core.types import Light
+from arfilter.render import kernels
 
 # Skin vertices of MediaPipe's mesh used as the light probe: every vertex outside the eyes (grown by
 # 2 % of the texture), brows, lips (render.regions' outlines), the face's outline (tracking.mesh.FACE_OVAL)
@@ -54,7 +55,6 @@ MIN_FACING = 0.25  # vertices turned further from the camera than ~75 degrees ar
 MIN_VERTICES = 24  # fewer usable vertices than this (a face mostly out of the frame): no fit
 TRIM = 0.8  # share of the vertices kept by the robust pass (the best-fitting ones)
 
-_PATCH = np.mgrid[-1:2, -1:2].reshape(2, -1)  # 3x3 samples around each vertex, spaced by the face's size
 _LUMA_WEIGHTS = np.array([0.114, 0.587, 0.299]) / (9 * 255.0)  # Rec. 601 luma (0-1) of 9 summed BGR samples
 
 
@@ -71,18 +71,15 @@ def sample_luma(image: np.ndarray, points: np.ndarray, vertices: np.ndarray) -> 
     """Mean luma (0-1) of 3x3 samples around each vertex, and which vertices lie inside the frame.
 
     The samples are spaced by about a 150th of the face's width, so pores and
-    noise average out at any face size without blurring the whole frame.
+    noise average out at any face size without blurring the whole frame. Gathered by a compiled loop
+    (:func:`kernels.spaced_sums`): numpy's fancy index over a 720p frame took 0.2 ms a fit.
     """
-    height, width = image.shape[:2]
-    step = max(1, int(round(float(np.ptp(points[:, 0])) / 150.0)))
-    centres = np.round(points[vertices]).astype(np.intp)
-    margin = step
-    inside = ((centres[:, 0] >= margin) & (centres[:, 0] < width - margin)
-              & (centres[:, 1] >= margin) & (centres[:, 1] < height - margin))
-    xs = centres[inside, 0, None] + step * _PATCH[1]
-    ys = centres[inside, 1, None] + step * _PATCH[0]
-    summed = image[ys, xs].sum(axis=1, dtype=np.int32)  # (n, 3): BGR summed over each vertex's 9 samples
-    luma = summed @ _LUMA_WEIGHTS
+    xs = points[:, 0]
+    step = max(1, int(round(float(xs.max() - xs.min()) / 150.0)))
+    centres = np.round(points[vertices]).astype(np.int64)
+    frame = image if image.flags.c_contiguous else np.ascontiguousarray(image)
+    sums, inside = kernels.spaced_sums(frame, centres, step)
+    luma = sums[inside] @ _LUMA_WEIGHTS  # BGR summed over each vertex's 9 samples
     return luma, inside
 
 
