@@ -42,11 +42,13 @@ def colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None
     luma = np.maximum(dark, bright)
     y, r, b = cv2.split(ycc)
     brightness = cv2.LUT(y, luma)
+    lit = (y > skin[0]) & (saturation_of(y, r, b) >= np.float32(O.LIT_SATURATION * P.saturation_share(skin)))
     if reference is not None:
         level = y.astype(np.float32)
         darker = ramp(level / cv2.max(cv2.erode(reference, np.ones((5, 5), np.uint8)), 1.0), *O.REFERENCE_DARK)
         brighter = ramp(level / cv2.max(cv2.dilate(reference, np.ones((3, 3), np.uint8)), 1.0), *O.REFERENCE_BRIGHT)
         brightness = cv2.min(brightness, cv2.max(darker, brighter))
+    brightness[lit] = 0  # skin in more light (occlusion.LIT_SATURATION)
     hue = cv2.max(cv2.LUT(r, cr), cv2.LUT(b, cb))
     return cv2.max(cv2.max(brightness, hue), grey_score(y, r, b, skin, O.GREY))
 

@@ -18,11 +18,13 @@ from arfilter.render.renderer import Renderer
 
 
 def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
-    """The portrait bare, dimmed and brightened (the light changes), and with a hand, a microphone,
-    a cup and strands of hair over its left eye and cheek, each for a few frames."""
+    """The portrait bare, dimmed and brightened (the light changes; at 1.5x its skin is far brighter than
+    the face's and keeps its saturation: lit skin), and with a hand, a microphone, a cup and strands of
+    hair over its left eye and cheek, each for a few frames."""
     unit = float(np.ptp(landmarks[:468, 0]))
     centre = landmarks[[263, 280, 330], :2].mean(axis=0)
     frames = [portrait] * 3 + [cv2.convertScaleAbs(portrait, alpha=0.8)] * 2 + [cv2.convertScaleAbs(portrait, alpha=1.15)]
+    frames += [cv2.convertScaleAbs(portrait, alpha=1.5), portrait]
     for kind in ("hand", "mic", "cup", "hair"):
         covered, _ = composite(portrait, kind, centre, unit, 0.2, skin_colour(portrait, landmarks))
         frames += [covered] * 3 + [portrait]
@@ -31,13 +33,17 @@ def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
 def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portrait_landmarks, monkeypatch, look):
-    checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler"], 0)
+    checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler", "lit"], 0)
     colour_score, broad_saturation = occlusion.Occlusion._colour_score, occlusion._broad_saturation
 
     def colour(ycc, skin, reference=None):
         result = colour_score(ycc, skin, reference)
         np.testing.assert_array_equal(result, opencv_version.colour_score(ycc, skin, reference))
         checked["colour" if reference is None else "reference colour"] += 1
+        y, cr, cb = cv2.split(ycc)
+        lit = (y > skin[0]) & (opencv_version.saturation_of(y, cr, cb) >= occlusion.LIT_SATURATION
+                               * occlusion_pixels.saturation_share(skin))
+        checked["lit"] += int(np.count_nonzero(lit) > 100)
         return result
 
     def saturation(ycc, skin, valid):
@@ -71,6 +77,7 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
     assert checked["reference colour"] - 1 == checked["gate"] == frames == checked["saturation"] - 1, checked
     assert checked["paler"] > frames // 2, checked  # parts of this skin are paler than its mean
     assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
+    assert checked["lit"] >= 1, checked  # skin in more light scored too (occlusion.LIT_SATURATION)
 
 
 def test_the_grey_score_matches_opencv_for_every_colour():

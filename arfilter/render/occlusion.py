@@ -66,6 +66,12 @@ REFERENCE_DARK = (0.75, 0.5)  # brightness / the darkest reference nearby: score
 REFERENCE_BRIGHT = (1.15, 1.4)  # brightness / the brightest reference nearby: score 0 .. 255
 REFERENCE_BAND = 0.15  # a texel learns only while within this of its reference (a strand or a cup never)
 REFERENCE_LEARN = (0.05, 0.005)  # per frame, while clear / while held
+# A texel brighter than the face's skin that keeps at least this share of the skin's saturation is skin in
+# more light, never something bright in front: a cheek bunched up into the light by a squint is 1.8x the
+# skin's brightness and 1.5x its own usual, with 0.8 of the skin's saturation; a white or grey cup has
+# almost none. Held as "far brighter", it cut a skin-coloured patch into the talking woman's cheek bruise
+# while she grimaced (12 frames, up to 18 % of the bruise's paint).
+LIT_SATURATION = 0.5
 # Per pixel, "far greyer" is taken against how saturated this bit of skin usually is where that is under
 # PALE of the face's mean (per texel, learned while clear at SATURATION_LEARN a frame; broad areas only: a
 # 3x3 closing fills in a wire or a strand): a pale lid or inner corner is the face's own. On the webcam
@@ -256,15 +262,17 @@ class Occlusion:
 
     @staticmethod
     def _colour_score(ycc: np.ndarray, skin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-        """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter,
-        far greyer)."""
+        """uint8: 0 = this face's skin colour, 255 = clearly something else (chroma, far darker or brighter
+        but not as saturated as lit skin (:data:`LIT_SATURATION`), far greyer)."""
         # Far darker or brighter than skin only counts where it is also far off this texel's own (the
         # darkest reference in 5x5 texels: the lashes move; the brightest in 3x3), when there is one.
         out = np.empty(ycc.shape[:2], np.uint8)
         low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
             cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
+        lit = np.float32(LIT_SATURATION * occlusion_pixels.saturation_share(skin))
         occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None, _REFERENCE_RAMPS,
-                                       occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY), out)
+                                       occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY),
+                                       np.float32(skin[0]), lit, out)
         return out
 
     @staticmethod

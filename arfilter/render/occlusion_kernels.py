@@ -82,14 +82,15 @@ def grey_score(y, cr, cb, chroma, alpha, gamma, highlight, pale):  # pragma: no 
 
 # why: one loop over the texels with every score of one texel in registers; split into functions,
 # each would walk the box again (what the OpenCV calls it replaced did, a dozen times).
-@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], f4[:, ::1], f4[:, ::1], b1, f4[::1], f4[:, ::1], f4, f4, f8, "
+@numba.njit(["void(u1[:, :, ::1], u1[:, ::1], f4[:, ::1], f4[:, ::1], b1, f4[::1], f4[:, ::1], f4, f4, f8, f4, f4, "
              "u1[:, ::1])"], **_JIT)
 def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma, grey_alpha, grey_gamma, highlight,
-                 out):  # pragma: no cover - compiled
+                 skin_luma, lit_saturation, out):  # pragma: no cover - compiled
     """uint8 per texel, 0 = this face's skin colour, 255 = clearly something else: the max of its
     brightness score (``tables[0]`` at Y; with ``use_reference``, no more than how far it is off its
     reference's ``low`` (its darkest nearby) or ``high`` (its brightest), each at least 1, on
-    ``reference_ramps``: start, scale of the darker ramp, then of the brighter), its hue score
+    ``reference_ramps``: start, scale of the darker ramp, then of the brighter; none where it is brighter
+    than ``skin_luma`` with a saturation of ``lit_saturation`` or more: skin in more light), its hue score
     (``tables[1]`` at Cr, ``tables[2]`` at Cb) and :func:`grey_score`."""
     height, width = out.shape
     one = np.float32(1.0)
@@ -97,8 +98,10 @@ def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma,
         for x in range(width):
             luma, cr, cb = ycc[y, x, 0], ycc[y, x, 1], ycc[y, x, 2]
             brightness = tables[0, luma]
-            if use_reference:
-                level = np.float32(luma)
+            level = np.float32(luma)
+            if level > skin_luma and chroma[cr, cb] / np.float32(max(luma, np.uint8(24))) >= lit_saturation:
+                brightness = np.uint8(0)
+            elif use_reference:
                 darker = _ramp(level / max(low[y, x], one), reference_ramps[0], reference_ramps[1])
                 brighter = _ramp(level / max(high[y, x], one), reference_ramps[2], reference_ramps[3])
                 brightness = min(brightness, max(darker, brighter))
