@@ -204,7 +204,8 @@ class Renderer:
             map_x, map_y = np.ascontiguousarray(map_x[::step, ::step]), np.ascontiguousarray(map_y[::step, ::step])
         return grid_at(self._box, map_x, map_y, self.overlay.texture_size, level)
 
-    def _texel_masks(self, weight: np.ndarray, face_id: int, grid: tuple[np.ndarray, np.ndarray]) -> list:
+    def _texel_masks(self, weight: np.ndarray, face_id: int,
+                     grid: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray | None]:
         """The paint weight and the occlusion test's per-texel masks (its own features, strands, usual
         saturation: None where unknown) read at ``grid``'s pixels, in one remap (:func:`all_to_screen`)."""
         if self.occlusion is None:
@@ -215,7 +216,8 @@ class Renderer:
         return all_to_screen([weight, own, self.occlusion.strands(face_id),
                               self.occlusion.usual_saturation(face_id)], grid)
 
-    def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, masks: list, step: int) -> np.ndarray:
+    def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, masks: list[np.ndarray | None],
+               step: int) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
         except over the face's own broad features (brows), which the paint covers as it always did,
         unless a strand far darker than any shadow crosses them (:meth:`Occlusion.gate`). ``masks``: the
