@@ -462,6 +462,20 @@ def test_a_cheek_bunched_up_into_the_light_keeps_its_bruise(mesh, talking_clip):
     worst = int(np.argmin(kept))
     assert kept[worst] > 0.97, f"frame {worst} kept only {kept[worst]:.1%} of the bruise's paint"
 
+
+def test_a_smirk_deepening_a_crease_holds_no_paint_back(mesh, whole_face, model_path, shared_media):
+    """In frames 37-47 the talking woman smirks: the crease beside her mouth deepens into a new dark line
+    a few texels long, which the memory of the skin took for a hand's gap, and it then held 280 texels of
+    her cheek (93.7 % of the paint kept in frame 44). A hand's gaps and outline are long lines: a hold
+    needs at least ``SEEDS_LEAST`` seed texels, and every frame keeps its paint (97.8 % or more)."""
+    frames = read_frames(shared_media / "talking_woman_512.mp4", 48)
+    faces = track_clip(frames, model_path)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    kept = [float(paint(with_handling(frame, found), frame).sum()) / float(paint(without(frame, found), frame).sum())
+            for frame, found in zip(frames, faces)]
+    worst = int(np.argmin(kept))
+    assert kept[worst] > 0.96, f"frame {worst} kept only {kept[worst]:.1%} of the paint"
+
 def test_dark_strands_of_hair_keep_their_colour(mesh, whole_face, portrait, portrait_landmarks):
     """Strands thinner than a texel, far darker than the skin on both sides: held back per pixel as
     thin lines, while the skin between them keeps its paint. In one frame on a still face: 27 % of the

@@ -70,6 +70,12 @@ SEED_KEEP = 15  # frames a seed counts for reaching (a hand's fingers may leave 
 # also keeps a hold from spreading once hair has left (the bare skin strands leave differs from the memory,
 # their shade beside them: the talking woman's whole cheek was held after her hair had gone).
 HOLD_PER_SEED = 30
+# And a hold needs at least SEEDS_LEAST seed texels now: a hand's gaps and outline are long lines, while a
+# crease deepening in a smirk is a few texels (4 in the talking woman's frames 37-47, where the memory then
+# held 280 texels of her cheek: the whole face's paint there 93.7 % kept; 97.8 % with this). Over the
+# bench (bench_occlusion.py): paint on the hands within 0.3 point (the webcam's black eye 0.6 -> 0.9 %),
+# kept elsewhere up to +0.4 (glasses_smile's cheek 96.9 -> 97.3 %, the talking woman's whole face 91.2 -> 91.5 %).
+SEEDS_LEAST = 6
 _SEED_NEAR = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
 LIKE = 3.0  # spreads: a texel this close to the colour between the seeds may belong with them
 LIKE_FLOOR = np.array([4.0, 2.0, 2.0], np.float32)  # never tighter than this (levels)
@@ -199,7 +205,7 @@ class SkinMemory:
         self.since_seed[seeds > 0] = 0
         recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
         held = np.zeros(valid.shape, np.uint8)
-        if cv2.countNonZero(seeds) > 0:  # with no seed now nothing is held (:data:`HOLD_PER_SEED`)
+        if cv2.countNonZero(seeds) >= SEEDS_LEAST:  # with (almost) no seed now nothing is held
             plain = cv2.compare(new_lines, 0.5, cv2.CMP_LT)
             weak = cv2.bitwise_and(self._weak(look, seen, plain), self._like_seeds(look, seeds, seen))
             count, labels = cv2.connectedComponents(cv2.bitwise_or(weak, seeds), connectivity=8)
