@@ -313,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             results["occlusion"][label] = {
                 look: occlusion_figures(frames, faces, masks, kinds, looks[look], mesh, args.pictures,
                                         f"{label}_{look}", glasses) for look in args.looks}
-            for look in args.looks:  # the same clip with nothing composited in: what any bare frame loses
-                results["occlusion"][label][look]["kept_bare"] = bare_kept(clean, clean_faces, looks[look], mesh, glasses)
+            for look, row in results["occlusion"][label].items():  # the clip bare: what no occluder causes
+                row["kept_bare"] = bare_kept(clean, clean_faces, looks[look], mesh, glasses)
             print(label, json.dumps(results["occlusion"][label]), flush=True)
         portrait = cv2.imread(str(args.media / "portrait_720p.jpg"))
         portrait_faces = track([portrait], args.model)

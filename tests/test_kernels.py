@@ -131,7 +131,6 @@ def test_the_skin_sample_matches_numpy_on_a_real_face(portrait, portrait_landmar
     assert seen[0] is not None and seen[-1] is None and len({value for value in seen if value is not None}) >= 2
 
 
-
 def test_the_light_probe_samples_match_numpy_on_a_real_face(portrait, portrait_landmarks):
     """The light fit's samples (spaced 3x3 around each skin vertex): the face whole, then moved so some
     vertices, then all, leave the frame (those are left out), scaled so the samples lie 1-4 pixels apart, in both
@@ -152,6 +151,7 @@ def test_the_light_probe_samples_match_numpy_on_a_real_face(portrait, portrait_l
                 kept.append(int(inside.sum()))
     assert kept[0] == len(SKIN_VERTICES) and kept[-1] == 0
     assert any(0 < count < len(SKIN_VERTICES) for count in kept[8:20]), "some cases half out of the frame"
+
 
 def test_occlusion_score_tables_match_numpy_for_many_skins():
     """The per-frame lookup tables of the occlusion test, for skins from dark to bright, narrow and wide
@@ -190,7 +190,6 @@ def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
         np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table), expected[window])
 
 
-
 def test_label_questions_match_numpy_on_a_real_faces_dark_lines(portrait):
     """Which connected areas touch a mask, and those areas as a mask: the compiled loops give what
     numpy's boolean indexing, bincount and gather gave, over the dark lines of a real face (many
@@ -215,6 +214,7 @@ def test_label_questions_match_numpy_on_a_real_faces_dark_lines(portrait):
         keep[0] = False
         np.testing.assert_array_equal(labels_where(labels, keep), keep[labels].view(np.uint8) * np.uint8(255))
     assert 0 < (label_counts(labels, touching, count)[1:] > 0).sum() < count - 1, "some areas touched, not all"
+
 
 KERNEL_USE = """
 import numpy as np

@@ -81,16 +81,24 @@ def test_the_view_reads_the_frame_where_each_texel_lies(mesh, portrait, portrait
     assert view.facing[view.valid].max() <= 1.0 and view.facing[~view.valid].max() == 0.0
 
 
-def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_landmarks):
-    """A per-texel ramp sampled through the renderer's own maps gives back each pixel's texel."""
-    points = portrait_landmarks[:MESH_VERTICES, :2]
+TEXTURE_SIZE, MIP_LEVEL = 1024, 1  # the maps' texel coordinates: level 1 of a 1024 texture
+
+
+def renderers_maps(mesh, landmarks: np.ndarray) -> tuple[Roi, np.ndarray, np.ndarray, np.ndarray]:
+    """The whole face's UV box and the renderer's remap maps and coverage over a 500x500 region of the
+    portrait (its face), as :class:`Renderer` makes them."""
+    points = landmarks[:MESH_VERTICES, :2]
     triangles = mesh.skin_triangles
     front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
-    visible = visible_triangles(points, portrait_landmarks[:MESH_VERTICES, 2], triangles, front)
-    box = look_box(mesh.uvs, triangles)
-    size, level = 1024, 1
-    roi = Roi(400, 100, 500, 500)
-    map_x, map_y, coverage = sample_map(points, triangles[visible], uv_to_texel(mesh.uvs, size, level), roi)
+    visible = visible_triangles(points, landmarks[:MESH_VERTICES, 2], triangles, front)
+    targets = uv_to_texel(mesh.uvs, TEXTURE_SIZE, MIP_LEVEL)
+    return (look_box(mesh.uvs, triangles), *sample_map(points, triangles[visible], targets, Roi(400, 100, 500, 500)))
+
+
+def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_landmarks):
+    """A per-texel ramp sampled through the renderer's own maps gives back each pixel's texel."""
+    box, map_x, map_y, coverage = renderers_maps(mesh, portrait_landmarks)
+    size, level = TEXTURE_SIZE, MIP_LEVEL
     ramp = np.tile((np.arange(box.width) % 256).astype(np.uint8), (box.height, 1))
     seen = to_screen(ramp, grid_at(box, map_x, map_y, size, level))
     inside = (coverage == 255) & (map_x != OUTSIDE)
@@ -99,24 +107,19 @@ def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_
     assert np.abs(seen[inside][smooth].astype(float) - expected[smooth]).max() <= 1.0
 
 
-
 def test_all_to_screen_reads_each_array_as_to_screen_does(mesh, portrait, portrait_landmarks):
     """Up to four per-texel arrays in one remap: each comes out as its own remap gives it, to the bit,
     and an array that is None stays None (the renderer's weight, own features, strands, usual saturation)."""
-    points = portrait_landmarks[:MESH_VERTICES, :2]
-    triangles = mesh.skin_triangles
-    front = float(np.sign(np.median(signed_areas(mesh.uvs, triangles))))
-    visible = visible_triangles(points, portrait_landmarks[:MESH_VERTICES, 2], triangles, front)
-    box = look_box(mesh.uvs, triangles)
-    size, level = 1024, 1
-    map_x, map_y, _ = sample_map(points, triangles[visible], uv_to_texel(mesh.uvs, size, level), Roi(400, 100, 500, 500))
-    grid = grid_at(box, map_x, map_y, size, level)
+    box, map_x, map_y, _ = renderers_maps(mesh, portrait_landmarks)
+    grid = grid_at(box, map_x, map_y, TEXTURE_SIZE, MIP_LEVEL)
     # Real texel arrays: the portrait's own colours unwrapped into the box, and masks of them.
+    points, triangles = portrait_landmarks[:MESH_VERTICES, :2], mesh.skin_triangles
     facing = np.ones(len(points), np.float32)
     view = UvGrid(mesh.uvs, triangles, box).view(portrait, points, facing, np.ones(len(triangles), bool))
     blue, green, red = (np.ascontiguousarray(view.image[..., c]) for c in range(3))
     dark = np.where(green < np.median(green), np.uint8(255), np.uint8(0))
-    for arrays in ([blue, green, red, dark], [blue, None, red, dark], [None, green, None, dark], [blue, None, None, None]):
+    cases = ([blue, green, red, dark], [blue, None, red, dark], [None, green, None, dark], [blue, None, None, None])
+    for arrays in cases:
         seen = all_to_screen(arrays, grid)
         assert [values is None for values in seen] == [values is None for values in arrays]
         for values, on_screen in zip(arrays, seen):

@@ -220,7 +220,6 @@ def patch_sums(image, points, indices, radius):  # pragma: no cover - compiled; 
     return sums
 
 
-
 @numba.njit([numba.types.Tuple((numba.int32[:, ::1], numba.boolean[::1]))(image, numba.int64[:, ::1], numba.int64)
              for image in _IMAGES], **_JIT)
 def spaced_sums(image, centres, step):  # pragma: no cover - compiled; see the tests

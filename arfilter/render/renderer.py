@@ -208,10 +208,8 @@ class Renderer:
                      grid: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray | None]:
         """The paint weight and the occlusion test's per-texel masks (its own features, strands, usual
         saturation: None where unknown) read at ``grid``'s pixels, in one remap (:func:`all_to_screen`)."""
-        if self.occlusion is None:
-            return [to_screen(weight, grid), None, None, None]
-        own = self.occlusion.own_features(face_id)
-        if own is None:
+        own = None if self.occlusion is None else self.occlusion.own_features(face_id)
+        if own is None:  # no occlusion test, or no skin known for this face yet
             return [to_screen(weight, grid), None, None, None]
         return all_to_screen([weight, own, self.occlusion.strands(face_id),
                               self.occlusion.usual_saturation(face_id)], grid)
@@ -251,7 +249,8 @@ class Renderer:
         normals = vertex_normals(landmarks, self._normal_triangles, self._front_sign)  # right at the look's vertices
         weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
         seen_weight, *masks = self._texel_masks(weight, face.face_id, self._grid_at(map_x, map_y, level, step))
-        coverage = cv2.multiply(coverage, self._full_size(seen_weight, (roi.width, roi.height), step), scale=1.0 / 255.0)
+        seen_weight = self._full_size(seen_weight, (roi.width, roi.height), step)
+        coverage = cv2.multiply(coverage, seen_weight, scale=1.0 / 255.0)
         region = image[roi.slices]
         if self.occlusion is not None:
             coverage = self._gated(coverage, face.face_id, region, masks, step)
