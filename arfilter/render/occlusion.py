@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from arfilter.render import occlusion_kernels, occlusion_pixels
+from arfilter.render import memory_kernels, occlusion_kernels, occlusion_pixels
 from arfilter.render.hand_outline import enclosed
 from arfilter.render.skin_memory import SkinMemory, still_skin
 from arfilter.render.unwrap import UvView
@@ -108,12 +108,6 @@ def _skin_statistics(ycc: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
 _COLOUR_RAMPS = occlusion_kernels.ramps((0, 0, 1, 2), DARK, BRIGHT, CHROMA_SIGMAS, CHROMA_SIGMAS)
 
 
-def _colour_tables(skin: np.ndarray) -> np.ndarray:
-    """uint8 (3, 256) lookup tables (level -> score 0-255) for Y, Cr and Cb against this face's skin."""
-    dark, bright, cr, cb = occlusion_kernels.ramp_tables(skin, _COLOUR_RAMPS)
-    return np.stack([np.maximum(dark, bright), cr, cb])
-
-
 _REFERENCE_RAMPS = np.array([REFERENCE_DARK[0], 255.0 / (REFERENCE_DARK[1] - REFERENCE_DARK[0]),
                              REFERENCE_BRIGHT[0], 255.0 / (REFERENCE_BRIGHT[1] - REFERENCE_BRIGHT[0])], np.float32)
 _NO_REFERENCE = np.zeros((1, 1), np.float32)  # for an array a kernel won't read
@@ -129,14 +123,6 @@ def _broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> n
     return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, _KERNEL), valid)
 
 
-def _grown(covered: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """uint8 255: ``covered`` and the texels beside it whose smoothed colour score is over the low threshold
-    (:data:`HYSTERESIS`, in space as in time): a texel half over a cup's or a microphone's edge scores
-    half as much as one under it."""
-    near = cv2.bitwise_and(cv2.dilate(covered, _KERNEL), cv2.compare(score, HYSTERESIS[0], cv2.CMP_GT))
-    return cv2.max(covered, near)
-
-
 def _faded_beside(held: np.ndarray) -> np.ndarray:
     """uint8 paint weight over the box: 0 on ``held`` texels, fading in over the texels beside them (a 3x3
     mean, so two thirds beside a straight edge), full beyond.
@@ -144,8 +130,8 @@ def _faded_beside(held: np.ndarray) -> np.ndarray:
     Why not grown by a texel and then faded, as before: that took the paint off two texels of bare skin
     around every cup and microphone (bench_occlusion.py, paint kept elsewhere under the black eye 90.8 ->
     93.9 % on glasses_smile, 86.4 -> 89.7 % on the webcam, 95.0 -> 98.2 % on head turns), and
-    :func:`_grown` holds the edge's mixed texels, so the paint on them did not rise (the talking woman's
-    cup 4.8 -> 4.7 %, the microphones' 0.5-1.7 %)."""
+    :func:`memory_kernels.step_covered` grows it over the edge's mixed texels, so the paint on them did not rise
+    (the talking woman's cup 4.8 -> 4.7 %, the microphones' 0.5-1.7 %)."""
     clear = cv2.bitwise_not(held)
     return cv2.min(cv2.blur(clear, (3, 3)), clear)
 
@@ -179,26 +165,28 @@ class Occlusion:
         colour = self._colour_score(ycc, state.skin, state.reference)
         excess = cv2.subtract(colour, state.usual)  # only what is less like skin than this texel used to be
         score = cv2.blur(excess, (3, 3))
-        entering = cv2.compare(score, HYSTERESIS[1], cv2.CMP_GT)
-        staying = cv2.bitwise_and(cv2.compare(score, HYSTERESIS[0], cv2.CMP_GT), state.covered)
-        # A texel under the high threshold that looks as bright as it usually does is clear again: the lashes'
-        # line or a frame's rim scores in the band of its own, and once something passing over it had pushed
-        # it over the high threshold it stayed held for good.
         look = cv2.blur(ycc, (3, 3))  # the 3x3 means, shared with the memory of the skin
         luma = cv2.extractChannel(look, 0)
-        as_usual = cv2.inRange(luma.astype(np.float32) / cv2.max(state.reference, 1.0),
-                               1.0 - REFERENCE_BAND, 1.0 + REFERENCE_BAND)
-        staying = cv2.bitwise_and(staying, cv2.bitwise_not(as_usual))
-        state.covered = cv2.bitwise_and(cv2.bitwise_or(entering, staying), valid)
-        self._learn(state, ycc, colour, valid)
+        # Hysteresis. A texel under the high threshold that looks as bright as it usually does is clear again:
+        # the lashes' line or a frame's rim scores in the band of its own, and once something passing over it
+        # had pushed it over the high threshold it stayed held for good (compiled: memory_kernels.step_covered).
+        as_usual, skin_like, grown = (np.empty(valid.shape, np.uint8) for _ in range(3))
+        memory_kernels.step_covered(score, excess, luma, state.reference, state.covered, valid, HYSTERESIS[0],
+                                    HYSTERESIS[1], np.float32(1.0 - REFERENCE_BAND), np.float32(1.0 + REFERENCE_BAND),
+                                    as_usual, skin_like, grown)
+        skin = _skin_statistics(ycc, skin_like)  # follow the skin's colour slowly (the light changes)
+        if skin is not None:
+            state.skin += SKIN_LEARN * (skin - state.skin)
         by_memory = None if state.memory is None else state.memory.held(ycc, valid, view.facing,
                                                                         float(state.skin[0]), state.covered,
                                                                         view.darkest, look)
         busy = state.covered if by_memory is None else cv2.max(state.covered, by_memory)
-        self._learn_reference(state, luma, cv2.bitwise_and(valid, as_usual), valid, busy)
-        cv2.accumulateWeighted(_broad_saturation(ycc, state.skin, valid), state.saturation, SATURATION_LEARN,
-                               mask=cv2.bitwise_and(valid, cv2.bitwise_not(busy)))
-        weight = _faded_beside(cv2.bitwise_and(_grown(state.covered, score), valid))
+        # Each texel's brightness follows while it is clear and near what it was (the light changes, a cheek
+        # rises in a smile), held texels far more slowly, so none is held for good; so does its saturation.
+        memory_kernels.learn_texels(luma, as_usual, valid, busy, state.reference, np.float32(REFERENCE_LEARN[0]),
+                                    np.float32(REFERENCE_LEARN[1]), _broad_saturation(ycc, state.skin, valid),
+                                    state.saturation, np.float32(SATURATION_LEARN))
+        weight = _faded_beside(grown)
         if by_memory is not None and cv2.countNonZero(by_memory) > 0:
             # An eye or a nostril under a hand is held with it, and so is all the hand encloses; its edge is
             # not known to a texel (its outline lies between the seeds), so it grows by one and fades over it.
@@ -270,19 +258,11 @@ class Occlusion:
         low, high = (_NO_REFERENCE, _NO_REFERENCE) if reference is None else (
             cv2.erode(reference, _OPEN), cv2.dilate(reference, _KERNEL))
         lit = np.float32(LIT_SATURATION * occlusion_pixels.saturation_share(skin))
-        occlusion_kernels.texel_colour(ycc, _colour_tables(skin), low, high, reference is not None, _REFERENCE_RAMPS,
+        tables = occlusion_kernels.ramp_tables(skin, _COLOUR_RAMPS)  # Y (darker, brighter), Cr, Cb: level -> score
+        occlusion_kernels.texel_colour(ycc, tables, low, high, reference is not None, _REFERENCE_RAMPS,
                                        occlusion_pixels.CHROMA, *occlusion_pixels.grey_ramp(skin, GREY),
                                        np.float32(skin[0]), lit, out)
         return out
-
-    @staticmethod
-    def _learn_reference(state: _Face, luma: np.ndarray, near: np.ndarray, valid: np.ndarray, busy: np.ndarray) -> None:
-        """Follow each texel's brightness (``luma``, 3x3 means) while it is clear and ``near`` what it was (the
-        light changes, a cheek rises in a smile); held texels (``busy``) follow far more slowly, so none is
-        held for good."""
-        clear = cv2.bitwise_and(near, cv2.bitwise_not(busy))
-        cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[0], mask=clear)
-        cv2.accumulateWeighted(luma, state.reference, REFERENCE_LEARN[1], mask=cv2.bitwise_and(valid, busy))
 
     @staticmethod
     def _start(ycc: np.ndarray, valid: np.ndarray, still: np.ndarray | None, remember: bool = True,
@@ -327,12 +307,3 @@ class Occlusion:
         reference = np.where(trusted, luma, np.float32(skin[0])).astype(np.float32)
         saturation = _broad_saturation(ycc, skin, valid).astype(np.float32)
         return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference, saturation)
-
-    @staticmethod
-    def _learn(state: _Face, ycc: np.ndarray, colour: np.ndarray, valid: np.ndarray) -> None:
-        """Follow the skin's colour slowly (the light changes) over the texels judged clear skin."""
-        skin_like = cv2.bitwise_and(cv2.compare(cv2.subtract(colour, state.usual), 128, cv2.CMP_LT), valid)
-        clear = cv2.bitwise_and(skin_like, cv2.bitwise_not(state.covered))
-        skin = _skin_statistics(ycc, clear)
-        if skin is not None:
-            state.skin += SKIN_LEARN * (skin - state.skin)

@@ -87,17 +87,18 @@ def grey_score(y, cr, cb, chroma, alpha, gamma, highlight, pale):  # pragma: no 
 def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma, grey_alpha, grey_gamma, highlight,
                  skin_luma, lit_saturation, out):  # pragma: no cover - compiled
     """uint8 per texel, 0 = this face's skin colour, 255 = clearly something else: the max of its
-    brightness score (``tables[0]`` at Y; with ``use_reference``, no more than how far it is off its
+    brightness score (the larger of ``tables[0]`` and ``tables[1]`` at Y: far darker, far brighter; with
+    ``use_reference``, no more than how far it is off its
     reference's ``low`` (its darkest nearby) or ``high`` (its brightest), each at least 1, on
     ``reference_ramps``: start, scale of the darker ramp, then of the brighter; none where it is brighter
     than ``skin_luma`` with a saturation of ``lit_saturation`` or more: skin in more light), its hue score
-    (``tables[1]`` at Cr, ``tables[2]`` at Cb) and :func:`grey_score`."""
+    (``tables[2]`` at Cr, ``tables[3]`` at Cb) and :func:`grey_score`."""
     height, width = out.shape
     one = np.float32(1.0)
     for y in range(height):
         for x in range(width):
             luma, cr, cb = ycc[y, x, 0], ycc[y, x, 1], ycc[y, x, 2]
-            brightness = tables[0, luma]
+            brightness = max(tables[0, luma], tables[1, luma])
             level = np.float32(luma)
             if level > skin_luma and chroma[cr, cb] / np.float32(max(luma, np.uint8(24))) >= lit_saturation:
                 brightness = np.uint8(0)
@@ -105,7 +106,7 @@ def texel_colour(ycc, tables, low, high, use_reference, reference_ramps, chroma,
                 darker = _ramp(level / max(low[y, x], one), reference_ramps[0], reference_ramps[1])
                 brighter = _ramp(level / max(high[y, x], one), reference_ramps[2], reference_ramps[3])
                 brightness = min(brightness, max(darker, brighter))
-            hue = max(tables[1, cr], tables[2, cb])
+            hue = max(tables[2, cr], tables[3, cb])
             grey = grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight, np.float32(1.0))
             out[y, x] = max(max(brightness, hue), grey)
 

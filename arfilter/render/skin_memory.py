@@ -36,6 +36,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from arfilter.core.compiled import arg
+from arfilter.render import memory_kernels
 from arfilter.render.labels import label_counts, labels_where
 from arfilter.render.regions import LEFT_BROW_CONTOUR, OUTER_LIPS_CONTOUR, RIGHT_BROW_CONTOUR
 from arfilter.render.unwrap import TEXELS_PER_UV, grid_coordinates
@@ -126,6 +128,8 @@ _RING = np.ones((7, 7), np.uint8)
 # (more is held around a hand), 2.2 on the talking woman's cheek (81.9 -> 79.7 %: strands that seed).
 # 11 texels: head turns' black eye 10.8 %; 19: 2.8 %, and 0.4 points less kept.
 _FINGER = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+_NONE = np.zeros((1, 1), np.uint8)  # for an array a kernel won't read
+_NONE_F = np.zeros((1, 1), np.float32)
 
 
 def edge_strength(luma: np.ndarray) -> np.ndarray:
@@ -187,25 +191,28 @@ class SkinMemory:
         self.strands = self._strands(darkest, luma, valid, skin_luma)
         unlike_skin = cv2.max(unlike_skin, self.strands)
         lines = cv2.morphologyEx(luma, cv2.MORPH_BLACKHAT, _LINE)
-        new_lines = self._newness(lines, self.lines, skin_luma)
-        seen = cv2.bitwise_and(self.known, valid)
         near_colour = cv2.dilate(unlike_skin, _RING)
-        # Seeds only on skin seen before, facing the camera, away from what the colour test holds.
-        seedable = cv2.bitwise_and(seen, cv2.compare(facing, STILL_FACING, cv2.CMP_GT))
-        seedable = cv2.bitwise_and(seedable, cv2.bitwise_not(near_colour))
-        seeds = cv2.bitwise_and(cv2.compare(new_lines, 1.0, cv2.CMP_GT), seedable)
         dark_lines = None if darkest is None or self.dark_lines is None else _dark_lines(luma, darkest)
-        if dark_lines is not None:
-            seeds = cv2.bitwise_or(seeds, self._confirmed(new_lines, dark_lines, seedable, skin_luma))
         edges = edge_strength(luma)
-        judged = cv2.bitwise_and(seen, cv2.compare(facing, PALM_FACING, cv2.CMP_GT))
-        self.palm = self._palm(edges, judged, near_colour, skin_luma)
+        # Seeds only on skin seen before, facing the camera, away from what the colour test holds; a palm's
+        # candidates on skin facing it less strictly (compiled: memory_kernels.seeds_and_palm).
+        new_lines, seeds, palm = (np.empty(valid.shape, np.float32), np.empty(valid.shape, np.uint8),
+                                  np.empty(valid.shape, np.uint8))
+        skin = max(skin_luma, 1.0)
+        memory_kernels.seeds_and_palm(
+            lines, cv2.dilate(self.lines, _LINE), _NONE if dark_lines is None else dark_lines,
+            _NONE_F if dark_lines is None else cv2.dilate(self.dark_lines, _LINE), dark_lines is not None,
+            self._line_scale, np.float32(skin), np.float32(skin * DARKEST_LINE_NEW), self.known, arg(valid, np.uint8),
+            facing, near_colour, edges, self.edges, STILL_FACING, PALM_FACING, TEXTURED / 100.0 * skin,
+            np.float32(SMOOTHED), LINE_CONFIRMED, 1.0, 1.0, new_lines, seeds, palm)
+        self.palm = _broad(palm)
         seeds = cv2.bitwise_or(self._off_strand_ends(seeds, new_lines), self.palm)
         self.since_seed = cv2.min(cv2.add(self.since_seed, 1), SEED_KEEP)
         self.since_seed[seeds > 0] = 0
         recent = cv2.compare(self.since_seed, SEED_KEEP, cv2.CMP_LT)
         held = np.zeros(valid.shape, np.uint8)
         if cv2.countNonZero(seeds) >= SEEDS_LEAST:  # with (almost) no seed now nothing is held
+            seen = cv2.bitwise_and(self.known, valid)
             plain = cv2.compare(new_lines, 0.5, cv2.CMP_LT)
             weak = cv2.bitwise_and(self._weak(look, seen, plain), self._like_seeds(look, seeds, seen))
             count, labels = cv2.connectedComponents(cv2.bitwise_or(weak, seeds), connectivity=8)
@@ -223,30 +230,15 @@ class SkinMemory:
         # Edges learn nowhere near new lines: a strand's or a finger gap's edges, learned on the skin
         # beside them, made that skin "smoothed over" once they left (a palm held for no hand).
         lined = cv2.dilate(cv2.compare(new_lines, 0.5, cv2.CMP_GT), _LINE)
-        self._learn(look, lines, edges, valid, cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined,
-                    darkest, dark_lines)
+        use_darkest = darkest is not None and self.darkest is not None
+        memory_kernels.learn_memory(
+            look, lines, edges, arg(valid, np.uint8), cv2.bitwise_or(cv2.bitwise_or(held, seeds), near_colour), lined,
+            darkest if use_darkest else _NONE, use_darkest, _NONE if dark_lines is None else dark_lines,
+            dark_lines is not None, self.known, self.look, self.lines, self.edges,
+            self.darkest if use_darkest else _NONE_F, _NONE_F if dark_lines is None else self.dark_lines,
+            np.float32(LEARN), np.float32(RELEASE), np.float32(1.0 - LEARN), np.float32(1.0 - RELEASE))
         self.held_now = held
         return held
-
-    def _newness(self, lines: np.ndarray, usual: np.ndarray, skin_luma: float, scale: float = 1.0) -> np.ndarray:
-        """float32: how much darker each texel's line (a black-hat) is than any it usually had within a few
-        texels (``usual``), in :data:`LINE_NEW` (or :data:`LINE_NEW_MOVING`) of the skin's brightness times
-        ``scale``: 1 = just new enough."""
-        new = cv2.subtract(lines, cv2.dilate(usual, _LINE), dtype=cv2.CV_32F)
-        new /= self._line_scale * np.float32(max(skin_luma, 1.0) * scale)
-        return new
-
-    def _confirmed(self, new_lines: np.ndarray, dark_lines: np.ndarray, seedable: np.ndarray,
-                   skin_luma: float) -> np.ndarray:
-        """uint8 255: seeds among ``seedable`` texels where a line is half new in the 3x3 means
-        (:data:`LINE_CONFIRMED`) and new through the darkest pixels (:data:`DARKEST_LINE_NEW`), in runs
-        of two texels or more: one alone is a pore or noise on a bare face (a hand's outline is long)."""
-        new_dark = self._newness(dark_lines, self.dark_lines, skin_luma, DARKEST_LINE_NEW)
-        confirmed = cv2.bitwise_and(cv2.compare(new_lines, LINE_CONFIRMED, cv2.CMP_GT),
-                                    cv2.compare(new_dark, 1.0, cv2.CMP_GT))
-        confirmed = cv2.bitwise_and(confirmed, seedable)
-        runs = cv2.boxFilter(confirmed // 255, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
-        return cv2.bitwise_and(confirmed, cv2.compare(runs, 1, cv2.CMP_GT))
 
     def _strands(self, darkest: np.ndarray | None, luma: np.ndarray, valid: np.ndarray, skin_luma: float) -> np.ndarray:
         """uint8 255: texels with a pixel far darker than any shadow near them now, whose darkest is
@@ -257,35 +249,20 @@ class SkinMemory:
         if darkest is None or self.darkest is None:
             return np.zeros(valid.shape, np.uint8)
         skin_luma = max(skin_luma, 1.0)
-        # Thin: the texels around are far brighter than their darkest pixel (a shadow is as dark all over).
-        thin = cv2.compare(cv2.subtract(luma, darkest), STRAND_THIN * skin_luma, cv2.CMP_GT)
-        thin = cv2.bitwise_and(cv2.bitwise_and(thin, self.usually_lit(skin_luma)), valid)
-        deep = cv2.bitwise_and(cv2.compare(darkest, STRAND_DARK * skin_luma, cv2.CMP_LT), thin)
-        if cv2.countNonZero(deep) == 0:
-            return deep
-        new = cv2.compare(darkest, cv2.multiply(cv2.erode(self.darkest, _NEAR), STRAND_NEW), cv2.CMP_LT)
-        loose = cv2.bitwise_and(cv2.bitwise_and(cv2.compare(darkest, STRAND_LOOSE * skin_luma, cv2.CMP_LT), new), thin)
-        loose = cv2.bitwise_or(loose, deep)
-        # A strand is a line a texel's gap may break: joined over one texel before its parts are counted.
-        # Its parts count if one is deep, and if one lies on still skin.
-        count, labels = cv2.connectedComponents(cv2.dilate(loose, _NEAR), connectivity=8)
-        on_still = label_counts(labels, cv2.bitwise_and(loose, self._still), count) > 0
-        keep = (label_counts(labels, deep, count) > 0) & on_still
-        keep[0] = False
-        return cv2.bitwise_and(loose, labels_where(labels, keep))
+        out = np.empty(valid.shape, np.uint8)
+        memory_kernels.strands(luma, arg(darkest, np.uint8), self.darkest, arg(valid, np.uint8), self._still,
+                               STRAND_THIN * skin_luma, USUALLY_LIT * skin_luma, STRAND_DARK * skin_luma,
+                               STRAND_LOOSE * skin_luma, np.float32(STRAND_NEW), out)
+        return out
 
     def _off_strand_ends(self, seeds: np.ndarray, new_lines: np.ndarray) -> np.ndarray:
         """``seeds`` but those on new dark lines (half new, as :meth:`held`'s ``plain`` leaves out) joined to
         this frame's strands, where strands make :data:`STRAND_SHARE` of the joined line or more."""
         if cv2.countNonZero(self.strands) == 0:
             return seeds
-        lined = cv2.bitwise_or(cv2.compare(new_lines, 0.5, cv2.CMP_GT), self.strands)
-        count, labels = cv2.connectedComponents(cv2.dilate(lined, _NEAR), connectivity=8)
-        strand = label_counts(labels, self.strands, count)
-        line = label_counts(labels, lined, count)
-        ends = (strand > 0) & (strand >= STRAND_SHARE * line)
-        ends[0] = False
-        return cv2.bitwise_and(seeds, cv2.bitwise_not(labels_where(labels, ends)))
+        out = np.empty(seeds.shape, np.uint8)
+        memory_kernels.off_strand_ends(seeds, new_lines, self.strands, np.float32(0.5), STRAND_SHARE, out)
+        return out
 
     def near_strands(self) -> np.ndarray:
         """uint8 255: the texels strands cross now (:meth:`held` found them) and those beside them: where
@@ -298,20 +275,6 @@ class SkinMemory:
         if self.darkest is None:
             return np.zeros(self.known.shape, np.uint8)
         return cv2.compare(self.darkest, USUALLY_LIT * max(skin_luma, 1.0), cv2.CMP_GT)
-
-    def _palm(self, edges: np.ndarray, judged: np.ndarray, near_colour: np.ndarray, skin_luma: float) -> np.ndarray:
-        """uint8 255: textured texels smoothed over (3x3 of them, in areas of :data:`PALM_AREA` or more),
-        among ``judged``, none by what the colour test holds (a cup is flat too, and held already)."""
-        textured = cv2.compare(self.edges, TEXTURED / 100.0 * max(skin_luma, 1.0), cv2.CMP_GT)
-        smooth = cv2.bitwise_and(cv2.compare(edges, cv2.multiply(self.edges, SMOOTHED), cv2.CMP_LT), textured)
-        palm = cv2.bitwise_and(cv2.erode(smooth, _NEAR), judged)
-        palm = cv2.bitwise_and(palm, cv2.bitwise_not(near_colour))
-        if cv2.countNonZero(palm) == 0:
-            return palm
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(palm, connectivity=8)
-        broad = stats[:, cv2.CC_STAT_AREA] >= PALM_AREA
-        broad[0] = False
-        return labels_where(labels, broad)
 
     def _like_seeds(self, look: np.ndarray, seeds: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """uint8 255: the texel's colour is that of what lies between the seeds (the fingers), as
@@ -349,32 +312,16 @@ class SkinMemory:
         far = cv2.resize(far, (seen.shape[1], seen.shape[0]), interpolation=cv2.INTER_LINEAR)
         return cv2.bitwise_and(cv2.compare(far, WEAK, cv2.CMP_GT), seen)
 
-    def _learn(self, look: np.ndarray, lines: np.ndarray, edges: np.ndarray, valid: np.ndarray, busy: np.ndarray,
-               lined: np.ndarray, darkest: np.ndarray | None = None, dark_lines: np.ndarray | None = None) -> None:
-        """Texels seen for the first time are taken as they are; the others follow slowly, held
-        ones far more slowly; the lines only while clear; the edges only while clear and with no new
-        line near (``lined``)."""
-        new = cv2.bitwise_and(valid, cv2.bitwise_not(self.known))
-        if cv2.countNonZero(new) > 0:
-            np.copyto(self.look, look, casting="unsafe", where=(new > 0)[..., None])
-            np.copyto(self.lines, lines, casting="unsafe", where=new > 0)
-            if dark_lines is not None:
-                np.copyto(self.dark_lines, dark_lines, casting="unsafe", where=new > 0)
-            np.copyto(self.edges, edges, where=new > 0)
-            if darkest is not None and self.darkest is not None:
-                np.copyto(self.darkest, darkest, casting="unsafe", where=new > 0)
-            self.known = cv2.bitwise_or(self.known, new)
-        old = cv2.bitwise_and(valid, cv2.bitwise_not(new))
-        clear = cv2.bitwise_and(old, cv2.bitwise_not(busy))
-        cv2.accumulateWeighted(look, self.look, LEARN, mask=clear)
-        cv2.accumulateWeighted(lines, self.lines, LEARN, mask=clear)
-        if dark_lines is not None:
-            cv2.accumulateWeighted(dark_lines, self.dark_lines, LEARN, mask=clear)
-        cv2.accumulateWeighted(edges, self.edges, LEARN, mask=cv2.bitwise_and(clear, cv2.bitwise_not(lined)))
-        cv2.accumulateWeighted(look, self.look, RELEASE, mask=cv2.bitwise_and(old, busy))
-        if darkest is not None and self.darkest is not None:
-            cv2.accumulateWeighted(darkest, self.darkest, LEARN, mask=clear)
-            cv2.accumulateWeighted(darkest, self.darkest, RELEASE, mask=cv2.bitwise_and(old, busy))
+
+def _broad(candidates: np.ndarray) -> np.ndarray:
+    """uint8 255: a palm, the ``candidates`` (textured texels smoothed over, :func:`memory_kernels.seeds_and_palm`)
+    in connected areas of :data:`PALM_AREA` texels or more."""
+    if cv2.countNonZero(candidates) == 0:
+        return candidates
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
+    broad = stats[:, cv2.CC_STAT_AREA] >= PALM_AREA
+    broad[0] = False
+    return labels_where(labels, broad)
 
 
 def _within_budget(held: np.ndarray, seeds: np.ndarray) -> np.ndarray:
