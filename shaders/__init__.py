@@ -10,7 +10,8 @@ region only: ``base`` is the frame (BGR), ``color`` the warped layer's colour
 premultiplied by its alpha, and ``alpha`` the layer's coverage times its
 opacity (0-255, repeated in each channel). The result is a new uint8 BGR
 array; where alpha is 0 it is ``base`` bit for bit. A module's ``REACH`` says how
-far around a pixel its result depends on the inputs (see :attr:`Shader.reach`). Simple shaders use
+far around a pixel its result depends on the inputs (see :attr:`Shader.reach`); ``READS_COLOUR = False``
+that it reads only the alpha (see :attr:`Shader.reads_colour`). Simple shaders use
 OpenCV's saturating uint8 arithmetic (about four times faster than numpy
 float32 here); the others compute in float32 on the region only.
 Shaders are looked up by name with :func:`get_shader`.
@@ -47,6 +48,9 @@ class Shader:
     # not the layer's): a renderer may then blend only a window around the layer's paint (alpha or colour
     # above 0), grown by it. None: the result depends on the whole region (a mean under the layer).
     reach: int | None = None
+    # False: the shader reads only the layer's alpha (a height map), and the renderer passes it as (h, w)
+    # with ``color`` None: one channel warped and weighted instead of four, nothing converted.
+    reads_colour: bool = True
 
     @property
     def uses_skin(self) -> bool:
@@ -80,7 +84,7 @@ def _register(*modules: Any) -> Mapping[str, Shader]:
         if getattr(module, "USES_SKIN", False):
             needs.add("skin")
         table[name] = Shader(name, module.blend, MappingProxyType(dict(module.PARAMS)), frozenset(needs),
-                             getattr(module, "REACH", None))
+                             getattr(module, "REACH", None), getattr(module, "READS_COLOUR", True))
     return MappingProxyType(table)
 
 

@@ -112,7 +112,15 @@ def _transmittance(color: np.ndarray, alpha: np.ndarray, age: float, age_spread:
     # would pay. The renderer loads it when it is imported, before any frame (``render.renderer``).
     from ._compiled import age_transmittance
 
-    return age_transmittance(color, alpha, age_map_table(age, age_spread, intensity, skin))
+    return age_transmittance(color, alpha, age_map_table(age, age_spread, intensity, skin), _age_steps(AGE_STEPS))
+
+
+@lru_cache(maxsize=4)
+def _age_steps(steps: int) -> np.ndarray:
+    """The age step of every (green, alpha) pair (compiled, made once: see ``_compiled.age_steps``)."""
+    from ._compiled import age_steps
+
+    return age_steps(steps)
 
 
 @lru_cache(maxsize=256)

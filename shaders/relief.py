@@ -40,6 +40,7 @@ from .params import Param
 
 NEEDS = ("light", "texel_px", "coverage")
 REACH = 1  # the 3x3 slope and coverage erosion
+READS_COLOUR = False  # only the alpha (the height): the renderer warps that channel alone, and passes it (h, w)
 PARAMS = {
     "strength": Param(1.0, 0.0, 2.0, "how high the relief stands: 1 as authored, 2 twice as high, 0 flat"),
 }
@@ -82,12 +83,12 @@ def _faded(gain: np.ndarray, weight: np.ndarray) -> np.ndarray:
                    np.subtract(np.uint8(GAIN_ONE), cv2.convertScaleAbs(weight, alpha=GAIN_ONE / 255.0)))
 
 
-def blend(base: np.ndarray, color: np.ndarray, alpha: np.ndarray, strength: float = 1.0,
+def blend(base: np.ndarray, color: np.ndarray | None, alpha: np.ndarray, strength: float = 1.0,
           light: Light | None = None, texel_px: float = 1.0, coverage: np.ndarray | None = None) -> np.ndarray:
     """base * (1 + strength * slope . -across_screen(light)), alpha being the height."""
     if light is None or strength <= 0.0:
         return base.copy()
-    height = bare = cv2.extractChannel(alpha, 0)
+    height = bare = alpha if alpha.ndim == 2 else cv2.extractChannel(alpha, 0)
     kernel = shading_kernel(light, strength, texel_px)
     if coverage is None:
         gain = cv2.filter2D(height, cv2.CV_8U, kernel, delta=GAIN_ONE, borderType=cv2.BORDER_REPLICATE)

@@ -174,7 +174,7 @@ def test_occlusion_score_tables_match_numpy_for_many_skins():
 def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
     """Every (green, alpha) pair of a premultiplied texel, and greens above alpha (rounding), with the
     tables of three ages and skins: one compiled pass gives what divide + merge + remap gave."""
-    from arfilter.shaders._compiled import age_transmittance
+    from arfilter.shaders._compiled import age_steps, age_transmittance
     from arfilter.shaders.bruise import age_map_table
 
     green, alpha = np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
@@ -185,9 +185,11 @@ def test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha():
         table = age_map_table(age, spread, 1.35, skin)
         expected = numpy_version.age_transmittance(color, alphas, table)
         assert (expected == 0).all(axis=2).sum() > 1000, "greens past the table: black, as the remap gave"
-        np.testing.assert_array_equal(age_transmittance(color, alphas, table), expected)
+        steps = age_steps(len(table))
+        np.testing.assert_array_equal(age_transmittance(color, alphas, table, steps), expected)
         window = (slice(40, 200), slice(30, 220))  # a strided view, as the renderer's window is
-        np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table), expected[window])
+        np.testing.assert_array_equal(age_transmittance(color[window], alphas[window], table, steps),
+                                      expected[window])
 
 
 def test_label_questions_match_numpy_on_a_real_faces_dark_lines(portrait):

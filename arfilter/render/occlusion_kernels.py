@@ -67,6 +67,12 @@ def chroma_table() -> np.ndarray:
     return np.ascontiguousarray(cv2.magnitude(np.ascontiguousarray(red), np.ascontiguousarray(blue)))
 
 
+@numba.njit(["u1(f4, f4, f4, f4)"], inline="always", **_JIT)
+def _grey_of(saturation, alpha, gamma, pale):  # pragma: no cover - compiled
+    """:func:`grey_score` of a saturation already read (below the highlight)."""
+    score = np.rint(np.float32(np.float64(saturation * pale) * np.float64(alpha) + np.float64(gamma)))
+    return np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
+
 @numba.njit(["u1(u1, u1, u1, f4[:, ::1], f4, f4, f8, f4)"], inline="always", **_JIT)
 def grey_score(y, cr, cb, chroma, alpha, gamma, highlight, pale):  # pragma: no cover - compiled
     """How much greyer than the skin a texel or pixel is: its saturation (``chroma`` at (Cr, Cb) over its
@@ -75,9 +81,8 @@ def grey_score(y, cr, cb, chroma, alpha, gamma, highlight, pale):  # pragma: no 
     to even and saturated; 0 at or above ``highlight`` (a highlight on skin)."""
     if y >= highlight:
         return np.uint8(0)
-    saturation = chroma[cr, cb] / np.float32(max(y, np.uint8(24))) * pale
-    score = np.rint(np.float32(np.float64(saturation) * np.float64(alpha) + np.float64(gamma)))
-    return np.uint8(min(max(score, np.float32(0.0)), np.float32(255.0)))
+    return _grey_of(chroma[cr, cb] / np.float32(max(y, np.uint8(24))), alpha, gamma, pale)
+
 
 
 # why: one loop over the texels with every score of one texel in registers; split into functions,
@@ -175,12 +180,14 @@ def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, g
             pale = np.float32(1.0)
             if use_usual and usual[y, x] > 0:
                 pale = np.float32(255.0) / np.float32(usual[y, x])
+            saturation = chroma[cr, cb] / np.float32(max(luma, np.uint8(24)))  # read once: grey and glints
             value = max(tables[0, cr], tables[1, cb])
-            value = max(value, grey_score(luma, cr, cb, chroma, grey_alpha, grey_gamma, highlight, pale))
+            if luma < highlight:  # grey_score
+                value = max(value, _grey_of(saturation, grey_alpha, grey_gamma, pale))
             value = max(value, tables[2, luma])  # far darker than any shadow on the skin
             value = max(value, tables[3, blackhat[y, x]])  # a thin line far darker than both sides
             top = tophat[y, x]
-            if tophat_all[y, x] > top and chroma[cr, cb] / np.float32(max(luma, np.uint8(24))) < grey_below:
+            if tophat_all[y, x] > top and saturation < grey_below:
                 top = tophat_all[y, x]  # grey: metal or clear plastic catching the light, however short
             bright[y, x] = tables[4, top]  # a thin line far brighter than both sides
             score[y, x] = max(value, bright[y, x])

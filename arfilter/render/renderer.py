@@ -143,6 +143,9 @@ class Renderer:
         self.occlusion = Occlusion(self._box, mesh.uvs) if occlusion else None
         self.lighting = LightEstimator() if self._needs_light else None
         self._levels = [masked_levels(mesh, layer) for layer in overlay.layers]
+        # A layer whose shader reads only its alpha (a height) is warped from that channel alone.
+        self._heights = [None if shader.reads_colour else [np.ascontiguousarray(level[..., 3]) for level in levels]
+                         for shader, levels in zip(shaders, self._levels)]
         # Blending is done only around where the layers paint, when every shader says how far it reads.
         reaches = [shader.reach for shader in shaders]
         self._reach = None if None in reaches else max(reaches, default=0)
@@ -290,15 +293,23 @@ class Renderer:
         """Every layer sampled through the maps and blended onto ``region`` (in place), in order."""
         # cv2.merge copies a strided view (the window of the region's coverage) element by element: ten
         # times a contiguous array's time (0.07 ms a face at 720p).
-        coverage4 = cv2.merge([np.ascontiguousarray(coverage)] * 4)
+        coverage = np.ascontiguousarray(coverage)
+        coverage4 = cv2.merge([coverage] * 4) if None in self._heights else None
         out = region
-        for layer, levels, blend, needs in zip(self.overlay.layers, self._levels, self._blends, self._needs):
-            warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-            # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
-            warped = cv2.multiply(warped, coverage4, scale=layer.opacity * opacity * self.intensity / 255.0)
-            color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
-            alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
+        for layer, levels, heights, blend, needs in zip(self.overlay.layers, self._levels, self._heights, self._blends,
+                                                        self._needs):
+            scale = layer.opacity * opacity * self.intensity / 255.0
+            if heights is not None:  # only the alpha (a height): the same values as its channel of all four
+                warped = cv2.remap(heights[level], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                   borderValue=0)
+                color, alpha = None, cv2.multiply(warped, coverage, scale=scale)
+            else:
+                warped = cv2.remap(levels[level], map_x, map_y, cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+                # Premultiplied BGRA x coverage x opacity, in one saturating uint8 pass.
+                warped = cv2.multiply(warped, coverage4, scale=scale)
+                color = cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR)
+                alpha = cv2.cvtColor(cv2.extractChannel(warped, 3), cv2.COLOR_GRAY2BGR)
             out = blend(out, color, alpha, **{key: extras[key] for key in needs})
         region[...] = out
 
