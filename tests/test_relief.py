@@ -160,3 +160,20 @@ def test_a_steep_slope_turned_from_the_light_keeps_the_ambient_part():
     light = Light(SIDE_LIT.direction, 0.6, 0.3)
     gain = relief(base, base, alpha, light=light, texel_px=3.0, strength=2.0).astype(np.float64) / base
     assert 0.68 <= gain.min() < 0.72 and 1.28 < gain.max() <= 1.32, (gain.min(), gain.max())
+
+
+@pytest.mark.parametrize("look", ["black_eye_left", "forehead_bump"])
+def test_a_relief_warped_from_its_alpha_alone_draws_what_all_four_channels_drew(portrait, portrait_landmarks, mesh,
+                                                                               look):
+    """The renderer warps a relief layer's alpha alone (the shader reads no colour): the frames are those the
+    full BGRA layer gave, over the light's first fits and a face moving across the frame."""
+    assert not relief.reads_colour
+    alone, four = Renderer(mesh, load_overlay(look)), Renderer(mesh, load_overlay(look))
+    four._heights = [None] * len(four._heights)  # every layer the old way: BGRA warped, converted
+    assert alone._heights != four._heights
+    for shift in (0, 0, 3, 7, 7, 12):
+        frame = np.roll(portrait, shift, axis=1)
+        moved = Face(portrait_landmarks + np.array([shift, 0, 0], np.float32))
+        drawn = alone(frame, (moved,))
+        np.testing.assert_array_equal(drawn, four(frame, (moved,)))
+    assert np.count_nonzero(np.abs(drawn.astype(int) - frame).max(axis=2) > 8) > 500  # a look was drawn
