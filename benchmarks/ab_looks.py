@@ -42,7 +42,7 @@ MAPPED = {"arfilter.shaders": "shaders", "arfilter.overlays": "overlays"}
 def load_tree(root: Path) -> dict[str, Any]:
     """The renderer, pack loader and mesh loader of the arfilter in ``root``, loaded under the usual
     names and then taken out of ``sys.modules`` (they keep their own references), so another tree
-    can be loaded beside them."""
+    can be loaded beside them; and those modules, to put back while this tree draws."""
     saved = {name: module for name, module in sys.modules.items() if name == "arfilter" or name.startswith("arfilter.")}
     for name in saved:
         del sys.modules[name]
@@ -59,12 +59,16 @@ def load_tree(root: Path) -> dict[str, Any]:
         from arfilter.render.packs import load_overlay
         from arfilter.render.renderer import Renderer
         from arfilter.tracking.mesh import load_canonical_mesh
+
+        modules = {name: module for name, module in sys.modules.items()
+                   if name == "arfilter" or name.startswith("arfilter.")}
     finally:
         sys.path.remove(str(root))
         for name in [name for name in sys.modules if name == "arfilter" or name.startswith("arfilter.")]:
             del sys.modules[name]
         sys.modules.update(saved)
-    return {"Renderer": Renderer, "load_overlay": load_overlay, "load_canonical_mesh": load_canonical_mesh}
+    return {"Renderer": Renderer, "load_overlay": load_overlay, "load_canonical_mesh": load_canonical_mesh,
+            "modules": modules}
 
 
 def measure(trees: list[dict[str, Any]], frames: list, faces: list, model: Path, look: str,
@@ -74,7 +78,9 @@ def measure(trees: list[dict[str, Any]], frames: list, faces: list, model: Path,
     times: list[list[float]] = [[] for _ in trees]
     for frame, found in zip(frames, faces):
         for face in found:
-            for renderer, spent in zip(renderers, times):
+            for tree, renderer, spent in zip(trees, renderers, times):
+                # A module imported at its first call (the bruise's compiled lookup) must be this tree's.
+                sys.modules.update(tree["modules"])
                 best = float("inf")
                 for _ in range(repeats):
                     image = frame.copy()
