@@ -249,3 +249,31 @@ def test_kernels_are_cached_in_arfilters_folder_or_compiled_in_memory(tmp_path, 
     assert {path for path in package.rglob("*.nb[ic]")} == before, "nothing compiled into the package"
     if cache == "writable":
         assert any(folder.glob("compiled/*/*.nbi")), "the compiled kernels are cached in arfilter's folder"
+
+
+def test_a_kernels_argument_is_the_array_itself_only_when_the_kernel_may_take_it():
+    """``arg`` hands over the caller's array when it is C-ordered, writable and of the type (no copy per
+    call), and a copy otherwise: a read-only array (frozen landmarks), a strided view, another type."""
+    from arfilter.core.compiled import arg
+
+    values = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert arg(values, np.float32) is values
+    frozen = values.copy()
+    frozen.flags.writeable = False
+    for other in (frozen, values[:, ::2], values.astype(np.float64), values.tolist()):
+        taken = arg(other, np.float32)
+        assert taken is not other and taken.dtype == np.float32
+        assert taken.flags.c_contiguous and taken.flags.writeable
+        np.testing.assert_array_equal(taken, np.asarray(other, np.float32))
+
+
+def test_the_faces_saturation_is_remembered_per_skin_and_type():
+    from arfilter.render.occlusion_pixels import saturation_share
+
+    skin = np.array([150.0, 150.3, 110.7, 5.0, 5.0], np.float32)
+    expected = max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / 150.0, 1e-3)
+    assert saturation_share(skin) == expected == saturation_share(skin.copy())
+    wide = skin.astype(np.float64)  # the same numbers in float64: its own share, not the float32 one's
+    assert saturation_share(wide) == max(float(np.hypot(wide[1] - 128.0, wide[2] - 128.0)) / 150.0, 1e-3)
+    skin[1] = 160.0
+    assert saturation_share(skin) != expected

@@ -38,5 +38,9 @@ JIT = {"cache": writable(_CACHE), "nogil": True, "error_model": "numpy"}
 
 def arg(values: np.ndarray, dtype: type) -> np.ndarray:
     """``values`` as a kernel's signature takes it: C-ordered, writable (a read-only array, as a frozen
-    landmark array is, matches none), in ``dtype``; the array itself when it already is, else a copy."""
+    landmark array is, matches none), in ``dtype``; the array itself when it already is, else a copy.
+    Most already are: that is checked first (``np.require`` takes ~4 us, eighteen times a face)."""
+    if isinstance(values, np.ndarray) and values.dtype == dtype:
+        if values.flags.c_contiguous and values.flags.writeable:
+            return values
     return np.require(values, dtype=dtype, requirements=("C", "W"))

@@ -11,6 +11,7 @@ Pure: arrays in, an array out; the per-texel state lives in :mod:`arfilter.rende
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -71,8 +72,14 @@ def gate_tables(skin: np.ndarray) -> np.ndarray:
 
 
 def saturation_share(skin: np.ndarray) -> float:
-    """The face's saturation (chroma over brightness), as :func:`occlusion_kernels.grey_score` reads a pixel's."""
-    return max(float(np.hypot(skin[1] - 128.0, skin[2] - 128.0)) / max(float(skin[0]), GATE_DARKEST), 1e-3)
+    """The face's saturation (chroma over brightness), as :func:`occlusion_kernels.grey_score` reads a pixel's.
+    Asked five times a face per frame with the same skin: remembered (numpy's hypot of scalars takes ~7 us)."""
+    return _saturation_share(skin[0], skin[1], skin[2])
+
+
+@lru_cache(maxsize=16, typed=True)  # typed: a float32 skin's share is not a float64 one's
+def _saturation_share(luma: np.floating, cr: np.floating, cb: np.floating) -> float:
+    return max(float(np.hypot(cr - 128.0, cb - 128.0)) / max(float(luma), GATE_DARKEST), 1e-3)
 
 
 def grey_ramp(skin: np.ndarray, ramp: tuple[float, float]) -> tuple[np.float32, np.float32, float]:
