@@ -125,7 +125,7 @@ def _follow_colour(usual, now, rate, keep):  # pragma: no cover - compiled
 def learn_memory(look, lines, edges, valid, busy, lined, darkest, use_darkest, dark_lines, use_dark_lines, known,
                  usual_look, usual_lines, usual_edges, usual_darkest, usual_dark_lines, learn, release, learn_keep,
                  release_keep):  # pragma: no cover - compiled
-    """The memory of the skin learns (``skin_memory.SkinMemory._learn``): a valid texel not ``known`` yet
+    """The memory of the skin learns (at the end of ``skin_memory.SkinMemory.held``): a valid texel not ``known`` yet
     takes this frame's values as they are (and is known from now on); a known one follows them at
     ``learn`` while clear (not ``busy``; its edges only with no new line near, ``lined``), its look and
     darkest at ``release`` while busy (``learn_keep``, ``release_keep``: 1 - each, in float32, for the
