@@ -678,6 +678,36 @@ def test_a_shiny_forehead_keeps_its_paint_and_strands_over_it_their_colour(mesh,
     assert share < 0.05, f"{share:.1%} of the paint lands on the strands"
 
 
+def test_a_grey_shine_keeps_its_paint_and_grey_strands_over_it_their_colour(mesh, whole_face, shiny_forehead):
+    """The same with the shine whitened as a specular highlight on oily skin is (70 % of the way to its own
+    grey): brighter than the skin and too grey for skin in more light (occlusion.LIT_SATURATION), so only
+    its own reference, taken on the first frame, keeps its paint (91.9 % kept with the skin's mean for its
+    reference; 99.6 % now). And grey strands, paler than hair (not the memory's strands), over it are held
+    back pixel by pixel as over any skin (4.7 % of the paint on them when the shine counted as the face's
+    own; 0.1 % now)."""
+    frame, face, _, _, forehead = shiny_forehead
+    luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    shine = forehead & (luma > 1.1 * np.median(luma[forehead]))
+    grey = frame.copy()
+    grey[shine] = np.round(0.3 * frame[shine] + 0.7 * luma[shine][:, None]).astype(np.uint8)
+    with_handling, without = Renderer(mesh, whole_face), Renderer(mesh, whole_face, occlusion=False)
+    for _ in range(4):
+        bare = paint(with_handling(grey, face), grey)
+    kept = bare[forehead].sum() / paint(without(grey, face), grey)[forehead].sum()
+    assert kept > 0.98, f"only {kept:.1%} of the paint kept on the bare face with a grey shine"
+    landmarks = face[0].landmarks
+    strands = grey.copy()
+    for x in np.linspace(landmarks[103, 0], landmarks[332, 0], 9):
+        cv2.line(strands, (int(x), int(landmarks[10, 1]) - 10), (int(x) + 6, int(landmarks[9, 1]) + 5),
+                 (75, 75, 80), 2, cv2.LINE_AA)
+    on_shine = (np.abs(strands.astype(np.int16) - grey).sum(axis=2) > 30) & cv2.dilate(
+        shine.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert on_shine.sum() > 300, "strands cross the shine"
+    landed = paint(with_handling(strands, face), strands)[on_shine].sum()
+    share = landed / paint(without(strands, face), strands)[on_shine].sum()
+    assert share < 0.015, f"{share:.1%} of the paint lands on the strands over the shine"
+
+
 def memory_over_skin(portrait, portrait_landmarks, centre: int = 425) -> tuple:
     """Real skin (80x80 pixels of the portrait around landmark ``centre``, its left cheek unless told,
     one pixel a texel) and a memory of it, with what it needs per frame: (skin, memory, valid, facing,
