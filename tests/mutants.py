@@ -338,7 +338,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/skin_memory.py", "STRAND_LOOSE = 0.5", "STRAND_LOOSE = 0.38",
            ("tests/test_occlusion.py::test_a_strand_paler_along_part_of_it_is_one_strand",)),
     mutant("skin-memory-pale-lines-are-strands", "pale thin lines with no deep part (a hand's gaps) count as strands",
-           "arfilter/render/memory_kernels.py", "has_deep[label] and on_still[label]", "on_still[label]",
+           "arfilter/render/memory_kernels.py", "has_deep[label] > 0 and on_still[label] > 0", "on_still[label] > 0",
            ("tests/test_occlusion.py::test_a_strand_paler_along_part_of_it_is_one_strand",)),
     mutant("skin-memory-old-lines-join-strands", "a line the skin always had (a frame's rim) joins a strand crossing it",
            "arfilter/render/skin_memory.py", "STRAND_NEW = 0.7", "STRAND_NEW = 1e9",

@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from arfilter.core.compiled import JIT as _JIT
+from arfilter.render.labels import label_counts
 
 
 @numba.njit(["f4(f4, f4, f4)"], inline="always", **_JIT)
@@ -211,7 +212,7 @@ def strands(luma, darkest, usual_darkest, valid, still, thin_above, lit_above, d
     deep texel and a loose one on ``still`` skin; whether any texel was deep."""
     height, width = luma.shape
     out[:, :] = 0
-    deep = np.zeros((height, width), np.bool_)
+    deep = np.zeros((height, width), np.uint8)
     thin = np.zeros((height, width), np.bool_)
     any_deep = False
     for y in range(height):
@@ -220,15 +221,17 @@ def strands(luma, darkest, usual_darkest, valid, still, thin_above, lit_above, d
             lifted = np.int64(luma[y, x]) - np.int64(level)
             thin[y, x] = valid[y, x] != 0 and lifted > thin_above and usual_darkest[y, x] > lit_above
             if thin[y, x] and level < dark_below:
-                deep[y, x] = True
+                deep[y, x] = 255
                 any_deep = True
     if not any_deep:
         return False
     loose = np.zeros((height, width), np.uint8)
+    loose_on_still = np.zeros((height, width), np.uint8)
     for y in range(height):
         for x in range(width):
             if deep[y, x]:
                 loose[y, x] = 255
+                loose_on_still[y, x] = still[y, x]
                 continue
             if not thin[y, x] or darkest[y, x] >= loose_below:
                 continue
@@ -240,19 +243,15 @@ def strands(luma, darkest, usual_darkest, valid, still, thin_above, lit_above, d
                         least = usual_darkest[ny, nx]
             if np.float32(darkest[y, x]) < least * new_share:
                 loose[y, x] = 255
+                loose_on_still[y, x] = still[y, x]
     labels = np.empty((height, width), np.int32)
     count = _joined_parts(loose, labels)
-    has_deep = np.zeros(count, np.bool_)
-    on_still = np.zeros(count, np.bool_)
-    for y in range(height):
-        for x in range(width):
-            if loose[y, x] != 0:
-                has_deep[labels[y, x]] |= deep[y, x]
-                on_still[labels[y, x]] |= still[y, x] != 0
+    has_deep = label_counts(labels, deep, count)
+    on_still = label_counts(labels, loose_on_still, count)
     for y in range(height):
         for x in range(width):
             label = labels[y, x]
-            if loose[y, x] != 0 and has_deep[label] and on_still[label]:
+            if loose[y, x] != 0 and has_deep[label] > 0 and on_still[label] > 0:
                 out[y, x] = 255
     return True
 
@@ -270,12 +269,7 @@ def off_strand_ends(seeds, new_lines, strand_texels, half_new, share, out):  # p
                 lined[y, x] = 255
     labels = np.empty((height, width), np.int32)
     count = _joined_parts(lined, labels)
-    strand = np.zeros(count, np.int64)
-    line = np.zeros(count, np.int64)
-    for y in range(height):
-        for x in range(width):
-            strand[labels[y, x]] += strand_texels[y, x] != 0
-            line[labels[y, x]] += lined[y, x] != 0
+    strand, line = label_counts(labels, strand_texels, count), label_counts(labels, lined, count)
     for y in range(height):
         for x in range(width):
             label = labels[y, x]
