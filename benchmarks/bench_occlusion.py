@@ -22,6 +22,9 @@ Paint per pixel = sum over B, G, R of |rendered - frame|. Figures, per clip, loo
   starts on the clip's second frame, when the face has been seen bare once: the memory of the skin
   then has little to compare a hand of the skin's own colour with. A diagnostic; the floor is on all.
 
+``--hand-grain F`` gives the hands the skin's grain, F times the subject's own (``occluders.skin_grain``,
+on the clip's first frame): a real hand is not flat (the default, 0, is the bench's flat hand).
+
 Flicker: a still image repeated (the 720p portrait, the same landmarks every frame) and the first 30
 frames of talking_woman_512 (a nearly still face): painted pixels (paint > 6) per frame; the largest
 frame-to-frame change of their count, as a fraction (floor <= 1 % on the still image).
@@ -63,7 +66,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from bench_pipeline import default_media, find_model  # noqa: E402
 from media import read_frames, track_clip  # noqa: E402
 from packs import uniform_pack  # noqa: E402
-from occluders import KINDS, composite, glasses_mask, skin_colour  # noqa: E402
+from occluders import KINDS, composite, glasses_mask, skin_colour, skin_grain  # noqa: E402
 
 from arfilter.core.framing import letterbox  # noqa: E402
 from arfilter.core.types import Face  # noqa: E402
@@ -120,9 +123,15 @@ def occluder_at(index: int, face: Face) -> tuple[str, np.ndarray, float, float] 
     return kind, centre, unit, 0.25 * math.sin(index * 0.21)
 
 
-def occluded_clip(frames: list[np.ndarray], faces: list[tuple[Face, ...]]) -> tuple[list, list, list]:
-    """Frames with the occluders composited in (placed from the clean frames' faces), masks, kinds."""
+def occluded_clip(frames: list[np.ndarray], faces: list[tuple[Face, ...]],
+                  hand_grain: float = 0.0) -> tuple[list, list, list]:
+    """Frames with the occluders composited in (placed from the clean frames' faces), masks, kinds.
+    ``hand_grain``: the hands' grain as a multiple of the subject's own (:func:`occluders.skin_grain` on
+    the first frame with a face); 0: flat hands."""
     out, masks, kinds = [], [], []
+    seen = next((index for index, found in enumerate(faces) if found), None)
+    grain = 0.0 if hand_grain <= 0 or seen is None else hand_grain * skin_grain(frames[seen],
+                                                                               faces[seen][0].landmarks)
     for index, (frame, found) in enumerate(zip(frames, faces)):
         where = occluder_at(index, found[0]) if found else None
         if where is None:
@@ -131,7 +140,7 @@ def occluded_clip(frames: list[np.ndarray], faces: list[tuple[Face, ...]]) -> tu
             kinds.append(None)
             continue
         kind, centre, unit, angle = where
-        image, mask = composite(frame, kind, centre, unit, angle, skin_colour(frame, found[0].landmarks))
+        image, mask = composite(frame, kind, centre, unit, angle, skin_colour(frame, found[0].landmarks), grain)
         out.append(image)
         masks.append(mask)
         kinds.append(kind)
@@ -278,6 +287,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     parser.add_argument("--looks", nargs="+", default=list(LOOKS), choices=list(LOOKS))
     parser.add_argument("--skip-glasses", action="store_true", help="leave the glasses clips out")
+    parser.add_argument("--hand-grain", type=float, default=0.0,
+                        help="give the hands skin's grain, this many times the subject's own (default 0: flat)")
     parser.add_argument("--pictures", type=Path, help="write side-by-side PNGs here (never into the repository)")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-occlusion.json")
     args = parser.parse_args(argv)
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             name, size = CLIPS[label]
             clean = load_frames(name, size, args.media, args.frames)
             clean_faces = track(clean, args.model)
-            frames, masks, kinds = occluded_clip(clean, clean_faces)
+            frames, masks, kinds = occluded_clip(clean, clean_faces, args.hand_grain)
             faces = track(frames, args.model)
             glasses = frame_masks(clean, clean_faces) if label in WEARS_GLASSES else None
             if label == "webcam_glasses_720p":

@@ -6,7 +6,8 @@ ground truth of what covers the face is exact. Kinds:
 
 * ``hand``: a palm and four fingers with a thumb, coloured like the face's own
   skin (the hardest case: the same chroma), shaded across and with darker gaps
-  between the fingers;
+  between the fingers; flat, or with skin's grain (``grain``: the face's own,
+  :func:`skin_grain`, times a factor), as a real hand at a webcam's resolution;
 * ``mic``: a dark grey handle and a round head with a grille;
 * ``cup``: a bright, light grey-white rounded body with a handle, shaded;
 * ``hair``: strands, thin dark curves hanging down over the face.
@@ -40,6 +41,32 @@ def skin_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.median(np.concatenate(patches), axis=0).astype(np.float32)
 
 
+def skin_grain(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The face's own skin grain: the standard deviation of its cheeks' and forehead's brightness
+    about their 2-pixel Gaussian blur (15x15 patches at :data:`SKIN_LANDMARKS`), in levels."""
+    height, width = image.shape[:2]
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    fine = grey - cv2.GaussianBlur(grey, (0, 0), 2.0)
+    spreads = []
+    for index in SKIN_LANDMARKS:
+        x, y = np.round(landmarks[index, :2]).astype(int)
+        if 7 <= x < width - 7 and 7 <= y < height - 7:
+            spreads.append(float(fine[y - 7:y + 8, x - 7:x + 8].std()))
+    return float(np.median(spreads)) if spreads else 0.0
+
+
+def _grain(shape: tuple[int, int], levels: float, centre: np.ndarray, unit: float, angle: float) -> np.ndarray:
+    """Zero-mean noise a pixel across (a 1-pixel Gaussian blur of white noise), ``levels`` standard
+    deviation: skin's pores and fine creases as a camera sees them. The same pattern every frame, moved
+    and turned with the hand (``centre``, ``angle``), as a real hand's skin moves with it."""
+    side = int(2 * unit) + 8
+    noise = cv2.GaussianBlur(np.random.default_rng(7).standard_normal((side, side)).astype(np.float32), (0, 0), 1.0)
+    noise *= np.float32(levels / max(float(noise.std()), 1e-6))
+    turn = cv2.getRotationMatrix2D((side / 2.0, side / 2.0), -math.degrees(angle), 1.0)
+    turn[:, 2] += np.asarray(centre, np.float64) - side / 2.0
+    return cv2.warpAffine(noise, turn, (shape[1], shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
 def _rotate(points: np.ndarray, angle: float, centre: np.ndarray) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
     return (points @ np.array([[c, s], [-s, c]], np.float32)) + centre
@@ -51,8 +78,9 @@ def _capsule(mask: np.ndarray, a: np.ndarray, b: np.ndarray, width: float, value
 
 
 def draw_hand(shape: tuple[int, int], centre: np.ndarray, unit: float, angle: float,
-              skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A hand (palm up the picture, fingers spread a little) in the face's skin colour."""
+              skin: np.ndarray, grain: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A hand (palm up the picture, fingers spread a little) in the face's skin colour; ``grain``:
+    the standard deviation (levels) of the skin's grain over it (0: flat)."""
     height, width = shape
     body = np.zeros((height, width), np.uint8)
     gaps = np.zeros((height, width), np.uint8)
@@ -74,8 +102,10 @@ def draw_hand(shape: tuple[int, int], centre: np.ndarray, unit: float, angle: fl
     along = ((xs - centre[0]) * math.cos(angle) + (ys - centre[1]) * math.sin(angle)) / (0.5 * unit)
     shade = np.clip(0.9 + 0.18 * along, 0.72, 1.08)
     shade = np.where(body > 0, shade, 0.55 * shade)
-    layer = np.clip(skin[None, None, :] * shade[..., None], 0, 255)
-    return layer.astype(np.uint8), alpha
+    layer = skin[None, None, :] * shade[..., None]
+    if grain > 0:
+        layer = layer + _grain((height, width), grain, centre, unit, angle)[..., None]
+    return np.clip(layer, 0, 255).astype(np.uint8), alpha
 
 
 def draw_mic(shape: tuple[int, int], centre: np.ndarray, unit: float, angle: float,
@@ -146,9 +176,11 @@ DRAWERS = {"hand": draw_hand, "mic": draw_mic, "cup": draw_cup, "hair": draw_hai
 
 
 def composite(image: np.ndarray, kind: str, centre: np.ndarray, unit: float, angle: float,
-              skin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``image`` with the occluder laid over it, and the occluder's mask (bool, alpha >= 0.5)."""
-    layer, alpha = DRAWERS[kind](image.shape[:2], np.asarray(centre, np.float32), unit, angle, skin)
+              skin: np.ndarray, grain: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` with the occluder laid over it, and the occluder's mask (bool, alpha >= 0.5);
+    ``grain``: a hand's (:func:`draw_hand`)."""
+    extra = {"grain": grain} if kind == "hand" and grain > 0 else {}
+    layer, alpha = DRAWERS[kind](image.shape[:2], np.asarray(centre, np.float32), unit, angle, skin, **extra)
     alpha = cv2.GaussianBlur(alpha, (3, 3), 0.7)
     out = image.astype(np.float32) * (1.0 - alpha[..., None]) + layer.astype(np.float32) * alpha[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), alpha >= 0.5
