@@ -479,6 +479,10 @@ MUTANTS: tuple[Mutant, ...] = (
            "shaders/_compiled.py", "out[green, a] = min(int(np.rint(np.float32(np.float32(green) * scale) / np.float32(a))), steps)",
            "out[green, a] = min(int(np.float32(np.float32(green) * scale) / np.float32(a)), steps)",
            ("tests/test_kernels.py::test_the_bruise_age_lookup_matches_opencv_for_every_green_and_alpha",)),
+    mutant("palm-no-hysteresis", "a palm held the frame before needs the full area again (no PALM_HELD_AREA)",
+           "arfilter/render/skin_memory.py", "if cv2.countNonZero(self.held_now) > 0:  # a palm held the frame before",
+           "if False:  # a palm held the frame before",
+           ("tests/test_occlusion.py::test_a_grainy_palm_over_an_eye_is_still_held",)),
 )
 
 

@@ -543,11 +543,12 @@ def grainy_hand_over_eye(model_path, shared_media):
 
 def test_a_grainy_palm_over_an_eye_is_still_held(mesh, grainy_hand_over_eye):
     """Over an eye the memory also finds a palm by the lids' and lashes' edges it smooths over; a palm
-    with skin's grain smooths them less. With three times the face's own grain 5.6 % of the black eye's
-    paint lands on the hand (3.1 % on the flat hand, 8.3 % with five times the grain): what a real hand's
-    texture costs, which the flat bench hand does not show (benchmarks/README.md, session 38)."""
+    with skin's grain smooths them less, in pieces. Where the memory held the frame before, smaller pieces
+    go on being a palm (``skin_memory.PALM_HELD_AREA``): with three times the face's own grain 3.0 % of the
+    black eye's paint lands on the hand (as on the flat hand, 3.1 %); 5.6 % without that hysteresis, whose
+    hold dropped whenever a frame's pieces were all small (benchmarks/README.md, session 38)."""
     share = paint_on_hand(mesh, load_overlay("black_eye_left"), *grainy_hand_over_eye)
-    assert share < 0.1, f"{share:.1%} of the paint still lands on the grainy hand"
+    assert share < 0.045, f"{share:.1%} of the paint still lands on the grainy hand"
 
 
 def test_what_a_hand_encloses_is_under_it(mesh, hand_over_eye):
