@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from media import read_frames, track_clip
-from occluders import composite, skin_colour, skin_grain
+from occluders import composite, draw_hand, skin_colour, skin_grain
 from packs import uniform_pack
 
 from arfilter.core.types import Face
@@ -942,14 +942,12 @@ def test_a_broad_shadow_is_no_strand(portrait, portrait_landmarks):
 
 def test_the_bench_hands_grain_is_the_skin_grain_asked_and_moves_with_the_hand(portrait, portrait_landmarks):
     """``occluders.draw_hand``'s grain (what makes the bench's hands less flat than a drawing): over the
-    hand's palm it has the standard deviation asked, a flat hand has none, and the pattern is the hand's
-    own (moved with the hand, it is the same pattern moved)."""
-    from occluders import draw_hand
-
+    hand's palm it has the standard deviation asked, about no offset, and the pattern is the hand's own
+    (moved with the hand, it is the same pattern moved)."""
     skin = skin_colour(portrait, portrait_landmarks)
     assert 0.3 < skin_grain(portrait, portrait_landmarks) < 10.0
     shape, unit, centre = (400, 400), 200.0, np.array([200.0, 220.0], np.float32)
-    flat, alpha = draw_hand(shape, centre, unit, 0.0, skin)
+    flat, _ = draw_hand(shape, centre, unit, 0.0, skin)
     grainy, _ = draw_hand(shape, centre, unit, 0.0, skin, grain=4.0)
     palm = (slice(210, 250), slice(170, 230))  # inside the palm, where the shading is nearly even
     fine = grainy[palm].astype(np.float32) - flat[palm].astype(np.float32)
