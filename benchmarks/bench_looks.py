@@ -5,7 +5,9 @@ same one ``bench_pipeline.py`` makes and caches) are decoded and tracked once; t
 draws every frame with the product's ``Renderer`` (each look keeps its memory of the face from frame
 to frame, as in a live session), timed per face with ``perf_counter``, interleaved over ``--runs``
 rounds. For each look also with ``occlusion=False``, which shows what the occlusion test costs.
-Medians and p95 in milliseconds; the landmark model's own time on the same frames (stock bundle,
+``--stages`` adds where a face's time goes (occlusion on): the median of each stage of ``draw_face``
+per face, timed in the same frames by wrapping the renderer's own functions (a microsecond or two
+each; the stages nest: the memory of the skin is part of the per-texel test). Medians and p95 in milliseconds; the landmark model's own time on the same frames (stock bundle,
 VIDEO mode) is measured in the same run and given beside them, since only ratios carry across
 machines.
 
@@ -16,6 +18,7 @@ machines.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -34,6 +37,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_pipeline import clip_for, default_media, find_model  # noqa: E402
 from media import read_frames, track_clip  # noqa: E402
 
+from arfilter.render import lighting, occlusion, renderer, skin_memory, unwrap  # noqa: E402
 from arfilter.render.packs import list_overlays, load_overlay  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
 from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
@@ -86,6 +90,67 @@ def measure(frames: list[np.ndarray], faces: list, mesh, looks: list[str], runs:
     return result
 
 
+# Where a face's time goes: (stage, the object whose attribute is that stage's function, its name), in the
+# order draw_face calls them. Nested: "memory of the skin" is part of "occlusion, per texel".
+STAGES = (
+    ("cull and region", Renderer, "face_roi"),
+    ("texture map (rasterise)", renderer, "sample_map"),
+    ("unwrap to the look's UV box", unwrap.UvGrid, "view"),
+    ("occlusion, per texel", occlusion.Occlusion, "visible"),
+    ("  memory of the skin", skin_memory.SkinMemory, "held"),
+    ("texel masks to the screen", Renderer, "_texel_masks"),
+    ("occlusion, per pixel", Renderer, "_gated"),
+    ("light (fit every few frames)", lighting.LightEstimator, "light"),
+    ("paint window", Renderer, "_window"),
+    ("layers: warp and shade", Renderer, "_blend_layers"),
+    ("whole face", Renderer, "draw_face"),
+)
+
+
+@contextlib.contextmanager
+def stage_timers(times: dict[str, list[float]]):
+    """While open, every :data:`STAGES` function appends its ms per call to ``times[stage]``."""
+    originals = [(owner, name, owner.__dict__[name]) for _, owner, name in STAGES]
+
+    def timed(label: str, function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                times.setdefault(label, []).append((time.perf_counter() - start) * 1000.0)
+        return wrapper
+
+    try:
+        for (label, owner, name), (_, _, function) in zip(STAGES, originals):
+            setattr(owner, name, timed(label, function))
+        yield times
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+
+
+def measure_stages(frames: list[np.ndarray], faces: list, mesh, looks: list[str], runs: int) -> dict[str, dict]:
+    """Per look (occlusion on): each stage's median and p95 ms per call, and its calls per face drawn."""
+    result: dict[str, dict] = {}
+    for name in looks:
+        times: dict[str, list[float]] = {}
+        with stage_timers(times):
+            for _ in range(runs):
+                renderer_ = Renderer(mesh, load_overlay(name))
+                for frame, found in zip(frames, faces):
+                    image = frame.copy()
+                    for face in found:
+                        renderer_.draw_face(image, face)
+                    renderer_.occlusion.seen({face.face_id for face in found})
+        drawn = max(len(times.get("whole face", [])), 1)
+        result[name] = {label: {"median_ms": round(statistics.median(values), 3),
+                                "p95_ms": round(percentile(values, 95), 3),
+                                "calls_per_face": round(len(values) / drawn, 2)}
+                        for label, values in times.items()}
+    return result
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=default_media())
@@ -93,6 +158,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", nargs="+", default=["720p", "1080p"], choices=["720p", "1080p"])
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="also time each stage of a face's drawing")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
         "ARFILTER_BENCH_CACHE", Path.home() / ".cache" / "arfilter-bench")))
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/DATE-looks.json")
@@ -114,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         results["sizes"][size] = {"model_alone_ms": {"median": round(statistics.median(model_ms), 3),
                                                      "p95": round(percentile(model_ms, 95), 3)},
                                   "looks": measure(frames, faces, mesh, looks, args.runs)}
+        if args.stages:
+            results["sizes"][size]["stages"] = measure_stages(frames, faces, mesh, looks, args.runs)
     out = args.json or REPO / "benchmarks" / "results" / f"{results['date']}-looks.json"
     out.write_text(json.dumps(results, indent=1) + "\n")
     print_table(results)
@@ -135,6 +203,20 @@ def print_table(results: dict) -> None:
     print("| model alone (stock) | | " + " | ".join(
         f"{results['sizes'][s]['model_alone_ms']['median']:.2f} / {results['sizes'][s]['model_alone_ms']['p95']:.2f}"
         for s in sizes) + " |")
+    for size in sizes:
+        if "stages" in results["sizes"][size]:
+            print_stages(size, results["sizes"][size]["stages"])
+
+
+def print_stages(size: str, stages: dict[str, dict]) -> None:
+    """One row per stage, one column per look: median ms per call (p95 would not add up)."""
+    looks = list(stages)
+    print(f"\n{size}, median ms per call, occlusion on (stages nest; 'light' fits every few frames):")
+    print("| stage | " + " | ".join(looks) + " |")
+    print("| --- | " + " | ".join("---:" for _ in looks) + " |")
+    for label, _, _ in STAGES:
+        cells = [f"{stages[look][label]['median_ms']:.3f}" if label in stages[look] else "" for look in looks]
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

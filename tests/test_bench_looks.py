@@ -1,0 +1,58 @@
+"""``benchmarks/bench_looks.py --stages``: where a face's drawing time goes, stage by stage.
+
+The stage timers wrap the renderer's own functions while they are open: checked here on a real face that
+every stage a look runs is timed once per face drawn (the light only for looks with relief, the memory of
+the skin inside the per-texel test), that the timed drawing is the same picture as an untimed one, and
+that the renderer's functions are its own again afterwards, even when the drawing fails.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import bench_looks  # noqa: E402
+
+from arfilter.core.types import Face  # noqa: E402
+from arfilter.render.packs import load_overlay  # noqa: E402
+from arfilter.render.renderer import Renderer  # noqa: E402
+
+
+def _draw(mesh, look: str, image: np.ndarray, face: Face, times: int) -> np.ndarray:
+    renderer = Renderer(mesh, load_overlay(look))
+    out = image.copy()
+    for _ in range(times):
+        out = image.copy()
+        renderer.draw_face(out, face)
+    return out
+
+
+@pytest.mark.parametrize("look, lit", [("black_eye_left", True), ("cheek_bruise", False)])
+def test_every_stage_is_timed_once_per_face_and_the_picture_is_the_same(mesh, portrait, portrait_landmarks, look, lit):
+    face = Face(landmarks=portrait_landmarks, face_id=0)
+    untimed = _draw(mesh, look, portrait, face, 3)
+    times: dict[str, list[float]] = {}
+    with bench_looks.stage_timers(times):
+        timed = _draw(mesh, look, portrait, face, 3)
+    np.testing.assert_array_equal(timed, untimed)
+    expected = {label for label, _, _ in bench_looks.STAGES} - (set() if lit else {"light (fit every few frames)"})
+    assert set(times) == expected
+    assert all(len(values) == 3 for values in times.values()), {k: len(v) for k, v in times.items()}
+    # Nested stages take no longer than what holds them.
+    for inner, outer in (("  memory of the skin", "occlusion, per texel"), ("occlusion, per texel", "whole face")):
+        assert all(a <= b for a, b in zip(times[inner], times[outer]))
+
+
+def test_the_renderer_is_its_own_again_after_the_timers_even_on_failure(mesh):
+    before = {name: owner.__dict__[name] for _, owner, name in bench_looks.STAGES}
+    with pytest.raises(RuntimeError):
+        with bench_looks.stage_timers({}):
+            assert Renderer.__dict__["draw_face"] is not before["draw_face"]
+            raise RuntimeError("a drawing failed")
+    assert {name: owner.__dict__[name] for _, owner, name in bench_looks.STAGES} == before
