@@ -116,10 +116,20 @@ NOISE = 6.0  # mean largest-channel difference between a photo and its camera fr
 WAIT_MS = 180_000  # the first frames here: model start on 2 busy cores (a phone: a second or two)
 
 
-
 def slowed_cpu(page) -> None:
     """A slow phone: this machine's CPU slowed 4x for ``page``, through Chromium's own throttling."""
     page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+
+
+def jumping_camera(shared_media: Path, tmp_path: Path) -> list:
+    """A camera (``tmp_path / "camera.y4m"``) that cuts every three frames between the clip and the clip moved
+    80 px right: a look drawn on a later picture than it was tracked on lands 80 px off the eye. Returns the
+    frames written."""
+    clip = write_y4m(shared_media / CLIP, tmp_path / "clip.y4m", 24)
+    return frames_to_y4m([cv2.warpAffine(frame, np.float32([[1, 0, 80 if (k // 3) % 2 else 0], [0, 1, 0]]),
+                                         frame.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+                          for k, frame in enumerate(clip)], tmp_path / "camera.y4m")
+
 
 @contextlib.contextmanager
 def camera_page(site_server: str, y4m: Path, before_load=None, **context):
@@ -439,10 +449,7 @@ def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_s
     the picture it was tracked on, not on the one the video shows by then. Here the camera cuts every
     three frames between the clip and the clip moved 80 px right (a face that jumps), and the CPU is
     slowed 4x: a look drawn on a later picture than it was tracked on lands 80 px off the eye."""
-    clip = write_y4m(shared_media / CLIP, tmp_path / "clip.y4m", 24)
-    frames = frames_to_y4m([cv2.warpAffine(frame, np.float32([[1, 0, 80 if (k // 3) % 2 else 0], [0, 1, 0]]),
-                                           frame.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
-                            for k, frame in enumerate(clip)], tmp_path / "camera.y4m")
+    frames = jumping_camera(shared_media, tmp_path)
     truth = Truth(mesh, model_path)
 
     try:
@@ -458,29 +465,34 @@ def test_on_a_slow_phone_the_look_is_drawn_on_the_frame_it_was_tracked_on(site_s
 
 
 @pytest.mark.slow
-def test_a_browser_that_cannot_draw_a_video_frame_draws_the_video_itself(site_server, mesh, model_path,
-                                                                          shared_media, tmp_path):
+def test_a_browser_that_cannot_draw_a_video_frame_draws_a_still_copy_of_the_video(site_server, mesh, model_path,
+                                                                                  shared_media, tmp_path):
     """Where the browser's ``VideoFrame`` cannot be tracked or drawn (here: one that makes objects neither
-    MediaPipe nor WebGL takes), the page drops that frame and draws from the video element from then on."""
-    frames = write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 30)
+    MediaPipe nor WebGL takes), the page drops that frame and from then on tracks and draws a copy of the
+    video's frame in a canvas, so that the look is still drawn on the frame it was tracked on. Checked as
+    the slow phone's test is: the camera cuts every three frames between the clip and the clip moved 80 px
+    right, the CPU slowed 4x. Tracking the video element and then drawing it put the look on a later
+    picture, 80 px off the eye (on a busy machine, two of three photos were)."""
+    frames = jumping_camera(shared_media, tmp_path)
     truth = Truth(mesh, model_path)
 
-    def unusable_video_frames(page) -> None:
+    def slow_and_unusable_video_frames(page) -> None:
+        slowed_cpu(page)
         page.add_init_script("window.VideoFrame = class { constructor(video) { this.displayWidth = "
                              "video.videoWidth; this.displayHeight = video.videoHeight; } close() {} };")
 
     try:
-        with camera_page(site_server, tmp_path / "camera.y4m", before_load=unusable_video_frames,
+        with camera_page(site_server, tmp_path / "camera.y4m", before_load=slow_and_unusable_video_frames,
                          accept_downloads=True) as page:
             page.get_by_test_id("start").click()
             wait_frames(page, 3, look="black_eye_left")
-            results = black_eye_photos(page, tmp_path, frames, truth, "fallback", 3)
+            results = black_eye_photos(page, tmp_path, frames, truth, "fallback", 4)
             uncaught = [line for line in page.arfilter_log if line.startswith("uncaught:")]
     finally:
         truth.close()
     assert not uncaught, f"the page threw: {uncaught}"
-    assert sum(r["darker"] > 8 and r["inside"] > r["outside"] + 10 for r in results) >= 2, \
-        f"the black eye is not on the face: {results}"
+    astray = [r for r in results if not (r["darker"] > 8 and r["inside"] > r["outside"] + 10)]
+    assert not astray, f"the black eye was drawn off the eye it was tracked on in {astray} of {results}"
 
 
 @pytest.mark.slow

@@ -110,6 +110,19 @@ export class FrameLoop {
     return new Promise((resolve, reject) => this.pictureWanted.push({ resolve, reject }));
   }
 
+  /** The video's current frame copied into a canvas (kept for the next frames): held still where the
+   * browser makes no VideoFrame it can track or draw. Tracking the video itself and then drawing it put
+   * the look on a later picture than it was tracked on (the video goes on while a slow phone tracks). */
+  still(video, width, height) {
+    const canvas = (this.stillCanvas ??= document.createElement("canvas"));
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+    return canvas;
+  }
+
   step() {
     this.pending = undefined;
     if (!this.running) return;
@@ -128,8 +141,10 @@ export class FrameLoop {
     this.lastTime = video.currentTime;
     // A slow phone tracks a frame for a few hundred ms while the camera goes on: the look must be drawn
     // on the frame it was tracked on, not on the one the video shows by then (the face moved, or the
-    // scene cut). One snapshot of the frame is tracked and drawn.
-    const picture = this.snapshots ? snapshot(video) : video;
+    // scene cut). One snapshot of the frame is tracked and drawn: a VideoFrame where the browser can
+    // track and draw one, else a copy in a canvas.
+    const frameHeld = this.snapshots ? snapshot(video) : null;
+    const picture = frameHeld ?? this.still(video, width, height);
     const t0 = performance.now();
     let t1, faces;
     try {
@@ -138,11 +153,11 @@ export class FrameLoop {
       faces = this.stabilizer.update(t1 / 1000, width, height, detected);
       this.renderer.render(picture, faces, { intensity: this.intensity });
     } catch (error) {
-      if (picture === video) throw error;
-      this.snapshots = false; // a browser that cannot track or draw a VideoFrame: the video itself from now on
+      if (!frameHeld) throw error;
+      this.snapshots = false; // a browser that cannot track or draw a VideoFrame: a canvas copy from now on
       return;
     } finally {
-      if (picture !== video) picture.close();
+      frameHeld?.close();
     }
     const wanted = this.pictureWanted.splice(0);
     if (wanted.length) {
@@ -166,11 +181,11 @@ export class FrameLoop {
 }
 
 /** The video's current frame, held still (WebCodecs' VideoFrame: the decoder's own picture, no copy);
- * the video itself where none can be made yet. The caller closes a VideoFrame. */
+ * null where none can be made yet. The caller closes it. */
 function snapshot(video) {
   try {
     return new VideoFrame(video);
   } catch {
-    return video;
+    return null;
   }
 }
