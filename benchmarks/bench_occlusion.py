@@ -16,8 +16,10 @@ Paint per pixel = sum over B, G, R of |rendered - frame|. Figures, per clip, loo
   2 px) with handling / without (floor >= 95 %); every frame counts, those with no occluder too. On
   the clips whose subject wears glasses (:data:`WEARS_GLASSES`) the glasses frame is an occluder too
   (the issue asks paint held back on it): its pixels by ``glasses_mask`` on the clean frame, grown by
-  2 px like the others, are left out of "elsewhere". ``kept_frame_counted`` is the same figure with
-  them in, paint held back on the frame counted as lost (the figure before 2026-11-28, session 32);
+  2 px like the others, are left out of "elsewhere" (since 2026-11-29, session 39, with the frame's dark
+  stretches: a metal rim dark across a lit lid is not grey in HSV, and the grey rule alone left it in).
+  ``kept_frame_counted`` is the same figure with them in, paint held back on the frame counted as lost
+  (the figure before 2026-11-28, session 32);
 * ``hand_after_first_cycle``: ``on_occluder`` for the hand over its later passes only. Its first pass
   starts on the clip's second frame, when the face has been seen bare once: the memory of the skin
   then has little to compare a hand of the skin's own colour with. A diagnostic; the floor is on all.
@@ -207,8 +209,9 @@ def bare_kept(frames: list[np.ndarray], faces: list, look: Any, mesh: Any,
               glasses: list[np.ndarray] | None = None) -> float | None:
     """Paint kept on the clip with nothing composited in (``kept`` of :func:`occlusion_figures` with no
     occluder): the part of "kept elsewhere" that no occluder causes. On the glasses clips it is mostly
-    the frame's rim where the bench's own rule (``glasses_mask``) misses it, and the renderer keeps it
-    unpainted (benchmarks/README.md, session 36)."""
+    the frame's rim where the bench's own rule (``glasses_mask``) missed it, and the renderer keeps it
+    unpainted (benchmarks/README.md, session 36); since session 39 the rule takes the rims' dark stretches
+    too."""
     nothing = [np.zeros(frame.shape[:2], bool) for frame in frames]
     return occlusion_figures(frames, faces, nothing, [None] * len(frames), look, mesh, None, "bare", glasses)["kept"]
 

@@ -186,6 +186,15 @@ def composite(image: np.ndarray, kind: str, centre: np.ndarray, unit: float, ang
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), alpha >= 0.5
 
 
+# A frame's dark stretch: a thin line this much darker than both sides of it (a black-hat of the HSV
+# brightness over DARK_STRETCH_SIZE px), touching the grey frame, at least DARK_STRETCH_SHARE of the face's
+# width long (its bounding box's long side): a top rim spans a third to a half of the face; a brow's edge
+# against the rim, the temples and the nose pads are a sixth.
+DARK_STRETCH_DEPTH = 20
+DARK_STRETCH_SIZE = 5
+DARK_STRETCH_SHARE = 0.25
+
+
 def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> np.ndarray:
     """The glasses frame's pixels inside ``area``, by a fixed rule that knows nothing of the detector.
 
@@ -193,13 +202,41 @@ def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> 
     around it: a pixel is frame where its HSV saturation is under 0.72x the median saturation of the
     15x15 pixels around it and its brightness differs from theirs by more than 10 levels, outside the
     eyes (their contours grown by 3 px: the eye white is grey too).
+
+    A thin metal rim is also frame where it is dark, across a lit lid or brow. There a dark pixel's HSV
+    saturation is high, and the grey rule misses it (the webcam subject's top rims, and their temples).
+    So a thin line far darker than both sides of it, long, and touching the grey frame
+    (:func:`dark_stretches`) is frame too. A wrinkle, a lash line or a brow's hairs do not touch the frame,
+    or lie in the eyes.
     """
     hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
-    sat, val = hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
-    local_sat = cv2.medianBlur(hsv[..., 1], 15).astype(np.float32)
-    local_val = cv2.medianBlur(hsv[..., 2], 15).astype(np.float32)
-    mask = (sat < 0.72 * local_sat) & (np.abs(val - local_val) > 10) & area
     eyes = np.zeros(frame.shape[:2], np.uint8)
     for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR):
         cv2.fillPoly(eyes, [np.round(landmarks[list(contour), :2]).astype(np.int32)], 255)
-    return mask & ~cv2.dilate(eyes, np.ones((7, 7), np.uint8)).astype(bool)
+    outside_eyes = ~cv2.dilate(eyes, np.ones((7, 7), np.uint8)).astype(bool)
+    grey = grey_frame(hsv) & outside_eyes
+    least = DARK_STRETCH_SHARE * float(np.ptp(landmarks[:, 0]))
+    return (grey | (dark_stretches(hsv[..., 2], grey, least) & outside_eyes)) & area
+
+
+def grey_frame(hsv: np.ndarray) -> np.ndarray:
+    """bool: pixels of an HSV picture under 0.72x the median saturation of the 15x15 around them, whose
+    brightness differs from theirs by more than 10 levels: grey things standing out from the skin."""
+    sat, val = hsv[..., 1].astype(np.float32), hsv[..., 2].astype(np.float32)
+    local_sat = cv2.medianBlur(hsv[..., 1], 15).astype(np.float32)
+    local_val = cv2.medianBlur(hsv[..., 2], 15).astype(np.float32)
+    return (sat < 0.72 * local_sat) & (np.abs(val - local_val) > 10)
+
+
+def dark_stretches(brightness: np.ndarray, frame: np.ndarray, least: float) -> np.ndarray:
+    """bool: thin lines far darker than both sides of them (:data:`DARK_STRETCH_DEPTH` levels, a black-hat over
+    :data:`DARK_STRETCH_SIZE` px), at least ``least`` px long, that touch ``frame`` (bool, grown by 2 px): the
+    frame's dark stretches."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (DARK_STRETCH_SIZE, DARK_STRETCH_SIZE))
+    lines = cv2.compare(cv2.morphologyEx(brightness, cv2.MORPH_BLACKHAT, kernel), DARK_STRETCH_DEPTH, cv2.CMP_GT)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines, connectivity=8)
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[cv2.dilate(frame.view(np.uint8), np.ones((5, 5), np.uint8)) > 0])] = True
+    keep = touching & (np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= least)
+    keep[0] = False
+    return keep[labels]
