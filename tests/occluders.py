@@ -206,8 +206,8 @@ def glasses_mask(frame: np.ndarray, landmarks: np.ndarray, area: np.ndarray) -> 
     A thin metal rim is also frame where it is dark, across a lit lid or brow. There a dark pixel's HSV
     saturation is high, and the grey rule misses it (the webcam subject's top rims, and their temples).
     So a thin line far darker than both sides of it, long, and touching the grey frame
-    (:func:`dark_stretches`) is frame too. A wrinkle, a lash line or a brow's hairs do not touch the frame,
-    or lie in the eyes.
+    (:func:`dark_stretches`) is frame too. Lash lines lie in the eyes; a crease or a brow's edge counts only
+    where it touches the frame and is as long as a rim (on glasses_smile's silver frames: nowhere).
     """
     hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
     eyes = np.zeros(frame.shape[:2], np.uint8)
