@@ -119,7 +119,7 @@ export class FrameLoop {
       canvas.width = width;
       canvas.height = height;
     }
-    canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+    (this.stillContext ??= canvas.getContext("2d")).drawImage(video, 0, 0, width, height);
     return canvas;
   }
 
