@@ -7,6 +7,8 @@ give, to the bit, on a real face. The product never calls them.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -82,6 +84,13 @@ def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.nd
     return np.zeros_like(depth) if kept is None else kept
 
 
+def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarray | None:
+    """``occlusion_pixels.rims``: thin dark lines away from the face's own, long enough to be a rim."""
+    away = cv2.bitwise_and(line, cv2.bitwise_not(own_lines))
+    length = max(math.ceil(P.RIM_LENGTH * eye_width), 1)
+    return line_parts(away, np.arange(256, dtype=np.uint8), 256, length, length, np.inf)
+
+
 def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``Occlusion``'s per-texel saturation as a share of the face's, over broad areas (``_broad_saturation``)."""
     y, cr, cb = cv2.split(ycc)
@@ -92,7 +101,8 @@ def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np
 
 
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
-         strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray:
+         strands: np.ndarray | None = None, usual: np.ndarray | None = None, own_lines: np.ndarray | None = None,
+         eye_width: float = 0.0) -> np.ndarray:
     """``occlusion_pixels.gate`` (what ``Occlusion.gate`` gives) for a face whose skin statistics are ``skin``."""
     ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
     y, cr, cb = cv2.split(ycc)
@@ -112,6 +122,9 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
     result = cv2.bitwise_not(cv2.dilate(cv2.max(colour, dark), kernel))
     if own is not None:
         result = cv2.max(result, own)
+        across = None if own_lines is None else rims(line, own_lines, eye_width)
+        if across is not None:  # a rim across the face's own features, away from its own lines
+            result = cv2.bitwise_and(result, cv2.bitwise_not(cv2.dilate(cv2.compare(across, 0, cv2.CMP_GT), kernel)))
         wires = long_lines(bright)  # long bright lines across the face's own features too
         if wires is not None:
             result = cv2.min(result, cv2.bitwise_not(cv2.dilate(wires, kernel)))

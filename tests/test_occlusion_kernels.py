@@ -33,7 +33,8 @@ def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
 def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portrait_landmarks, monkeypatch, look):
-    checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler", "lit"], 0)
+    checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler", "lit",
+                             "rims"], 0)
     colour_score, broad_saturation = occlusion.Occlusion._colour_score, occlusion._broad_saturation
 
     def colour(ycc, skin, reference=None):
@@ -55,11 +56,16 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
 
     gate = occlusion.Occlusion.gate
 
-    def gated(self, face_id, region, own=None, strands=None, usual=None):
-        result = gate(self, face_id, region, own, strands, usual)
+    def gated(self, face_id, region, own=None, strands=None, usual=None, own_lines=None, eye_width=0.0):
+        result = gate(self, face_id, region, own, strands, usual, own_lines, eye_width)
         skin = self._faces[face_id].skin
-        np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands, usual))
+        np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands, usual, own_lines,
+                                                                  eye_width))
         checked["gate"] += 1
+        y = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)  # near enough to tell whether a rim was in the region
+        line = opencv_version.lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, occlusion_pixels._LINE),
+                                               occlusion_pixels.gate_tables(skin)[3], occlusion_pixels.LINE_LENGTH)
+        checked["rims"] += opencv_version.rims(line, own_lines, eye_width) is not None
         checked["strands"] += strands is not None
         checked["held"] += bool(self._faces[face_id].covered.any())
         return result
@@ -78,6 +84,7 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
     assert checked["paler"] > frames // 2, checked  # parts of this skin are paler than its mean
     assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
     assert checked["lit"] >= 1, checked  # skin in more light scored too (occlusion.LIT_SATURATION)
+    assert checked["rims"] >= 1, checked  # a long dark line away from the lids' edges (occlusion_pixels.rims)
 
 
 def test_the_grey_score_matches_opencv_for_every_colour():
@@ -96,7 +103,7 @@ def test_the_grey_score_matches_opencv_for_every_colour():
             none = zero.repeat(16, 0).repeat(16, 1)
             occlusion_kernels.gate_pixels(ycc, none, none, none, np.float32(0.0), tables, occlusion_pixels.CHROMA,
                                           *occlusion_pixels.grey_ramp(skin, ramp), zero, False, zero, False, zero,
-                                          False, 0, out, np.empty_like(out))
+                                          False, 0, zero, False, out, np.empty_like(out))
             np.testing.assert_array_equal(out, cv2.bitwise_not(cv2.dilate(expected, np.ones((3, 3), np.uint8))))
 
 

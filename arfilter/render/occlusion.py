@@ -195,13 +195,17 @@ class Occlusion:
         return weight
 
     def gate(self, face_id: int, region: np.ndarray, own: np.ndarray | None = None,
-             strands: np.ndarray | None = None, usual: np.ndarray | None = None) -> np.ndarray | None:
+             strands: np.ndarray | None = None, usual: np.ndarray | None = None,
+             own_lines: np.ndarray | None = None, eye_width: float = 0.0) -> np.ndarray | None:
         """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not this face's skin
         (:func:`occlusion_pixels.gate`, against this face's skin statistics); None before its skin is known.
         ``own``, ``strands`` and ``usual`` (uint8, the region's shape): :meth:`own_features`,
-        :meth:`strands` and :meth:`usual_saturation` on the screen."""
+        :meth:`strands` and :meth:`usual_saturation` on the screen; ``own_lines`` and ``eye_width``: where
+        the face's own thin lines may lie and how wide its eye is, in the region's pixels
+        (:func:`~arfilter.render.regions.own_lines_zone`)."""
         state = self._faces.get(face_id)
-        return None if state is None else occlusion_pixels.gate(state.skin, region, own, strands, usual)
+        return None if state is None else occlusion_pixels.gate(state.skin, region, own, strands, usual, own_lines,
+                                                                eye_width)
 
     def own_features(self, face_id: int) -> np.ndarray | None:
         """uint8 over the box: 255 where this face has a broad feature of its own unlike skin and no

@@ -159,9 +159,9 @@ def _dilate3(values, out):  # pragma: no cover - compiled
 # why: one loop over the pixels with every score of one pixel in registers, then the 3x3 growths;
 # as OpenCV calls on a look's region it was ~25 passes over it.
 @numba.njit(["void(u1[:, :, ::1], u1[:, ::1], u1[:, ::1], u1[:, ::1], f4, u1[:, ::1], f4[:, ::1], f4, f4, f8, "
-             "u1[:, ::1], b1, u1[:, ::1], b1, u1[:, ::1], b1, i8, u1[:, ::1], u1[:, ::1])"], **_JIT)
+             "u1[:, ::1], b1, u1[:, ::1], b1, u1[:, ::1], b1, i8, u1[:, ::1], b1, u1[:, ::1], u1[:, ::1])"], **_JIT)
 def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, grey_alpha, grey_gamma, highlight,
-                own, use_own, usual, use_usual, strands, use_strands, strand_below, out,
+                own, use_own, usual, use_usual, strands, use_strands, strand_below, rims, use_rims, out,
                 bright):  # pragma: no cover - compiled
     """uint8 per screen pixel, 0 where it is clearly not the skin (see ``occlusion_pixels.gate``): 255 less the
     3x3 largest of each pixel's scores: its hue (``tables[0]`` at Cr, ``tables[1]`` at Cb), its
@@ -169,7 +169,8 @@ def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, g
     :func:`texel_saturation`, is above 0), far darker than the skin (``tables[2]`` at Y), a thin line
     far darker or brighter than both sides of it (``tables[3]`` at ``blackhat``, ``tables[4]`` at
     ``tophat``, or at ``tophat_all`` where the pixel's saturation is under ``grey_below``: that one also
-    into ``bright``); at least ``own`` (with ``use_own``); and 0 within a pixel
+    into ``bright``); at least ``own`` (with ``use_own``), but 0 within a pixel of ``rims`` (with
+    ``use_rims``: a frame's rim across the face's own features); and 0 within a pixel
     of a pixel darker than ``strand_below`` where ``strands`` is over 128 (with ``use_strands``; an
     integer: ``math.ceil`` of a brightness)."""
     height, width = out.shape
@@ -199,6 +200,12 @@ def gate_pixels(ycc, blackhat, tophat, tophat_all, grey_below, tables, chroma, g
             if use_own:
                 value = max(value, own[y, x])
             out[y, x] = value
+    if use_rims:
+        _dilate3(rims, grown)
+        for y in range(height):
+            for x in range(width):
+                if grown[y, x] > 0:
+                    out[y, x] = 0
     if use_strands:
         for y in range(height):
             for x in range(width):

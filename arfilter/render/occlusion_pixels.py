@@ -54,6 +54,12 @@ WIRE_THICKNESS = 2.0
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
+# A thin dark line over the face's own broad features, away from the lids' edges and the brows
+# (regions.own_lines_zone), at least this long (a share of the eye's width, corner to corner), is a glasses rim
+# there from the first frame, and holds paint back whatever its depth: over the webcam subject's lids its
+# top rims were tinted purple (frame pixels changed under the black eyes, bench_occlusion.py: 28.6 / 20.4 ->
+# 2.1 / 10.2 %). A lid's crease folds in a grimace are shorter (the talking woman's: 0.41 of her eye's width).
+RIM_LENGTH = 0.5
 _KERNEL = np.ones((3, 3), np.uint8)
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
 # Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
@@ -109,8 +115,18 @@ def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.nd
     return out
 
 
+def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarray | None:
+    """``line`` (thin dark lines that count, uint8) where it lies outside ``own_lines`` (255 where the face's
+    own thin lines may be: the lids' edges, the brows) on parts at least :data:`RIM_LENGTH` of ``eye_width``
+    (pixels) long there; None where there are none."""
+    away = cv2.bitwise_and(line, cv2.bitwise_not(own_lines))
+    out = np.empty_like(away)
+    length = max(math.ceil(RIM_LENGTH * eye_width), 1)
+    return out if occlusion_kernels.line_parts(away, _SCORE, 256, length, length, math.inf, out) else None
+
+
 def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, strands: np.ndarray | None = None,
-         usual: np.ndarray | None = None) -> np.ndarray:
+         usual: np.ndarray | None = None, own_lines: np.ndarray | None = None, eye_width: float = 0.0) -> np.ndarray:
     """uint8 per pixel of a BGR screen ``region``: 0 where it is clearly not the skin of the face whose
     statistics are ``skin`` (Y, Cr, Cb means; Cr, Cb spreads), grown by a pixel so edges keep their colour
     too. ``own``, ``strands`` and ``usual`` (uint8, the region's shape, or None): where the face has broad
@@ -124,8 +140,9 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, st
     deep (bright) enough somewhere along it (:func:`lines_that_count`: a wrinkle is so only here and there).
     Over the face's own features (``own``: brows, eye make-up, the lashes' line) none of that holds
     paint back, except a long thin line far brighter than both sides of it (:data:`WIRE_LENGTH`: a
-    wire catching the light) and a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
-    which are held wherever they are.
+    wire catching the light), a dark pixel where strands cross (``strands``: :data:`STRAND_PIXEL`),
+    which are held wherever they are, and a long thin dark line away from ``own_lines`` (uint8, 255
+    where the face's own thin lines may lie: :func:`rims`, with ``eye_width`` in the region's pixels).
     """
     ycc = cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb)
     y = cv2.extractChannel(ycc, 0)
@@ -138,13 +155,15 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None, st
     line = lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, _LINE), tables[3], LINE_LENGTH)
     bright_line = cv2.morphologyEx(y, cv2.MORPH_TOPHAT, _LINE)
     out, bright = np.empty(y.shape, np.uint8), np.empty(y.shape, np.uint8)
+    across = None if own is None or own_lines is None else rims(line, own_lines, eye_width)
     occlusion_kernels.gate_pixels(ycc, line, lines_that_count(bright_line, tables[4], 1), bright_line,
                                   np.float32(GATE_GREY[0] * saturation_share(skin)), tables, CHROMA,
                                   *grey_ramp(skin, GATE_GREY),
                                   _NONE if own is None else own, own is not None,
                                   _NONE if usual is None else usual, usual is not None,
                                   _NONE if strands is None else strands, strands is not None,
-                                  math.ceil(STRAND_PIXEL * float(skin[0])), out, bright)
+                                  math.ceil(STRAND_PIXEL * float(skin[0])),
+                                  _NONE if across is None else across, across is not None, out, bright)
     if own is not None:
         wires = long_lines(bright)
         if wires is not None:  # a wire catching the light across the lids and lashes: held there too
