@@ -483,6 +483,16 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/skin_memory.py", "if cv2.countNonZero(self.held_now) > 0:  # a palm held the frame before",
            "if False:  # a palm held the frame before",
            ("tests/test_occlusion.py::test_a_grainy_palm_over_an_eye_is_still_held",)),
+    mutant("rims-not-held", "a rim across the face's own features is found but not held (the kernel's rim pass off)",
+           "arfilter/render/occlusion_pixels.py", "_NONE if across is None else across, across is not None, out, bright)",
+           "_NONE if across is None else across, False, out, bright)",
+           ("tests/test_rims.py", "tests/test_occlusion_kernels.py")),
+    mutant("rims-any-length", "any thin dark line away from the lids' edges and brows is a rim, however short",
+           "arfilter/render/occlusion_pixels.py", "length = max(math.ceil(RIM_LENGTH * eye_width), 1)",
+           "length = 1", ("tests/test_rims.py",)),
+    mutant("own-lines-no-eyes", "the face's own lines lie over the brows only, not along the lids' edges",
+           "arfilter/render/regions.py", "_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + ",
+           "_OWN_LINES = np.array(LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR + ", ("tests/test_rims.py",)),
 )
 
 
