@@ -73,6 +73,7 @@ from occluders import KINDS, composite, glasses_mask, skin_colour, skin_grain  #
 from arfilter.core.framing import letterbox  # noqa: E402
 from arfilter.core.types import Face  # noqa: E402
 from arfilter.render.packs import load_overlay  # noqa: E402
+from arfilter.render import renderer as renderer_module  # noqa: E402
 from arfilter.render.renderer import Renderer  # noqa: E402
 from arfilter.render.unwrap import UvGrid  # noqa: E402
 from arfilter.tracking.mesh import load_canonical_mesh  # noqa: E402
@@ -227,10 +228,12 @@ def flicker(frames: list[np.ndarray], faces: list, look: Any, mesh: Any, occlusi
 
 def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[str, float]:
     """Median ms per face of ``Occlusion.visible`` (with the memory of the skin), the unwrap it needs
-    (``UvGrid.view``) and the per-pixel ``Occlusion.gate``."""
+    (``UvGrid.view``), the per-pixel ``Occlusion.gate`` and where the face's own thin lines lie on the
+    screen for it (``regions.own_lines_zone``, drawn by the renderer)."""
     renderer = Renderer(mesh, look)
-    spent: dict[str, list[float]] = {"visible": [], "unwrap": [], "gate": []}
+    spent: dict[str, list[float]] = {"visible": [], "unwrap": [], "gate": [], "own_lines": []}
     visible, gate, view = renderer.occlusion.visible, renderer.occlusion.gate, UvGrid.view
+    zone = renderer_module.own_lines_zone
 
     def timed(store: str, function):
         def call(*args, **kwargs):
@@ -243,12 +246,14 @@ def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[st
     renderer.occlusion.visible = timed("visible", visible)
     renderer.occlusion.gate = timed("gate", gate)
     UvGrid.view = timed("unwrap", view)
+    renderer_module.own_lines_zone = timed("own_lines", zone)
     try:
         for _ in range(3):
             for frame, found in zip(frames, faces):
                 renderer(frame, found)
     finally:
         UvGrid.view = view
+        renderer_module.own_lines_zone = zone
     return {name: round(statistics.median(values), 4) for name, values in spent.items()}
 
 
@@ -371,10 +376,12 @@ def print_tables(results: dict[str, Any]) -> None:
         for look, row in per_look.items():
             print(f"| {clip} | {look} | {100 * row['with']['max_change']:.2f} / {100 * row['without']['max_change']:.2f} % "
                   f"| {100 * row['with']['median_change']:.2f} / {100 * row['without']['median_change']:.2f} % |")
-    print("\n| 720p | look | visible() ms | unwrap ms | gate ms |\n| --- | --- | ---: | ---: | ---: |")
+    print("\n| 720p | look | visible() ms | unwrap ms | gate ms | own lines ms |"
+          "\n| --- | --- | ---: | ---: | ---: | ---: |")
     for clip, per_look in results["cost_ms"].items():
         for look, row in per_look.items():
-            print(f"| {clip} | {look} | {row['visible']:.3f} | {row['unwrap']:.3f} | {row['gate']:.3f} |")
+            print(f"| {clip} | {look} | {row['visible']:.3f} | {row['unwrap']:.3f} | {row['gate']:.3f} "
+                  f"| {row.get('own_lines', math.nan):.3f} |")
     print("\n| glasses clip | look | frame px | changed with / without handling |\n| --- | --- | ---: | ---: |")
     for clip, per_look in results["glasses"].items():
         for look, row in per_look.items():

@@ -68,13 +68,18 @@ def masked_levels(mesh: CanonicalMesh, layer: "Layer") -> tuple[np.ndarray, ...]
     return tuple(masked)
 
 
-# How far from the lids' edges (a share of the eye's width, corner to corner) the face's own thin dark lines
-# lie: the lashes' line and eyeliner. A glasses rim across the lid's crease lies beyond (webcam_glasses:
-# 0.15-0.25). At 0.1 the webcam's right eye kept a rim tinted where it ran along the crease
-# (bench_occlusion.py: frame pixels changed 14.3 %, against 8.1 % at 0.07, with any depth held).
+# Glasses lie around the eyes: a rim is looked for within this share of the eye's width (corner to corner)
+# of its outline. Elsewhere the face's own long dark lines (the lips' line, a nostril's edge, a fold beside
+# the nose) are its own: with the rule over the whole face, the still portrait's whole-face look lost 1.3 %
+# of its painted pixels along them (bench_occlusion.py's flicker table: 23 309 -> 23 011).
+GLASSES_REACH = 0.6
+# How far from the lids' edges the face's own thin dark lines lie: the lashes' line and eyeliner. A glasses
+# rim across the lid's crease lies beyond (the webcam clip: 0.15-0.25 of the eye's width). At 0.1 the webcam's
+# right eye kept a rim tinted where it ran along the crease (bench_occlusion.py: frame pixels changed 14.3 %,
+# against 8.1 % at 0.07, with lines of any length held).
 LASH_REACH = 0.07
 _EYE_CORNERS = np.array([263, 33, 362, 133])  # each eye's outer corner, then each one's inner corner
-# The lids' edges and the brows' outlines, as one index (one gather a frame) and where each outline ends in it.
+# The lids' edges and the brows' outlines, as one index (one gather a frame) and where each outline lies in it.
 _OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR)
 _OWN_LINES_PARTS = tuple(slice(end - len(outline), end) for outline, end in zip(
     (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR),
@@ -84,17 +89,19 @@ _OWN_LINES_PARTS = tuple(slice(end - len(outline), end) for outline, end in zip(
 def own_lines_zone(points: np.ndarray, origin: tuple[int, int], step: int,
                    shape: tuple[int, int]) -> tuple[np.ndarray, float]:
     """Where a face's own thin dark lines may lie on a screen region read every ``step``-th pixel from
-    ``origin`` (its screen x, y; ``shape``: the region's rows and columns as read): uint8, 255 along the lids'
-    edges and over the brows (grown by :data:`LASH_REACH` of the eye's width), 0 elsewhere; and the wider
-    eye's width in the region's pixels (``points``: the face's screen landmarks). Anywhere else over the
-    face's own features, a long thin dark line is something in front of the face
-    (:func:`~arfilter.render.occlusion_pixels.rims`)."""
+    ``origin`` (its screen x, y; ``shape``: the region's rows and columns as read): uint8, 0 around the eyes
+    (within :data:`GLASSES_REACH` of the eye's width), where glasses are, except along the lids' edges and
+    over the brows (grown by :data:`LASH_REACH`), 255 there and everywhere else; and the wider eye's width in
+    the region's pixels (``points``: the face's screen landmarks). Where it is 0, a long thin dark line over
+    the face's own features is something in front of the face (:func:`~arfilter.render.occlusion_pixels.rims`)."""
     corners = points[_EYE_CORNERS, :2]
     eye_width = float(np.hypot(*(corners[:2] - corners[2:]).T).max()) / step
     outlines = np.rint((points[_OWN_LINES, :2] - origin) / step).astype(np.int32)
     parts = [outlines[part] for part in _OWN_LINES_PARTS]
-    zone = np.zeros(shape, np.uint8)
+    zone = np.full(shape, 255, np.uint8)
+    # Each outline grown by drawing it that thick (round ends): as a dilation by a disc, at a third of its cost.
+    cv2.fillPoly(zone, parts[:2], 0)
+    cv2.polylines(zone, parts[:2], True, 0, 2 * max(int(round(GLASSES_REACH * eye_width)), 1))
     cv2.fillPoly(zone, parts, 255)
-    # Grown by the outlines drawn that thick (round ends): as a dilation by a disc, at a third of its cost.
     cv2.polylines(zone, parts, True, 255, 2 * max(int(round(LASH_REACH * eye_width)), 1))
     return zone, eye_width
