@@ -67,8 +67,8 @@ def test_the_faces_own_lines_lie_along_its_lids_and_over_its_brows(portrait_land
         assert at(index) == 255
     assert at(386, LASH_REACH * 0.5) == 255, "just over the upper lid: the lashes"
     assert at(386, LASH_REACH * 2.5) == 0, "over the lid's crease: a rim is not the face's own"
-    assert at(374, -LASH_REACH * 2.5) == 0, "under the lower lid, where a rim can lie too"
-    for index in (1, 13, 14, 61, 291):  # the nose's tip, the lips' line and corners: no glasses there
+    assert at(374, -LASH_REACH * 2.5) == 255, "under the lower lid: wrinkles, the face's own"
+    for index in (1, 13, 14, 61, 291):  # the nose's tip, the lips' line and corners
         assert at(index) == 255
 
 
@@ -153,11 +153,11 @@ def test_an_eyeliner_along_the_lids_edge_keeps_its_paint(mesh, portrait, portrai
     assert kept.sum() > 0.75 * painted.sum(), f"only {kept.sum() / painted.sum():.0%} of the eyeliner is painted"
 
 
-def test_the_faces_own_long_lines_away_from_its_eyes_keep_their_paint(mesh, portrait, portrait_landmarks, tmp_path,
-                                                                     monkeypatch):
-    """Glasses lie around the eyes. Elsewhere the face's own long dark lines (the lips' line, a nostril's
-    edge, the fold beside the nose) keep the paint a look puts on them: with rims looked for over the whole
-    face, the portrait's whole-face look lost 1.3 % of its painted pixels along them."""
+def test_the_faces_own_long_lines_away_from_its_upper_lids_keep_their_paint(mesh, portrait, portrait_landmarks,
+                                                                            tmp_path, monkeypatch):
+    """Rims are looked for over the upper lids only. Elsewhere the face's own long dark lines (the lips'
+    line, a nostril's edge, the fold beside the nose) keep the paint a look puts on them: with rims looked
+    for over the whole face, the portrait's whole-face look lost 1.3 % of its painted pixels along them."""
     overlay = load_overlay(uniform_pack(tmp_path, (90, 30, 80, 150)))
     face = Face(portrait_landmarks)
     with_rule = Renderer(mesh, overlay)
@@ -167,3 +167,24 @@ def test_the_faces_own_long_lines_away_from_its_eyes_keep_their_paint(mesh, port
     before = [without_rule(portrait, (face,)) for _ in range(3)]
     for index, (image, expected) in enumerate(zip(rendered, before)):
         assert np.array_equal(image, expected), f"frame {index}: paint held back on the face's own lines"
+
+
+def test_the_wrinkles_under_grace_hoppers_eyes_keep_their_paint(mesh, model_path, monkeypatch):
+    """The README gallery's face: deep wrinkles under her eyes, inside her glasses. With rims looked for
+    all around the eyes, one of them cut a skin-coloured crack through her left black eye (43 pixels);
+    over the upper lids only, both black eyes are drawn as before this rule."""
+    from matplotlib import cbook
+
+    from arfilter.core.types import Frame
+    from arfilter.tracking.tracker import FaceTracker, TrackerOptions
+
+    image = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    with FaceTracker(TrackerOptions(model_path=model_path, max_faces=1)) as tracker:
+        face = tracker(Frame(image, 0.0))[0]
+    looks = [load_overlay(look) for look in ("black_eye_left", "black_eye_right")]
+    renderers = [Renderer(mesh, overlay) for overlay in looks]
+    rendered = [[renderer(image, (face,)) for _ in range(3)][-1] for renderer in renderers]
+    no_rims(monkeypatch)
+    before = [[renderer(image, (face,)) for _ in range(3)][-1] for renderer in (Renderer(mesh, o) for o in looks)]
+    for look, image_now, image_before in zip(("left", "right"), rendered, before):
+        assert np.array_equal(image_now, image_before), f"her {look} black eye changed"
