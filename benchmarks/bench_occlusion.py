@@ -229,7 +229,7 @@ def flicker(frames: list[np.ndarray], faces: list, look: Any, mesh: Any, occlusi
 def cost(frames: list[np.ndarray], faces: list, look: Any, mesh: Any) -> dict[str, float]:
     """Median ms per face of ``Occlusion.visible`` (with the memory of the skin), the unwrap it needs
     (``UvGrid.view``), the per-pixel ``Occlusion.gate`` and where the face's own thin lines lie on the
-    screen for it (``regions.own_lines_zone``, drawn by the renderer)."""
+    screen for it (``occlusion_pixels.own_lines_zone``, drawn by the renderer)."""
     renderer = Renderer(mesh, look)
     spent: dict[str, list[float]] = {"visible": [], "unwrap": [], "gate": [], "own_lines": []}
     visible, gate, view = renderer.occlusion.visible, renderer.occlusion.gate, UvGrid.view

@@ -491,10 +491,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/occlusion_pixels.py", "length = max(math.ceil(RIM_LENGTH * eye_width), 1)",
            "length = 1", ("tests/test_rims.py",)),
     mutant("own-lines-no-eyes", "the face's own lines lie over the brows only, not along the lids' edges",
-           "arfilter/render/regions.py", "_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + ",
+           "arfilter/render/occlusion_pixels.py", "_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + ",
            "_OWN_LINES = np.array(LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR + ", ("tests/test_rims.py",)),
     mutant("rims-whole-face", "rims are looked for over the whole face, not only over the upper lids",
-           "arfilter/render/regions.py", "zone = np.full(shape, 255, np.uint8)", "zone = np.zeros(shape, np.uint8)",
+           "arfilter/render/occlusion_pixels.py", "zone = np.full(shape, 255, np.uint8)",
+           "zone = np.zeros(shape, np.uint8)",
            ("tests/test_rims.py",)),
 )
 

@@ -4,7 +4,7 @@ Over the face's own broad features (brows, make-up, a shadowed lid: seen from th
 per-pixel test holds nothing back, or a bruise would stop at every lash. A glasses rim there from the
 first frame lies across such a lid, so it was tinted purple. Now a long thin dark line around the eyes,
 where glasses are, is held back unless it lies along the lids' edges or over the brows
-(``regions.own_lines_zone``), where the face's own lines are (``occlusion_pixels.rims``).
+(``occlusion_pixels.own_lines_zone``), where the face's own lines are (``occlusion_pixels.rims``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from packs import uniform_pack
 
 from arfilter.core.types import Face
 from arfilter.render import occlusion_pixels, renderer
+from arfilter.render.occlusion_pixels import LASH_REACH, own_lines_zone
 from arfilter.render.packs import load_overlay
-from arfilter.render.regions import LASH_REACH, own_lines_zone
 from arfilter.render.renderer import Renderer
 from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 
@@ -29,8 +29,8 @@ def no_rims(monkeypatch) -> None:
     """The renderer as before this rule: the face's own lines may lie anywhere."""
     zone = renderer.own_lines_zone
 
-    def everywhere(points, origin, step, shape):
-        lines, eye_width = zone(points, origin, step, shape)
+    def everywhere(landmarks, origin, step, shape):
+        lines, eye_width = zone(landmarks, origin, step, shape)
         return np.full_like(lines, 255), eye_width
 
     monkeypatch.setattr(renderer, "own_lines_zone", everywhere)
@@ -52,11 +52,11 @@ def test_only_a_long_line_away_from_the_faces_own_lines_is_a_rim():
 
 
 def test_the_faces_own_lines_lie_along_its_lids_and_over_its_brows(portrait_landmarks):
-    points = portrait_landmarks[:, :2]
+    points = portrait_landmarks[:, :2].astype(np.float64)
     step = 2
     origin = tuple(int(v) - 20 for v in points.min(axis=0))
     shape = tuple(int(v) for v in (np.ptp(points[:, 1]) + 40, np.ptp(points[:, 0]) + 40) // np.array(step))
-    zone, eye_width = own_lines_zone(points, origin, step, shape)
+    zone, eye_width = own_lines_zone(portrait_landmarks, origin, step, shape)
     assert eye_width == pytest.approx(np.hypot(*(points[263] - points[362])) / step, rel=0.25)
 
     def at(index: int, up: float = 0.0) -> int:

@@ -202,7 +202,7 @@ class Occlusion:
         ``own``, ``strands`` and ``usual`` (uint8, the region's shape): :meth:`own_features`,
         :meth:`strands` and :meth:`usual_saturation` on the screen; ``own_lines`` and ``eye_width``: where
         the face's own thin lines may lie and how wide its eye is, in the region's pixels
-        (:func:`~arfilter.render.regions.own_lines_zone`)."""
+        (:func:`~arfilter.render.occlusion_pixels.own_lines_zone`)."""
         state = self._faces.get(face_id)
         return None if state is None else occlusion_pixels.gate(state.skin, region, own, strands, usual, own_lines,
                                                                 eye_width)

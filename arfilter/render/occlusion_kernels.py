@@ -264,3 +264,50 @@ def line_parts(values, table, reaching, length, anyway, thickest, out):  # pragm
             for k in range(count):
                 out.flat[members[k]] = values.flat[members[k]]
     return found
+
+
+@numba.njit(["f8(f4[:, ::1], i8[:, ::1], i8[:, ::1], i8[::1], f8, f8, f8, f8, i4[:, :, ::1], i4[:, ::1])"], **_JIT)
+def lid_outlines(points, lids, brows, own, reach, origin_x, origin_y, step, bands,
+                 outlines):  # pragma: no cover - compiled
+    """The wider eye's width (corner to corner, in the region's pixels: ``step``-th screen pixels from
+    ``origin``) and, in those pixels, rounded half to even: ``outlines``, the ``own`` landmarks; ``bands``
+    (2, 2 n + 4, 2), per eye the band over its upper lid: its edge (``lids``: n landmarks from the inner
+    corner to the outer) with its ends pushed ``reach`` of its width beyond the corners, and the same
+    pushed ``reach`` of its width up (square to the corner-to-corner line, towards the brow's mean,
+    ``brows``). Compiled: as numpy calls on a few dozen points it took ~0.1 ms a face."""
+    widest = 0.0
+    for eye in range(lids.shape[0]):
+        count = lids.shape[1]
+        inner_x, inner_y = points[lids[eye, 0], 0], points[lids[eye, 0], 1]
+        across_x = points[lids[eye, count - 1], 0] - inner_x
+        across_y = points[lids[eye, count - 1], 1] - inner_y
+        widest = max(widest, math.sqrt(across_x * across_x + across_y * across_y))
+        lid_x, lid_y, brow_x, brow_y = 0.0, 0.0, 0.0, 0.0
+        for index in range(count):
+            lid_x += points[lids[eye, index], 0]
+            lid_y += points[lids[eye, index], 1]
+        for index in range(brows.shape[1]):
+            brow_x += points[brows[eye, index], 0]
+            brow_y += points[brows[eye, index], 1]
+        up_x, up_y = -across_y * reach, across_x * reach  # square to the corners' line, as long as reach of it
+        toward_x = brow_x / brows.shape[1] - lid_x / count
+        toward_y = brow_y / brows.shape[1] - lid_y / count
+        if up_x * toward_x + up_y * toward_y < 0.0:
+            up_x, up_y = -up_x, -up_y
+        last = 2 * count + 3
+        for index in range(count + 2):
+            if index == 0:
+                x, y = inner_x - reach * across_x, inner_y - reach * across_y
+            elif index == count + 1:
+                x = points[lids[eye, count - 1], 0] + reach * across_x
+                y = points[lids[eye, count - 1], 1] + reach * across_y
+            else:
+                x, y = points[lids[eye, index - 1], 0], points[lids[eye, index - 1], 1]
+            bands[eye, index, 0] = np.int32(np.rint((x - origin_x) / step))
+            bands[eye, index, 1] = np.int32(np.rint((y - origin_y) / step))
+            bands[eye, last - index, 0] = np.int32(np.rint((x + up_x - origin_x) / step))
+            bands[eye, last - index, 1] = np.int32(np.rint((y + up_y - origin_y) / step))
+    for index in range(own.shape[0]):
+        outlines[index, 0] = np.int32(np.rint((points[own[index], 0] - origin_x) / step))
+        outlines[index, 1] = np.int32(np.rint((points[own[index], 1] - origin_y) / step))
+    return widest / step

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 
 from arfilter.render import occlusion_kernels
+from arfilter.render.regions import LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR
+from arfilter.tracking.mesh import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 
 GATE_SIGMAS = (3.0, 5.0)  # per pixel, stricter than per texel: a strand mixes with the skin beside it
 GATE_GREY = (0.7, 0.45)  # saturation / the skin's: score 0 at the first, 255 at the second
@@ -54,12 +56,32 @@ WIRE_THICKNESS = 2.0
 # Beside strands the memory of the skin found (SkinMemory.near_strands: a texel around them), a pixel darker
 # than this / the skin's brightness is part of one: its blurred edge too, which is half skin.
 STRAND_PIXEL = 0.5
-# A thin dark line over the face's own broad features, away from the lids' edges and the brows
-# (regions.own_lines_zone), at least this long (a share of the eye's width, corner to corner), is a glasses rim
+# A thin dark line over the face's own broad features, over an upper lid away from its edge and the brow
+# (own_lines_zone), at least this long (a share of the eye's width, corner to corner), is a glasses rim
 # there from the first frame, and holds paint back whatever its depth: over the webcam subject's lids its
 # top rims were tinted purple (frame pixels changed under the black eyes, bench_occlusion.py: 28.6 / 20.4 ->
 # 2.1 / 10.2 %). A lid's crease folds in a grimace are shorter (the talking woman's: 0.41 of her eye's width).
 RIM_LENGTH = 0.5
+# A glasses rim is looked for over the upper lids (up to this share of the eye's width, corner to corner, above
+# the lid's edge, and as far beyond each corner), where the top rims cross the lid's crease. Elsewhere the
+# face's own long dark lines are its own: the lips' line, a nostril's edge, the fold beside the nose (with rims
+# looked for over the whole face, the still portrait's whole-face look lost 1.3 % of its painted pixels along
+# them, bench_occlusion.py's flicker table), the wrinkles under Grace Hopper's eyes (a skin-coloured crack
+# through the README gallery's black eye when rims were looked for all around the eyes).
+GLASSES_REACH = 0.6
+# How far from the lids' edges the face's own thin dark lines lie: the lashes' line and eyeliner. A glasses
+# rim across the lid's crease lies beyond (the webcam clip: 0.15-0.25 of the eye's width). At 0.1 the webcam's
+# right eye kept a rim tinted where it ran along the crease (bench_occlusion.py: frame pixels changed 14.3 %,
+# against 8.1 % at 0.07, with lines of any length held).
+LASH_REACH = 0.07
+# Each upper lid's edge from its inner corner to its outer one, and its brow's outline; the lids' edges and the
+# brows' outlines as one index, and where each outline lies in it.
+_UPPER_LIDS = np.array([contour[8:] + contour[:1] for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR)])
+_BROWS = np.array([LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR])
+_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR)
+_OWN_LINES_PARTS = tuple(slice(end - len(outline), end) for outline, end in zip(
+    (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR),
+    np.cumsum([len(LEFT_EYE_CONTOUR), len(RIGHT_EYE_CONTOUR), len(LEFT_BROW_CONTOUR), len(RIGHT_BROW_CONTOUR)])))
 _KERNEL = np.ones((3, 3), np.uint8)
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
 # Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
@@ -115,9 +137,31 @@ def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.nd
     return out
 
 
+def own_lines_zone(landmarks: np.ndarray, origin: tuple[int, int], step: int,
+                   shape: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """Where a face's own thin dark lines may lie on a screen region read every ``step``-th pixel from
+    ``origin`` (its screen x, y; ``shape``: the region's rows and columns as read): uint8, 0 over the upper
+    lids (:data:`GLASSES_REACH`), where a glasses rim crosses the crease, except along the lids' edges and
+    under the brows (grown by :data:`LASH_REACH`), 255 there and everywhere else; and the wider eye's width in
+    the region's pixels (``landmarks``: the face's, on the screen). Where it is 0, a long thin dark line over
+    the face's own features is something in front of the face (:func:`rims`)."""
+    bands = np.empty((2, 2 * _UPPER_LIDS.shape[1] + 4, 2), np.int32)
+    outlines = np.empty((_OWN_LINES.shape[0], 2), np.int32)
+    eye_width = occlusion_kernels.lid_outlines(np.require(landmarks, np.float32, ["C", "W"]), _UPPER_LIDS, _BROWS,
+                                               _OWN_LINES, GLASSES_REACH, float(origin[0]), float(origin[1]),
+                                               float(step), bands, outlines)
+    parts = [outlines[part] for part in _OWN_LINES_PARTS]
+    zone = np.full(shape, 255, np.uint8)
+    cv2.fillPoly(zone, bands, 0)
+    cv2.fillPoly(zone, parts, 255)
+    # Grown by the outlines drawn that thick (round ends): as a dilation by a disc, at a third of its cost.
+    cv2.polylines(zone, parts, True, 255, 2 * max(int(round(LASH_REACH * eye_width)), 1))
+    return zone, eye_width
+
+
 def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarray | None:
     """``line`` (thin dark lines that count, uint8) where it lies outside ``own_lines`` (255 where the face's
-    own thin lines may be: the lids' edges, the brows) on parts at least :data:`RIM_LENGTH` of ``eye_width``
+    own thin lines may be: :func:`own_lines_zone`) on parts at least :data:`RIM_LENGTH` of ``eye_width``
     (pixels) long there; None where there are none."""
     away = cv2.bitwise_and(line, cv2.bitwise_not(own_lines))
     out = np.empty_like(away)

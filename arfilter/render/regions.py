@@ -1,10 +1,8 @@
-"""Named face regions in UV space, for layers that must leave them unpainted; where a face's own thin lines lie.
+"""Named face regions in UV space, for layers that must leave them unpainted.
 
 A manifest layer may say ``exclude = ["eyes", "lips"]``; the renderer then
 multiplies the layer by a feathered mask built here once per overlay, so
 paint never creeps onto the lash line or the lips, at no per-frame cost.
-:func:`own_lines_zone` draws, per frame on the screen, where the face's own
-thin dark lines (lashes, brows) may lie, for the occlusion test.
 """
 
 from __future__ import annotations
@@ -66,63 +64,3 @@ def masked_levels(mesh: CanonicalMesh, layer: "Layer") -> tuple[np.ndarray, ...]
         scale = cv2.resize(keep, (side, side), interpolation=cv2.INTER_AREA)
         masked.append(cv2.multiply(level, cv2.merge([scale] * 4), dtype=cv2.CV_8U))
     return tuple(masked)
-
-
-# A glasses rim is looked for over the upper lids (up to this share of the eye's width, corner to corner, above
-# the lid's edge, and as far beyond each corner), where the top rims cross the lid's crease. Elsewhere the
-# face's own long dark lines are its own: the lips' line, a nostril's edge, the fold beside the nose (with rims
-# looked for over the whole face, the still portrait's whole-face look lost 1.3 % of its painted pixels along
-# them, bench_occlusion.py's flicker table), the wrinkles under Grace Hopper's eyes (a skin-coloured crack
-# through the README gallery's black eye when rims were looked for all around the eyes).
-GLASSES_REACH = 0.6
-# How far from the lids' edges the face's own thin dark lines lie: the lashes' line and eyeliner. A glasses
-# rim across the lid's crease lies beyond (the webcam clip: 0.15-0.25 of the eye's width). At 0.1 the webcam's
-# right eye kept a rim tinted where it ran along the crease (bench_occlusion.py: frame pixels changed 14.3 %,
-# against 8.1 % at 0.07, with lines of any length held).
-LASH_REACH = 0.07
-_EYE_CORNERS = np.array([263, 33, 362, 133])  # each eye's outer corner, then each one's inner corner
-# Each upper lid's edge from corner to corner, and the middle of the brow above it.
-_UPPER_LIDS = tuple(np.array(contour[8:] + contour[:1]) for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR))
-_BROWS = (np.array(LEFT_BROW_CONTOUR), np.array(RIGHT_BROW_CONTOUR))
-# The lids' edges and the brows' outlines, as one index (one gather a frame) and where each outline lies in it.
-_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR)
-_OWN_LINES_PARTS = tuple(slice(end - len(outline), end) for outline, end in zip(
-    (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR),
-    np.cumsum([len(LEFT_EYE_CONTOUR), len(RIGHT_EYE_CONTOUR), len(LEFT_BROW_CONTOUR), len(RIGHT_BROW_CONTOUR)])))
-
-
-def _over_upper_lids(points: np.ndarray, reach: float) -> list[np.ndarray]:
-    """Per eye, the band over its upper lid (screen float points): from the lid's edge, its ends pushed
-    ``reach`` (a share of that eye's width) beyond the corners, up ``reach`` towards the brow."""
-    bands = []
-    for lid, brow in zip(_UPPER_LIDS, _BROWS):
-        edge = points[lid, :2].astype(np.float64)
-        across = edge[-1] - edge[0]
-        width = float(np.hypot(*across))
-        up = points[brow, :2].mean(axis=0) - edge.mean(axis=0)
-        up *= reach * width / max(float(np.hypot(*up)), 1e-6)
-        ends = reach * across
-        edge = np.vstack([edge[0] - ends, edge, edge[-1] + ends])
-        bands.append(np.vstack([edge, edge[::-1] + up]))
-    return bands
-
-
-def own_lines_zone(points: np.ndarray, origin: tuple[int, int], step: int,
-                   shape: tuple[int, int]) -> tuple[np.ndarray, float]:
-    """Where a face's own thin dark lines may lie on a screen region read every ``step``-th pixel from
-    ``origin`` (its screen x, y; ``shape``: the region's rows and columns as read): uint8, 0 over the upper
-    lids (:data:`GLASSES_REACH`), where a glasses rim crosses the crease, except along the lids' edges and
-    under the brows (grown by :data:`LASH_REACH`), 255 there and everywhere else; and the wider eye's width in
-    the region's pixels (``points``: the face's screen landmarks). Where it is 0, a long thin dark line over
-    the face's own features is something in front of the face (:func:`~arfilter.render.occlusion_pixels.rims`)."""
-    corners = points[_EYE_CORNERS, :2]
-    eye_width = float(np.hypot(*(corners[:2] - corners[2:]).T).max()) / step
-    outlines = np.rint((points[_OWN_LINES, :2] - origin) / step).astype(np.int32)
-    parts = [outlines[part] for part in _OWN_LINES_PARTS]
-    zone = np.full(shape, 255, np.uint8)
-    cv2.fillPoly(zone, [np.rint((band - origin) / step).astype(np.int32)
-                        for band in _over_upper_lids(points, GLASSES_REACH)], 0)
-    cv2.fillPoly(zone, parts, 255)
-    # Grown by the outlines drawn that thick (round ends): as a dilation by a disc, at a third of its cost.
-    cv2.polylines(zone, parts, True, 255, 2 * max(int(round(LASH_REACH * eye_width)), 1))
-    return zone, eye_width

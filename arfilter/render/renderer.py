@@ -16,7 +16,7 @@ import numpy as np
 
 from arfilter.tracking.mesh import MESH_VERTICES, CanonicalMesh, uv_to_texel
 from arfilter.render.packs import Overlay
-from arfilter.render.regions import masked_levels, own_lines_zone
+from arfilter.render.regions import masked_levels
 from arfilter.shaders import get_shader, load_compiled
 from arfilter.core.types import Face
 from arfilter.core.compiled import arg
@@ -24,6 +24,7 @@ from arfilter.core.cores import opencv_threads, usable_cores
 from arfilter.render import kernels
 from arfilter.render.lighting import LightEstimator
 from arfilter.render.occlusion import Occlusion
+from arfilter.render.occlusion_pixels import own_lines_zone
 from arfilter.render.unwrap import (UvGrid, all_to_screen, grid_at, look_box, to_screen, vertex_facing,
                                     vertex_normals)
 from arfilter.render.warp import Roi, raster_step, sample_map, signed_areas, triangles_roi, visible_triangles
@@ -218,7 +219,7 @@ class Renderer:
                               self.occlusion.usual_saturation(face_id)], grid)
 
     def _gated(self, coverage: np.ndarray, face_id: int, region: np.ndarray, masks: list[np.ndarray | None],
-               step: int, points: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+               step: int, landmarks: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
         except over the face's own broad features (brows), which the paint covers as it always did,
         unless a strand far darker than any shadow crosses them (:meth:`Occlusion.gate`). ``masks``: the
@@ -229,7 +230,7 @@ class Renderer:
         own, strands, usual = masks
         if own is None:
             return coverage
-        own_lines, eye_width = own_lines_zone(points, origin, step, own.shape)
+        own_lines, eye_width = own_lines_zone(landmarks, origin, step, own.shape)
         gate = self.occlusion.gate(face_id, region if step <= 1 else np.ascontiguousarray(region[::step, ::step]),
                                    own, strands, usual, own_lines, eye_width)
         if gate is None:
@@ -257,7 +258,7 @@ class Renderer:
         coverage = cv2.multiply(coverage, seen_weight, scale=1.0 / 255.0)
         region = image[roi.slices]
         if self.occlusion is not None:
-            coverage = self._gated(coverage, face.face_id, region, masks, step, points, (roi.x, roi.y))
+            coverage = self._gated(coverage, face.face_id, region, masks, step, landmarks, (roi.x, roi.y))
         extras = {
             "skin": face_skin_luma(image, points) if self._needs_skin else None,
             # The light is fitted every few frames, over the whole face: its normals only then.
