@@ -60,7 +60,8 @@ STRAND_PIXEL = 0.5
 # (own_lines_zone), at least this long (a share of the eye's width, corner to corner), is a glasses rim
 # there from the first frame, and holds paint back whatever its depth: over the webcam subject's lids its
 # top rims were tinted purple (frame pixels changed under the black eyes, bench_occlusion.py: 28.6 / 20.4 ->
-# 2.1 / 10.2 %). A lid's crease folds in a grimace are shorter (the talking woman's: 0.41 of her eye's width).
+# 2.0 / 10.7 %). A lid's crease folding in a grimace is shorter (the talking woman's: 0.41 of her eye's width;
+# held at 0.4, it cut a skin-coloured notch into her bruised lid).
 RIM_LENGTH = 0.5
 # A glasses rim is looked for over the upper lids (up to this share of the eye's width, corner to corner, above
 # the lid's edge, and as far beyond each corner), where the top rims cross the lid's crease. Elsewhere the

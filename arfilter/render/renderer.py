@@ -222,7 +222,9 @@ class Renderer:
                step: int, landmarks: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
         """``coverage`` held back per pixel on thin things in front of the skin (a glasses frame, hair),
         except over the face's own broad features (brows), which the paint covers as it always did,
-        unless a strand far darker than any shadow crosses them (:meth:`Occlusion.gate`). ``masks``: the
+        unless a strand far darker than any shadow crosses them, or a glasses rim an upper lid (where the
+        face's own thin lines do not lie: :func:`own_lines_zone`, from its ``landmarks``, the region's
+        screen ``origin``; :meth:`Occlusion.gate`). ``masks``: the
         own features, strands and usual saturation on the pixels the test reads (:meth:`_texel_masks`).
 
         On a big face (``step`` > 1) the test runs on every ``step``-th pixel: a frame or a strand is
