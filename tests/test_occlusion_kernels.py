@@ -68,7 +68,7 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
         np.testing.assert_array_equal(result, opencv_version.gate(skin, region, own, strands, usual, own_lines,
                                                                   eye_width))
         checked["gate"] += 1
-        y = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)  # near enough to tell whether a rim was in the region
+        y = cv2.extractChannel(cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb), 0)  # the brightness the gate reads
         line = opencv_version.lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, occlusion_pixels._LINE),
                                                occlusion_pixels.gate_tables(skin)[3], occlusion_pixels.LINE_LENGTH)
         checked["rims"] += opencv_version.rims(line, own_lines, eye_width) is not None

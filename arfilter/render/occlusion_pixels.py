@@ -10,6 +10,7 @@ Pure: arrays in, an array out; the per-texel state lives in :mod:`arfilter.rende
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import lru_cache
 
@@ -76,13 +77,13 @@ GLASSES_REACH = 0.6
 # against 8.1 % at 0.07, with lines of any length held).
 LASH_REACH = 0.07
 # Each upper lid's edge from its inner corner to its outer one, and its brow's outline; the lids' edges and the
-# brows' outlines as one index, and where each outline lies in it.
+# brows' outlines (where the face's own thin lines are) as one index, and where each outline lies in it.
 _UPPER_LIDS = np.array([contour[8:] + contour[:1] for contour in (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR)])
 _BROWS = np.array([LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR])
-_OWN_LINES = np.array(LEFT_EYE_CONTOUR + RIGHT_EYE_CONTOUR + LEFT_BROW_CONTOUR + RIGHT_BROW_CONTOUR)
-_OWN_LINES_PARTS = tuple(slice(end - len(outline), end) for outline, end in zip(
-    (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR),
-    np.cumsum([len(LEFT_EYE_CONTOUR), len(RIGHT_EYE_CONTOUR), len(LEFT_BROW_CONTOUR), len(RIGHT_BROW_CONTOUR)])))
+_OUTLINES = (LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR, LEFT_BROW_CONTOUR, RIGHT_BROW_CONTOUR)
+_OWN_LINES = np.concatenate(_OUTLINES)
+_OWN_LINES_PARTS = tuple(slice(end - len(outline), end)
+                         for outline, end in zip(_OUTLINES, itertools.accumulate(map(len, _OUTLINES))))
 _KERNEL = np.ones((3, 3), np.uint8)
 _LINE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # screen lines thinner than this are "thin"
 # Measure 0 (a level / the skin's brightness) serves both the pixel's brightness and a line's depth.
@@ -167,6 +168,7 @@ def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarra
     away = cv2.bitwise_and(line, cv2.bitwise_not(own_lines))
     out = np.empty_like(away)
     length = max(math.ceil(RIM_LENGTH * eye_width), 1)
+    # No score reaches 256: a part is kept by its length alone.
     return out if occlusion_kernels.line_parts(away, _SCORE, 256, length, length, math.inf, out) else None
 
 
