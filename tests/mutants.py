@@ -498,6 +498,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/occlusion_pixels.py", "zone = np.full(shape, 255, np.uint8)",
            "zone = np.zeros(shape, np.uint8)",
            ("tests/test_rims.py",)),
+    mutant("rims-not-whole", "a rim's stretch beside a shadow is not held: only the rims the thin lines find",
+           "arfilter/render/occlusion_pixels.py", "        across = whole_rims(across, y, tables[3], own_lines)",
+           "        across = across", ("tests/test_rims.py",)),
+    mutant("whole-rims-unjoined", "every wide line over the upper lids is held once a rim is found, joined or not",
+           "arfilter/render/occlusion_pixels.py", "line_parts(marks, _JOINED, 255, 1,",
+           "line_parts(marks, _JOINED, 1, 1,", ("tests/test_rims.py", "tests/test_occlusion_kernels.py")),
 )
 
 

@@ -91,6 +91,17 @@ def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarra
     return line_parts(away, np.arange(256, dtype=np.uint8), 256, length, length, np.inf)
 
 
+def whole_rims(found: np.ndarray, y: np.ndarray, table: np.ndarray, own_lines: np.ndarray) -> np.ndarray:
+    """``occlusion_pixels.whole_rims``: the rims found, and the wider black-hat's lines over the upper lids
+    joined to them (by OpenCV's connected components)."""
+    band = cv2.bitwise_not(own_lines)
+    wide = cv2.LUT(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, P._WIDE_LINE), table)
+    lines = cv2.bitwise_or(cv2.bitwise_and(cv2.compare(wide, 0, cv2.CMP_GT), band), cv2.compare(found, 0, cv2.CMP_GT))
+    _, labels = cv2.connectedComponents(lines, connectivity=8)
+    joined = np.isin(labels, labels[found > 0]) & (labels > 0)
+    return joined.astype(np.uint8) * 255
+
+
 def broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``Occlusion``'s per-texel saturation as a share of the face's, over broad areas (``_broad_saturation``)."""
     y, cr, cb = cv2.split(ycc)
@@ -123,6 +134,7 @@ def gate(skin: np.ndarray, region: np.ndarray, own: np.ndarray | None = None,
     if own is not None:
         result = cv2.max(result, own)
         across = None if own_lines is None else rims(line, own_lines, eye_width)
+        across = None if across is None else whole_rims(across, y, thin_table, own_lines)
         if across is not None:  # a rim across the face's own features, away from its own lines
             result = cv2.bitwise_and(result, cv2.bitwise_not(cv2.dilate(cv2.compare(across, 0, cv2.CMP_GT), kernel)))
         wires = long_lines(bright)  # long bright lines across the face's own features too

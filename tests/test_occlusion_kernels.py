@@ -40,7 +40,7 @@ def scenes(portrait: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
 @pytest.mark.parametrize("look", ["black_eye_left", "cheek_bruise"])
 def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portrait_landmarks, monkeypatch, look):
     checked = dict.fromkeys(["colour", "reference colour", "gate", "strands", "held", "saturation", "paler", "lit",
-                             "rims"], 0)
+                             "rims", "whole rims"], 0)
     colour_score, broad_saturation = occlusion.Occlusion._colour_score, occlusion._broad_saturation
 
     def colour(ycc, skin, reference=None):
@@ -71,7 +71,11 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
         y = cv2.extractChannel(cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb), 0)  # the brightness the gate reads
         line = opencv_version.lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, occlusion_pixels._LINE),
                                                occlusion_pixels.gate_tables(skin)[3], occlusion_pixels.LINE_LENGTH)
-        checked["rims"] += opencv_version.rims(line, own_lines, eye_width) is not None
+        found = opencv_version.rims(line, own_lines, eye_width)
+        checked["rims"] += found is not None
+        if found is not None:  # and more of them where the wider black-hat joins them (whole_rims)
+            whole = opencv_version.whole_rims(found, y, occlusion_pixels.gate_tables(skin)[3], own_lines)
+            checked["whole rims"] += cv2.countNonZero(whole) > cv2.countNonZero(found)
         checked["strands"] += strands is not None
         checked["held"] += bool(self._faces[face_id].covered.any())
         return result
@@ -91,7 +95,7 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
     assert checked["strands"] >= 1 and checked["held"] >= 3, checked  # scored beside strands and occluders
     assert checked["lit"] >= 1, checked  # skin in more light scored too (occlusion.LIT_SATURATION)
     if look == "black_eye_left":  # a long dark line over the upper lid, away from its edge (occlusion_pixels.rims)
-        assert checked["rims"] >= 2, checked
+        assert checked["rims"] >= 2 and checked["whole rims"] >= 2, checked
 
 
 def test_the_grey_score_matches_opencv_for_every_colour():
