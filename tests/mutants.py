@@ -504,6 +504,14 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("whole-rims-unjoined", "every wide line over the upper lids is held once a rim is found, joined or not",
            "arfilter/render/occlusion_pixels.py", "line_parts(marks, _JOINED, 255, 1,",
            "line_parts(marks, _JOINED, 1, 1,", ("tests/test_rims.py", "tests/test_occlusion_kernels.py")),
+    mutant("own-lines-zone-unreached", "the face's own lines' zone is never skipped: drawn for a jaw's region too",
+           "arfilter/render/occlusion_pixels.py",
+           "return bool(high[0] >= 0 and high[1] >= 0 and low[0] < shape[1] and low[1] < shape[0])", "return True",
+           ("tests/test_rims.py",)),
+    mutant("facing-alone-unlike-view", "without the occlusion test, the box's facing is read from the wrong frame size",
+           "arfilter/render/unwrap.py", "return self._positions(points, facing, shown, frame_size)[2]",
+           "return self._positions(points, facing, shown, (frame_size[0] // 2, frame_size[1]))[2]",
+           ("tests/test_unwrap.py",)),
 )
 
 

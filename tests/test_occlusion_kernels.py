@@ -71,7 +71,7 @@ def test_every_compiled_pass_matches_opencv_on_a_real_face(mesh, portrait, portr
         y = cv2.extractChannel(cv2.cvtColor(region, cv2.COLOR_BGR2YCrCb), 0)  # the brightness the gate reads
         line = opencv_version.lines_that_count(cv2.morphologyEx(y, cv2.MORPH_BLACKHAT, occlusion_pixels._LINE),
                                                occlusion_pixels.gate_tables(skin)[3], occlusion_pixels.LINE_LENGTH)
-        found = opencv_version.rims(line, own_lines, eye_width)
+        found = None if own_lines is None else opencv_version.rims(line, own_lines, eye_width)
         checked["rims"] += found is not None
         if found is not None:  # and more of them where the wider black-hat joins them (whole_rims)
             whole = opencv_version.whole_rims(found, y, occlusion_pixels.gate_tables(skin)[3], own_lines)

@@ -31,7 +31,7 @@ def no_rims(monkeypatch) -> None:
 
     def everywhere(landmarks, origin, step, shape):
         lines, eye_width = zone(landmarks, origin, step, shape)
-        return np.full_like(lines, 255), eye_width
+        return (None if lines is None else np.full_like(lines, 255)), eye_width
 
     monkeypatch.setattr(renderer, "own_lines_zone", everywhere)
 
@@ -70,6 +70,18 @@ def test_the_faces_own_lines_lie_along_its_lids_and_over_its_brows(portrait_land
     assert at(374, -LASH_REACH * 2.5) == 255, "under the lower lid: wrinkles, the face's own"
     for index in (1, 13, 14, 61, 291):  # the nose's tip, the lips' line and corners
         assert at(index) == 255
+
+
+def test_no_rim_is_looked_for_where_no_upper_lid_reaches(portrait_landmarks):
+    """A look's region that no upper lid's band reaches (a jaw, the chin) gets no zone at all (it would be
+    255 everywhere): the renderer then spends nothing on rims there."""
+    points = portrait_landmarks[:, :2].astype(np.float64)
+    chin = tuple(int(v) - 20 for v in points[152])  # 40 x 40 pixels around the chin
+    zone, eye_width = own_lines_zone(portrait_landmarks, chin, 1, (40, 40))
+    assert zone is None and eye_width > 10
+    eye = tuple(int(v) - 20 for v in points[386])  # the same around the left upper lid
+    zone, _ = own_lines_zone(portrait_landmarks, eye, 1, (40, 40))
+    assert zone is not None and (zone == 0).any() and (zone == 255).any()
 
 
 def test_a_rim_beside_a_shadow_is_held_where_it_is_joined_to_a_rim_found():

@@ -107,6 +107,20 @@ def test_to_screen_is_the_inverse_of_the_renderers_map(mesh, portrait, portrait_
     assert np.abs(seen[inside][smooth].astype(float) - expected[smooth]).max() <= 1.0
 
 
+def test_a_boxs_facing_alone_is_its_views(mesh, portrait, portrait_landmarks):
+    """Without the occlusion test the renderer asks only how squarely each texel faces the camera
+    (``UvGrid.facing``, which reads no pixel): the view's own facing, to the bit, hidden triangles included."""
+    box, _, _, _ = renderers_maps(mesh, portrait_landmarks)
+    points, triangles = portrait_landmarks[:MESH_VERTICES, :2], mesh.skin_triangles
+    facing = np.linspace(0.2, 1.0, len(points), dtype=np.float32)  # a varied facing per vertex
+    shown = np.arange(len(triangles)) % 3 != 0  # a third of the triangles hidden
+    grid = UvGrid(mesh.uvs, triangles, box)
+    view = grid.view(portrait, points, facing, shown)
+    alone = grid.facing(points, facing, shown, (portrait.shape[1], portrait.shape[0]))
+    assert (view.facing > 0.2).sum() > 1000 and (view.facing[view.valid] != 0).all()
+    np.testing.assert_array_equal(alone, view.facing)
+
+
 def test_all_to_screen_reads_each_array_as_to_screen_does(mesh, portrait, portrait_landmarks):
     """Up to four per-texel arrays in one remap: each comes out as its own remap gives it, to the bit,
     and an array that is None stays None (the renderer's weight, own features, strands, usual saturation)."""

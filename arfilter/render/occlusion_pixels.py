@@ -149,18 +149,21 @@ def lines_that_count(depth: np.ndarray, table: np.ndarray, length: int) -> np.nd
 
 
 def own_lines_zone(landmarks: np.ndarray, origin: tuple[int, int], step: int,
-                   shape: tuple[int, int]) -> tuple[np.ndarray, float]:
+                   shape: tuple[int, int]) -> tuple[np.ndarray | None, float]:
     """Where a face's own thin dark lines may lie on a screen region read every ``step``-th pixel from
     ``origin`` (its screen x, y; ``shape``: the region's rows and columns as read): uint8, 0 over the upper
     lids (:data:`GLASSES_REACH`), where a glasses rim crosses the crease, except along the lids' edges and
     under the brows (grown by :data:`LASH_REACH`), 255 there and everywhere else; and the wider eye's width in
     the region's pixels (``landmarks``: the face's, on the screen). Where it is 0, a long thin dark line over
-    the face's own features is something in front of the face (:func:`rims`)."""
+    the face's own features is something in front of the face (:func:`rims`). None where no upper lid's band
+    reaches the region (a cheek's or a jaw's look): it would be 255 everywhere, and no rim is looked for."""
     bands = np.empty((2, 2 * _UPPER_LIDS.shape[1] + 4, 2), np.int32)
     outlines = np.empty((_OWN_LINES.shape[0], 2), np.int32)
     eye_width = occlusion_kernels.lid_outlines(np.require(landmarks, np.float32, ["C", "W"]), _UPPER_LIDS, _BROWS,
                                                _OWN_LINES, GLASSES_REACH, float(origin[0]), float(origin[1]),
                                                float(step), bands, outlines)
+    if not _reaches(bands, shape):
+        return None, eye_width
     parts = [outlines[part] for part in _OWN_LINES_PARTS]
     zone = np.full(shape, 255, np.uint8)
     cv2.fillPoly(zone, bands, 0)
@@ -168,6 +171,13 @@ def own_lines_zone(landmarks: np.ndarray, origin: tuple[int, int], step: int,
     # Grown by the outlines drawn that thick (round ends): as a dilation by a disc, at a third of its cost.
     cv2.polylines(zone, parts, True, 255, 2 * max(int(round(LASH_REACH * eye_width)), 1))
     return zone, eye_width
+
+
+def _reaches(polygons: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the bounding box of ``polygons`` (int32 x, y points) overlaps a ``shape`` (rows, columns) region."""
+    points = polygons.reshape(-1, 2)
+    low, high = points.min(axis=0), points.max(axis=0)
+    return bool(high[0] >= 0 and high[1] >= 0 and low[0] < shape[1] and low[1] < shape[0])
 
 
 def rims(line: np.ndarray, own_lines: np.ndarray, eye_width: float) -> np.ndarray | None:

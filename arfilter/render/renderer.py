@@ -188,11 +188,10 @@ class Renderer:
         """Per texel of the look's box: how much paint it takes (grazing fade x not covered)."""
         shown = np.zeros(len(self._triangles), bool)
         shown[visible] = True
+        if self.occlusion is None:  # only how squarely each texel faces the camera
+            return grazing_fade(self._grid.facing(points, facing, shown[self._watched], image.shape[1::-1]))
         view = self._grid.view(image, points, facing, shown[self._watched])
-        weight = grazing_fade(view.facing)
-        if self.occlusion is not None:
-            weight = cv2.multiply(weight, self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
-        return weight
+        return cv2.multiply(grazing_fade(view.facing), self.occlusion.visible(face.face_id, view), scale=1.0 / 255.0)
 
     @staticmethod
     def _full_size(seen: np.ndarray, size: tuple[int, int], step: int) -> np.ndarray:

@@ -119,6 +119,18 @@ class UvGrid:
         """This frame's :class:`UvView`: ``points`` the vertices' screen positions, ``facing`` their
         :func:`vertex_facing`, ``shown`` a bool per triangle of the grid (visible this frame)."""
         height, width = image.shape[:2]
+        screen_x, screen_y, face_on, valid = self._positions(points, facing, shown, (width, height))
+        seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return UvView(self.box, seen, valid, face_on, screen_x, screen_y, darkest_near(image, screen_x, screen_y, valid))
+
+    def facing(self, points: np.ndarray, facing: np.ndarray, shown: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+        """:attr:`UvView.facing` alone, without reading the frame (``frame_size``: its width, height): all a look
+        needs of its box without the occlusion test (the frame's pixels there cost ~0.15 ms a face at 720p)."""
+        return self._positions(points, facing, shown, frame_size)[2]
+
+    def _positions(self, points: np.ndarray, facing: np.ndarray, shown: np.ndarray,
+                   frame_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each texel's screen x, y and facing (float32, (h, w)) and whether it is valid (bool)."""
         size = self.box.height * self.box.width
         # x, y and facing of each texel: its corners' weighted, each product in float32, summed in
         # corner order (compiled: :func:`kernels.texel_positions`).
@@ -130,14 +142,10 @@ class UvGrid:
         if per_vertex.dtype != np.float32:
             per_vertex = per_vertex.astype(np.float64)
         kernels.texel_positions(per_vertex, self._corner_vertices, self._corner_weights, self._texels,
-                                self._triangle, arg(shown, np.bool_), width, height, screen_x, screen_y,
-                                face_on, valid)
+                                self._triangle, arg(shown, np.bool_), frame_size[0], frame_size[1], screen_x,
+                                screen_y, face_on, valid)
         shape = (self.box.height, self.box.width)
-        screen_x, screen_y = screen_x.reshape(shape), screen_y.reshape(shape)
-        seen = cv2.remap(image, screen_x, screen_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        valid = valid.reshape(shape)
-        return UvView(self.box, seen, valid, face_on.reshape(shape), screen_x, screen_y,
-                      darkest_near(image, screen_x, screen_y, valid))
+        return screen_x.reshape(shape), screen_y.reshape(shape), face_on.reshape(shape), valid.reshape(shape)
 
 
 def darkest_near(image: np.ndarray, screen_x: np.ndarray, screen_y: np.ndarray, valid: np.ndarray) -> np.ndarray:
