@@ -181,8 +181,8 @@ MUTANTS: tuple[Mutant, ...] = (
            ("tests/test_stabilize.py",)),
     mutant("stabilizer-slow-fades-in", "a face seen in every frame over 250 ms apart counts as back",
            "arfilter/tracking/stabilize.py",
-           "missed = previous is not None and track.last_seen < previous",
-           "missed = True",
+           "faded = previous is not None and previous - track.last_seen > self.hold + opts.fade",
+           "faded = previous is not None and now - track.last_seen > opts.hold + opts.fade",
            ("tests/test_stabilize.py",)),
     mutant("virtualcam-swapped-twice", "the virtual camera swaps BGR to RGB and still says BGR",
            "arfilter/io/virtualcam.py",
@@ -512,6 +512,12 @@ MUTANTS: tuple[Mutant, ...] = (
            "arfilter/render/unwrap.py", "return self._positions(points, facing, shown, frame_size)[2]",
            "return self._positions(points, facing, shown, (frame_size[0] // 2, frame_size[1]))[2]",
            ("tests/test_unwrap.py",)),
+    mutant("stabilizer-hold-in-seconds-only", "a missed face is held 100 ms however slow the device's frames are",
+           "arfilter/tracking/stabilize.py", "max(opts.hold, opts.hold_frames * self._interval)", "opts.hold",
+           ("tests/test_stabilize.py",)),
+    mutant("page-hold-in-seconds-only", "the page holds a missed face 100 ms however slow the phone's frames are",
+           "arfilter/web/site/app/track/smoothing.js", "Math.max(o.hold, o.holdFrames * this.interval)", "o.hold",
+           ("tests/web/test_web_smoothing.py",)),
 )
 
 

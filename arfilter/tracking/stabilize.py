@@ -6,8 +6,11 @@ Between the tracker and the renderer: ``faces = stabilizer(frame, tracker(frame)
   matched to the track it is nearest to (position and size, greedily from the
   best pair), so every face keeps its id, its smoothing state and its look.
 - **Dropouts**: a face missed for a few frames is held where it was for
-  ``hold`` seconds, then fades out over ``fade`` seconds. A face that comes
-  back within ``forget`` seconds keeps its id.
+  ``hold`` seconds, and for at least ``hold_frames`` of the device's frame
+  intervals (a phone that tracks 3 frames a second would otherwise blink the
+  look off and fade it in again for every single frame it missed), then fades
+  out over ``fade`` seconds. A face that comes back within ``forget`` seconds
+  keeps its id.
 - **Entries**: a new face fades in over ``fade`` seconds: nothing pops (faces
   in the very first frame are shown at once: a photo is painted fully).
 - **Implausible faces** are not drawn: smaller than ``min_face_px``, collapsed
@@ -30,12 +33,16 @@ from arfilter.tracking.smoothing import FaceSmoother, SmoothingOptions
 from arfilter.core.types import Face, Frame
 
 
+INTERVAL_LEARN = 0.25  # per frame, how fast the frame interval follows the frames when they come faster
+
+
 @dataclass(frozen=True)
 class StabilizerOptions:
     """How faces are followed over time (seconds and pixels)."""
 
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
     hold: float = 0.10
+    hold_frames: float = 1.5  # the hold spans at least this many frame intervals (learned as frames come)
     fade: float = 0.15
     forget: float = 1.0
     max_gap: float = 0.5
@@ -136,10 +143,18 @@ class FaceStabilizer:
         self._next_id = 0
         self._last_time: float | None = None
         self._frame_size: tuple[int, int] | None = None
+        self._interval: float | None = None  # the device's frame interval, followed (seconds)
 
     def reset(self) -> None:
         self.tracks = []
         self._last_time = None
+        self._interval = None
+
+    @property
+    def hold(self) -> float:
+        """How long a missed face is held (seconds): ``hold``, or ``hold_frames`` frame intervals if longer."""
+        opts = self.options
+        return opts.hold if self._interval is None else max(opts.hold, opts.hold_frames * self._interval)
 
     def __call__(self, frame: Frame, faces: tuple[Face, ...]) -> tuple[Face, ...]:
         opts = self.options
@@ -155,6 +170,9 @@ class FaceStabilizer:
             for track in self.tracks:
                 track.smoother.reset()
             dt = 0.0
+        elif dt > 0.0:  # a longer interval at once (the device slowed down), a shorter one over a few frames
+            slower = self._interval is None or dt > self._interval
+            self._interval = dt if slower else self._interval + INTERVAL_LEARN * (dt - self._interval)
         previous, self._last_time = self._last_time, now
 
         detections = distinct([f for f in faces if plausible(f.landmarks, frame.size, opts.min_face_px)],
@@ -165,10 +183,10 @@ class FaceStabilizer:
         for t_index, d_index in pairs:
             track, detection = alive[t_index], detections[d_index]
             gone = now - track.last_seen
-            # Faded out: missed in a frame, and long enough ago. A face seen in every frame of a slow
-            # device (a frame every 300 ms) was never lost: it must not fade in again each frame.
-            missed = previous is not None and track.last_seen < previous
-            if missed and gone > opts.hold + opts.fade:  # it had faded out: snap, and fade in again
+            # Faded out: gone from the frame before this one. A face seen in every frame of a slow device
+            # (a frame every 300 ms), or missed in one of them, was never off screen: it must not fade in again.
+            faded = previous is not None and previous - track.last_seen > self.hold + opts.fade
+            if faded:  # snap, and fade in again
                 track.smoother.reset()
                 track.reappeared_at = now
             track.landmarks = track.smoother(detection.landmarks, gone if dt > 0 else 0.0)
@@ -196,10 +214,10 @@ class FaceStabilizer:
         """Fade in after (re)appearing; hold, then fade out, after being lost."""
         opts = self.options
         fade_in = 1.0 if opts.fade <= 0 else min(1.0, 0.25 + (now - track.reappeared_at) / opts.fade)
-        lost_for = now - track.last_seen
-        if lost_for <= opts.hold:
+        lost_for, hold = now - track.last_seen, self.hold
+        if lost_for <= hold:
             fade_out = 1.0
         else:
-            fade_out = max(0.0, 1.0 - (lost_for - opts.hold) / max(opts.fade, 1e-6))
+            fade_out = max(0.0, 1.0 - (lost_for - hold) / max(opts.fade, 1e-6))
         return float(min(fade_in, fade_out))
 

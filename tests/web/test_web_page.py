@@ -436,11 +436,12 @@ def test_a_device_too_slow_for_the_look_is_told_and_the_look_goes_on(site_server
     finally:
         truth.close()
     # Faint (a quarter of the paint): 7-10 levels inside against 3.5 outside; whole: 20-30. With the old fault
-    # every photo was faint. On a busy machine the slowed tracker may still lose the face in one frame (the
-    # face moves far between frames 300 ms apart): the look is then off in that frame and fades in over the
-    # next (once in a CI run of 2026-11-29: one photo of four faint). Not more than that.
+    # every photo was faint. On a busy machine the slowed tracker may lose the face in a frame (the face moves
+    # far between frames 300 ms apart): the look is held through one such frame (a hold of 1.5 frame
+    # intervals; before, it went off and faded in: once in a CI run of 2026-11-29, one photo of four faint),
+    # and fades in again only after two in a row. One photo of six may catch that.
     faint = [r for r in results if not r["inside"] > r["outside"] + 10]
-    assert len(faint) <= 2, f"on a slow phone the black eye is faint in {faint} of {results}"
+    assert len(faint) <= 1, f"on a slow phone the black eye is faint in {faint} of {results}"
     # Darker than the skin around it in most: on a busy machine the face may move while a frame is tracked
     assert sum(r["darker"] > 8 for r in results) >= 4, f"the black eye is not on the face in most photos: {results}"
 

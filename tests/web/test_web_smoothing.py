@@ -2,7 +2,8 @@
 
 A synthetic sequence with known motion (a real face's landmarks moved, turned and scaled along a
 known path, with seeded jitter; a second face that arrives late, drops out and comes back; the
-detections listed in random order; then a phone's 3 frames a second and a camera that stalls) goes
+detections listed in random order; then a phone's 3 frames a second that misses the second face in one
+frame and later in two, and a camera that stalls) goes
 through the Python FaceStabilizer and, in Chromium, through the JS port. Ids, fades and every landmark
 must agree, and the jitter must be reduced.
 """
@@ -20,7 +21,8 @@ from test_web_page import launch, serve_template, sync_playwright
 
 SIZE = (1280, 720)
 FRAMES = 120
-SLOW_FRAMES = 10  # then a phone that tracks 3 frames a second, and a camera that stalls for 0.7 s
+SLOW_FRAMES = 14  # then a phone that tracks 3 frames a second, and a camera that stalls for 0.7 s
+SLOW_MISSES = (2, 9, 10)  # slow frames without face B: held through one, gone after two
 JITTER_PX = 1.0
 
 
@@ -50,10 +52,10 @@ def sequence(base: np.ndarray) -> tuple[list[float], list[list[np.ndarray]], lis
         noisy = [(f + rng.normal(0.0, JITTER_PX, f.shape)).astype(np.float32) for f in faces]
         detections.append([noisy[i] for i in rng.permutation(len(noisy))])
         times.append(k / 30.0 + float(rng.uniform(-0.004, 0.004)))  # a real camera's uneven intervals
-    for k in range(SLOW_FRAMES):  # both faces seen in every frame, slowly: never lost
-        times.append(times[-1] + (0.7 if k == SLOW_FRAMES // 2 else 1 / 3.0))
-        detections.append([(f + rng.normal(0.0, JITTER_PX, f.shape)).astype(np.float32)
-                           for f in (truth[-1], small + (2.0 * FRAMES, 0.0, 0.0))])
+    for k in range(SLOW_FRAMES):  # slowly; face B missed in a frame, and later in two
+        times.append(times[-1] + (0.7 if k == 5 else 1 / 3.0))
+        slow = (truth[-1],) if k in SLOW_MISSES else (truth[-1], small + (2.0 * FRAMES, 0.0, 0.0))
+        detections.append([(f + rng.normal(0.0, JITTER_PX, f.shape)).astype(np.float32) for f in slow])
     return times, detections, truth
 
 
@@ -106,8 +108,11 @@ def test_the_page_smooths_and_follows_faces_exactly_like_the_desktop(portrait_la
     assert {f[0] for faces in js for f in faces} == {0, 1}
     assert [f[0] for f in js[58]] == [0] and [f[0] for f in js[70]] == [0, 1]
     assert 0.0 < js[60][-1][1] < 1.0, "face B fades in again when it comes back"
-    assert [[(f[0], f[1]) for f in faces] for faces in js[FRAMES:]] == [[(0, 1.0), (1, 1.0)]] * SLOW_FRAMES, \
-        "faces seen in every frame of a slow phone faded in again"
+    slow = [[(f[0], round(f[1], 6)) for f in faces] for faces in js[FRAMES:]]
+    assert slow[:9] == [[(0, 1.0), (1, 1.0)]] * 9, "a face seen in every frame of a slow phone (or missed in one) " \
+        "faded in again"
+    assert slow[9:] == [[(0, 1.0), (1, 1.0)], [(0, 1.0)], [(0, 1.0), (1, 0.25)], [(0, 1.0), (1, 1.0)],
+                        [(0, 1.0), (1, 1.0)]], "missed in two slow frames, face B goes, and fades in again"
 
     # Jitter reduced: face A's shiver (how far each frame-to-frame step is from its true step) is well
     # under the raw detections' (their jitter is 1 px per coordinate, so about 2 px per step).

@@ -25,8 +25,9 @@ export const SMOOTHING = Object.freeze({
 });
 
 export const STABILIZER = Object.freeze({
-  hold: 0.10, fade: 0.15, forget: 1.0, maxGap: 0.5, minFacePx: 40.0, maxMatchCost: 0.8, maxOverlap: 0.4,
+  hold: 0.10, holdFrames: 1.5, fade: 0.15, forget: 1.0, maxGap: 0.5, minFacePx: 40.0, maxMatchCost: 0.8, maxOverlap: 0.4,
 });
+const INTERVAL_LEARN = 0.25; // stabilize.INTERVAL_LEARN
 
 // Landmarks that expressions barely move: forehead, nose bridge, eye corners, cheekbones, face sides.
 export const RIGID_ANCHORS = [10, 151, 9, 8, 108, 337, 67, 297, 109, 338, 168, 6, 197, 195, 5, 4, 1,
@@ -271,11 +272,19 @@ export class FaceStabilizer {
     this.nextId = 0;
     this.lastTime = null;
     this.frameSize = null;
+    this.interval = null; // the device's frame interval, followed (seconds)
   }
 
   reset() {
     this.tracks = [];
     this.lastTime = null;
+    this.interval = null;
+  }
+
+  /** How long a missed face is held (seconds): `hold`, or `holdFrames` frame intervals if longer. */
+  get hold() {
+    const o = this.options;
+    return this.interval === null ? o.hold : Math.max(o.hold, o.holdFrames * this.interval);
   }
 
   /** `now` in seconds; `faces`: [{landmarks: Float32Array}] in pixels. -> [{id, landmarks, opacity}] */
@@ -292,6 +301,9 @@ export class FaceStabilizer {
     if (dt > o.maxGap) { // the camera paused: snap to where the faces are now
       for (const track of this.tracks) track.smoother.reset();
       dt = 0.0;
+    } else if (dt > 0.0) { // a longer interval at once (the device slowed down), a shorter one over a few frames
+      const slower = this.interval === null || dt > this.interval;
+      this.interval = slower ? dt : this.interval + INTERVAL_LEARN * (dt - this.interval);
     }
     const previous = this.lastTime;
     this.lastTime = now;
@@ -303,10 +315,10 @@ export class FaceStabilizer {
     for (const [ti, di] of pairs) {
       const track = alive[ti];
       const gone = now - track.lastSeen;
-      // Faded out: missed in a frame, and long enough ago (a face seen in every frame of a slow phone,
-      // a frame every 300 ms, was never lost: it must not fade in again each frame).
-      const missed = previous !== null && track.lastSeen < previous;
-      if (missed && gone > o.hold + o.fade) { // it had faded out: snap, and fade in again
+      // Faded out: gone from the frame before this one (a face seen in every frame of a slow phone, a
+      // frame every 300 ms, or missed in one of them, was never off screen: it must not fade in again).
+      const faded = previous !== null && previous - track.lastSeen > this.hold + o.fade;
+      if (faded) { // snap, and fade in again
         track.smoother.reset();
         track.reappearedAt = now;
       }
@@ -332,7 +344,8 @@ export class FaceStabilizer {
     const o = this.options;
     const fadeIn = o.fade <= 0 ? 1.0 : Math.min(1.0, 0.25 + (now - track.reappearedAt) / o.fade);
     const lostFor = now - track.lastSeen;
-    const fadeOut = lostFor <= o.hold ? 1.0 : Math.max(0.0, 1.0 - (lostFor - o.hold) / Math.max(o.fade, 1e-6));
+    const hold = this.hold;
+    const fadeOut = lostFor <= hold ? 1.0 : Math.max(0.0, 1.0 - (lostFor - hold) / Math.max(o.fade, 1e-6));
     return Math.min(fadeIn, fadeOut);
   }
 }
