@@ -56,3 +56,30 @@ def test_the_renderer_is_its_own_again_after_the_timers_even_on_failure(mesh):
             assert Renderer.__dict__["draw_face"] is not before["draw_face"]
             raise RuntimeError("a drawing failed")
     assert {name: owner.__dict__[name] for _, owner, name in bench_looks.STAGES} == before
+
+
+class _SteppingClock:
+    """A model clock whose k-th block of frames took 10 k ms each: which blocks a look is paired with shows."""
+
+    def __init__(self) -> None:
+        self.blocks = 0
+
+    def block(self, count: int = bench_looks.MODEL_BLOCK) -> list[float]:
+        self.blocks += 1
+        return [10.0 * self.blocks] * count
+
+
+def test_each_look_is_set_against_the_models_time_right_before_and_after_it(mesh, portrait, portrait_landmarks):
+    """The host's speed moves within a minute: a look's ratio to the model takes the model's blocks timed
+    right before and right after that look's run, not one model time for the whole benchmark."""
+    face = Face(landmarks=portrait_landmarks, face_id=0)
+    clock = _SteppingClock()
+    result = bench_looks.measure([portrait] * 2, [[face]] * 2, mesh, ["cheek_bruise", "split_lip"], 1, clock)
+    assert clock.blocks == 5  # one before the first run, one after each of the four
+    expected = {("cheek_bruise", "with_occlusion"): 15.0, ("cheek_bruise", "without_occlusion"): 25.0,
+                ("split_lip", "with_occlusion"): 35.0, ("split_lip", "without_occlusion"): 45.0}
+    for (look, key), model_ms in expected.items():
+        entry = result[look][key]
+        assert entry["model_ms"] == model_ms
+        assert entry["x_model"] == pytest.approx(entry["median_ms"] / model_ms, abs=1e-3)
+        assert 0.0 < entry["median_ms"] < 1000.0
