@@ -25,7 +25,8 @@ export const SMOOTHING = Object.freeze({
 });
 
 export const STABILIZER = Object.freeze({
-  hold: 0.10, holdFrames: 1.5, fade: 0.15, forget: 1.0, maxGap: 0.5, minFacePx: 40.0, maxMatchCost: 0.8, maxOverlap: 0.4,
+  hold: 0.10, holdFrames: 1.5, fade: 0.15, forget: 1.0, maxGap: 0.5, minFacePx: 40.0, maxMatchCost: 0.8,
+  maxOverlap: 0.4,
 });
 const INTERVAL_LEARN = 0.25; // stabilize.INTERVAL_LEARN
 
