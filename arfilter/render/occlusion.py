@@ -58,6 +58,14 @@ BRIGHT = (1.3, 1.55)
 GREY = (0.5, 0.3)
 SKIN_RANGE = ((40, 133, 77), (255, 173, 127))  # Y, Cr, Cb: any human skin's chroma (Chai and Ngan 1999)
 USUAL_CAP = 80  # the most of the colour score a broad feature of the face may have at the start
+# Make-up of a hue no skin has (a blue or green eyeshadow, a purple lipstick) on the moving skin around the
+# eyes and lips scores over USUAL_CAP: it was held back as if something covered it, and the bruise stopped at
+# the eyeshadow. There its whole first score is usual while its chroma stays within MAKE_UP_DRIFT levels
+# (Cr and Cb, 3x3 means) of its first: a microphone or a cup over it (greys) changes that, and is held as
+# before. Only coloured make-up (a chroma MAKE_UP_CHROMA levels or more from grey, outside SKIN_RANGE): dark
+# brows, lashes and sockets are as grey as a microphone.
+MAKE_UP_DRIFT = 12
+MAKE_UP_CHROMA = 12
 SKIN_LEARN = 0.05  # per frame, the face's skin statistics
 MIN_SPREAD = 3.0  # Cr/Cb levels: the skin statistics' spread is never taken tighter than this
 # Per texel, brightness against what this texel usually is (its reference, learned while clear): a lit
@@ -94,6 +102,9 @@ class _Face:
     memory: SkinMemory | None  # what each texel usually looks like (None without the mesh's UVs)
     reference: np.ndarray  # (h, w) float32: how bright each texel usually is (3x3 means), learned while clear
     saturation: np.ndarray  # (h, w) float32: this texel's usual saturation / the face's, 1-255 (SATURATION_LEARN)
+    # Strong make-up on moving skin: its whole first colour score (uint8, 0 elsewhere) and the chroma range
+    # (two (h, w, 2) uint8 bounds) within which it is still the make-up; None on most faces.
+    make_up: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     unseen: int = 0
 
 
@@ -121,6 +132,35 @@ def _broad_saturation(ycc: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> n
     pale = np.float32(PALE * occlusion_pixels.saturation_share(skin))
     occlusion_kernels.texel_saturation(ycc, occlusion_pixels.CHROMA, pale, valid, share)
     return cv2.bitwise_and(cv2.morphologyEx(share, cv2.MORPH_CLOSE, _KERNEL), valid)
+
+
+def _make_up(broad: np.ndarray, ycc: np.ndarray,
+             still: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:attr:`_Face.make_up` from a face's first frame: ``broad``, its broad features' colour scores, where
+    over :data:`USUAL_CAP` on moving skin (not ``still``), with their chroma range; None where there is none."""
+    if still is None:
+        return None
+    strong = cv2.bitwise_and(cv2.compare(broad, USUAL_CAP, cv2.CMP_GT), cv2.bitwise_not(still.view(np.uint8) * 255))
+    if cv2.countNonZero(strong) == 0:
+        return None
+    chroma = np.ascontiguousarray(cv2.blur(ycc, (3, 3))[:, :, 1:])
+    grey = cv2.inRange(chroma, (128 - MAKE_UP_CHROMA + 1,) * 2, (128 + MAKE_UP_CHROMA - 1,) * 2)
+    skin_hue = cv2.inRange(chroma, SKIN_RANGE[0][1:], SKIN_RANGE[1][1:])
+    strong = cv2.bitwise_and(strong, cv2.bitwise_not(cv2.max(grey, skin_hue)))
+    if cv2.countNonZero(strong) == 0:
+        return None
+    return (cv2.bitwise_and(broad, strong), cv2.subtract(chroma, (MAKE_UP_DRIFT,) * 2),
+            cv2.add(chroma, (MAKE_UP_DRIFT,) * 2))
+
+
+def _usual_now(state: _Face, look: np.ndarray) -> np.ndarray:
+    """uint8 per texel: how unlike skin it may be and still be the face's own this frame (``look``: its 3x3
+    means): :attr:`_Face.usual`, and strong make-up's whole first score while its chroma stays in range."""
+    if state.make_up is None:
+        return state.usual
+    strong, lower, upper = state.make_up
+    same = cv2.inRange(np.ascontiguousarray(look[:, :, 1:]), lower, upper)
+    return cv2.max(state.usual, cv2.bitwise_and(strong, same))
 
 
 def _faded_beside(held: np.ndarray) -> np.ndarray:
@@ -163,9 +203,10 @@ class Occlusion:
             self._faces[face_id] = state
         state.unseen = 0
         colour = self._colour_score(ycc, state.skin, state.reference)
-        excess = cv2.subtract(colour, state.usual)  # only what is less like skin than this texel used to be
-        score = cv2.blur(excess, (3, 3))
         look = cv2.blur(ycc, (3, 3))  # the 3x3 means, shared with the memory of the skin
+        # Only what is less like skin than this texel used to be.
+        excess = cv2.subtract(colour, _usual_now(state, look))
+        score = cv2.blur(excess, (3, 3))
         luma = cv2.extractChannel(look, 0)
         # Hysteresis. A texel under the high threshold that looks as bright as it usually does is clear again:
         # the lashes' line or a frame's rim scores in the band of its own, and once something passing over it
@@ -287,7 +328,8 @@ class Occlusion:
         # Broad areas unlike skin (brows, make-up, a shadowed socket) are this face's own; thin ones
         # (a glasses frame, strands of hair) are not: an opening keeps only the broad ones.
         # Capped: what is far from skin (a cup, a microphone) is never usual, even on the first frame.
-        usual = cv2.min(cv2.dilate(cv2.morphologyEx(colour, cv2.MORPH_OPEN, _OPEN), _KERNEL), USUAL_CAP)
+        broad = cv2.dilate(cv2.morphologyEx(colour, cv2.MORPH_OPEN, _OPEN), _KERNEL)
+        usual = cv2.min(broad, USUAL_CAP)
         luma = cv2.blur(cv2.extractChannel(ycc, 0), (3, 3)).astype(np.float32)
         # Own features for the per-pixel test are those no brighter than the skin (brows, lashes, make-up,
         # a shadowed socket). A bright one (a shiny forehead, the nose's highlight) is skin with more light
@@ -310,4 +352,5 @@ class Occlusion:
             trusted |= ~still & (luma < float(skin[0]))
         reference = np.where(trusted, luma, np.float32(skin[0])).astype(np.float32)
         saturation = _broad_saturation(ycc, skin, valid).astype(np.float32)
-        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference, saturation)
+        return _Face(np.zeros(valid.shape, np.uint8), skin, usual, own, memory, reference, saturation,
+                     _make_up(broad, ycc, still))
