@@ -513,7 +513,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "return self._positions(points, facing, shown, (frame_size[0] // 2, frame_size[1]))[2]",
            ("tests/test_unwrap.py",)),
     mutant("make-up-any-chroma", "strong make-up's whole score stays usual whatever covers it (no chroma range)",
-           "arfilter/render/occlusion.py", "same = cv2.inRange(np.ascontiguousarray(look[:, :, 1:]), lower, upper)",
+           "arfilter/render/occlusion.py", "same = cv2.inRange(look, lower, upper)",
            "same = np.full(strong.shape, 255, np.uint8)", ("tests/test_make_up.py",)),
     mutant("make-up-greys-too", "grey broad features on moving skin (brows, sockets) count as strong make-up too",
            "arfilter/render/occlusion.py", "strong = cv2.bitwise_and(strong, cv2.bitwise_not(cv2.max(grey, skin_hue)))",

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from occluders import composite, skin_colour
+from test_occlusion import paint
 
 from arfilter.core.types import Face
 from arfilter.render.packs import load_overlay
@@ -34,10 +35,6 @@ def made_up(portrait: np.ndarray, landmarks: np.ndarray, bgr: tuple[int, int, in
     shadow = np.array(bgr, np.float32) * (0.6 + 0.5 * shading)
     out = portrait.astype(np.float32) * (1.0 - 0.75 * soft) + shadow * 0.75 * soft
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), mask > 0
-
-
-def paint(rendered: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    return np.abs(rendered.astype(np.int16) - frame.astype(np.int16)).sum(axis=2)
 
 
 @pytest.fixture(scope="module")

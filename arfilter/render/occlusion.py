@@ -103,7 +103,7 @@ class _Face:
     reference: np.ndarray  # (h, w) float32: how bright each texel usually is (3x3 means), learned while clear
     saturation: np.ndarray  # (h, w) float32: this texel's usual saturation / the face's, 1-255 (SATURATION_LEARN)
     # Strong make-up on moving skin: its whole first colour score (uint8, 0 elsewhere) and the chroma range
-    # (two (h, w, 2) uint8 bounds) within which it is still the make-up; None on most faces.
+    # (two (h, w, 3) uint8 YCrCb bounds, Y left free) within which it is still the make-up; None on most faces.
     make_up: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     unseen: int = 0
 
@@ -143,14 +143,18 @@ def _make_up(broad: np.ndarray, ycc: np.ndarray,
     strong = cv2.bitwise_and(cv2.compare(broad, USUAL_CAP, cv2.CMP_GT), cv2.bitwise_not(still.view(np.uint8) * 255))
     if cv2.countNonZero(strong) == 0:
         return None
-    chroma = np.ascontiguousarray(cv2.blur(ycc, (3, 3))[:, :, 1:])
-    grey = cv2.inRange(chroma, (128 - MAKE_UP_CHROMA + 1,) * 2, (128 + MAKE_UP_CHROMA - 1,) * 2)
-    skin_hue = cv2.inRange(chroma, SKIN_RANGE[0][1:], SKIN_RANGE[1][1:])
+    look = cv2.blur(ycc, (3, 3))
+    grey = cv2.inRange(look, (0, 128 - MAKE_UP_CHROMA + 1, 128 - MAKE_UP_CHROMA + 1),
+                       (255, 128 + MAKE_UP_CHROMA - 1, 128 + MAKE_UP_CHROMA - 1))
+    skin_hue = cv2.inRange(look, (0, *SKIN_RANGE[0][1:]), (255, *SKIN_RANGE[1][1:]))
     strong = cv2.bitwise_and(strong, cv2.bitwise_not(cv2.max(grey, skin_hue)))
     if cv2.countNonZero(strong) == 0:
         return None
-    return (cv2.bitwise_and(broad, strong), cv2.subtract(chroma, (MAKE_UP_DRIFT,) * 2),
-            cv2.add(chroma, (MAKE_UP_DRIFT,) * 2))
+    # Bounds over all three channels, brightness free (0-255): the frame's 3x3 means are compared as they are.
+    drift = (0, MAKE_UP_DRIFT, MAKE_UP_DRIFT, 0)
+    lower, upper = cv2.subtract(look, drift), cv2.add(look, drift)
+    lower[:, :, 0], upper[:, :, 0] = 0, 255
+    return cv2.bitwise_and(broad, strong), lower, upper
 
 
 def _usual_now(state: _Face, look: np.ndarray) -> np.ndarray:
@@ -159,7 +163,7 @@ def _usual_now(state: _Face, look: np.ndarray) -> np.ndarray:
     if state.make_up is None:
         return state.usual
     strong, lower, upper = state.make_up
-    same = cv2.inRange(np.ascontiguousarray(look[:, :, 1:]), lower, upper)
+    same = cv2.inRange(look, lower, upper)
     return cv2.max(state.usual, cv2.bitwise_and(strong, same))
 
 
