@@ -524,6 +524,9 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("page-hold-in-seconds-only", "the page holds a missed face 100 ms however slow the phone's frames are",
            "arfilter/web/site/app/track/smoothing.js", "Math.max(o.hold, o.holdFrames * this.interval)", "o.hold",
            ("tests/web/test_web_smoothing.py",)),
+    mutant("seeds-beside-strands-over-dim-skin", "a seed beside a pixel too dark for a shadow of the skin still seeds",
+           "arfilter/render/skin_memory.py", "self._off_strand_ends(self._off_dark(seeds, darkest), new_lines)",
+           "self._off_strand_ends(seeds, new_lines)", ("tests/test_hair_pass.py",)),
 )
 
 
