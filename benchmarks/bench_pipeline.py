@@ -20,8 +20,9 @@ and every figure is the median of the runs:
   num_faces=2, output_face_blendshapes=False, output_facial_transformation_matrixes=False.
 
 Per case: fps, ms per frame (wall), CPU ms per frame (every thread of this process, ``process_time``;
-the child's for apply), cores busy (CPU / wall), stage medians and p95 (``RunStats``), and ms and CPU
-ms per frame over both models'. Live runs count from the first frame out to the last (start-up left
+the child's for apply), cores busy (CPU / wall), stage medians and p95 (``RunStats``), the render stage's
+also on its own thread's CPU clock (``stages_cpu``: drawing without the waits for a core that the model
+and the decoder cause on two cores), and ms and CPU ms per frame over both models'. Live runs count from the first frame out to the last (start-up left
 out; the whole command's wall and CPU beside). Clips: 720p is ``webcam_glasses_720x1280.mp4`` itself;
 1080p is it upscaled to 1080x1920 (bicubic), libx264 CRF 18, made once into ``$ARFILTER_BENCH_CACHE``
 (default ``~/.cache/arfilter-bench``); the landscape pair is it scaled to fit 1280x720 / 1920x1080
@@ -234,7 +235,7 @@ def run_cli_session(flags: list[str]) -> dict[str, Any]:
     result = {**clock.figures(), "whole_command": {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)},
               "processing_ms_per_frame": round(1e3 / summary["processing_fps"], 3) if summary["processing_fps"] else None,
               "frames_with_face": summary["frames_with_face"], "bad_frames": summary["bad_frames"],
-              "stages": summary["stages"]}
+              "stages": summary["stages"], "stages_cpu": summary["stages_cpu"]}
     if config.sink == "virtualcam":
         result["frames_sent_to_camera"] = StandInBackend.sent  # cards and repeats in; frames replaced unsent out
     return result
@@ -257,7 +258,7 @@ def run_apply(clip: Path, model: Path) -> dict[str, Any]:
         summary = json.loads(stats_path.read_text())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {**per_frame(summary["frames"], wall, cpu), "frames_with_face": summary["frames_with_face"],
-            "stages": summary["stages"]}
+            "stages": summary["stages"], "stages_cpu": summary["stages_cpu"]}
 
 
 def decoded_rgb(clip: Path) -> list[np.ndarray]:
@@ -352,18 +353,18 @@ COMMANDS = {"run_null": "arfilter run --source CLIP --sink null",
 def print_table(label: str, clip: Path, cases: dict[str, dict[str, Any]]) -> None:
     print(f"\n## {label}: {clip.name}\n")
     print("| case | fps | ms/frame | CPU ms/frame | cores busy | x stock (wall) | x no-blendshapes (wall) "
-          "| x stock (CPU) | track median/p95 | render median/p95 |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| x stock (CPU) | track median/p95 | render median/p95 | render CPU median/p95 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in CASES:
-        row, stages = cases[name], cases[name].get("stages") or {}
-        cells = [f"{stages[s]['median_ms']:.1f} / {stages[s]['p95_ms']:.1f}" if stages.get(s) else ""
-                 for s in ("track", "render")]
+        row, stages, on_cpu = cases[name], cases[name].get("stages") or {}, cases[name].get("stages_cpu") or {}
+        cells = [f"{timed[s]['median_ms']:.2f} / {timed[s]['p95_ms']:.2f}" if timed.get(s) else ""
+                 for timed, s in ((stages, "track"), (stages, "render"), (on_cpu, "render"))]
         if name in MODELS:
             cells[0] = f"{row['median_ms']:.1f} / {row['p95_ms']:.1f}"
         print(f"| {name} | {row['fps']:.1f} | {row['ms_per_frame']:.1f} | {row['cpu_ms_per_frame']:.1f} "
               f"| {row['cores_busy']:.2f} | {row['ratio']['wall_vs_stock']:.2f} "
               f"| {row['ratio']['wall_vs_no_blendshapes']:.2f} | {row['ratio']['cpu_vs_stock']:.2f} "
-              f"| {cells[0]} | {cells[1]} |", flush=True)
+              f"| {cells[0]} | {cells[1]} | {cells[2]} |", flush=True)
     roles = [*(role for role, _ in THREAD_ROLES), "other"]
     print("\nCPU ms per frame by thread (" + ", ".join(f"{role}" for role in roles) + "):")
     for name in CASES:

@@ -527,6 +527,9 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("seeds-beside-strands-over-dim-skin", "a seed beside a pixel too dark for a shadow of the skin still seeds",
            "arfilter/render/skin_memory.py", "self._off_strand_ends(self._off_dark(seeds, darkest), new_lines)",
            "self._off_strand_ends(seeds, new_lines)", ("tests/test_hair_pass.py",)),
+    mutant("render-cpu-is-wall", "the render stage's CPU figure is its wall time (waits for a core included)",
+           "arfilter/session/loop.py", 'stats.add_cpu("render", cpu_clock() - cpu_started)',
+           'stats.add_cpu("render", clock() - smoothed)', ("tests/test_pipeline.py",)),
 )
 
 

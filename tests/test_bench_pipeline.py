@@ -85,6 +85,8 @@ def test_the_sessions_report_their_stages_and_the_virtual_camera_got_every_frame
         for stage in ("track", "render", "sink"):
             assert positive(stages[stage]["median_ms"]) and stages[stage]["p95_ms"] >= stages[stage]["median_ms"], \
                 (name, stage, stages[stage])
+        drawing = cases[name]["stages_cpu"]["render"]  # on the drawing thread's CPU clock
+        assert positive(drawing["median_ms"]) and drawing["p95_ms"] >= drawing["median_ms"], (name, drawing)
     for name in ("run_null", "run_virtualcam"):
         whole = cases[name]["whole_command"]
         assert whole["wall_s"] > cases[name]["frames"] * cases[name]["ms_per_frame"] / 1000, name  # start-up on top

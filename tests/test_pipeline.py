@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,27 @@ def test_every_stage_is_timed_and_reported():
         assert report["stages"][stage]["median_ms"] >= 0
         assert report["stages"][stage]["p95_ms"] >= report["stages"][stage]["median_ms"]
     assert report["frames"] == 5 and "dropped_frames" not in report
+
+
+def test_drawing_is_also_timed_on_its_threads_cpu_clock():
+    """``stages_cpu.render`` is what drawing costs its own thread, without the waits for a core: a render
+    that sleeps 20 ms (waiting, as for a core the model holds) takes 20 ms of wall time and almost no CPU;
+    one that keeps its thread busy for 15 ms of CPU shows those 15 ms."""
+    def sleeping(image: np.ndarray, faces) -> np.ndarray:
+        time.sleep(0.02)
+        return image
+
+    def busy(image: np.ndarray, faces) -> np.ndarray:
+        until = time.thread_time() + 0.015
+        while time.thread_time() < until:
+            pass
+        return image
+
+    waited = run_pipeline(frames(3), lambda f: (), sleeping, NullSink()).as_dict()
+    assert waited["stages"]["render"]["median_ms"] >= 20.0
+    assert waited["stages_cpu"]["render"]["median_ms"] < 5.0
+    worked = run_pipeline(frames(3), lambda f: (), busy, NullSink()).as_dict()
+    assert worked["stages_cpu"]["render"]["median_ms"] >= 15.0
 
 
 def test_mirror_flips_the_output_left_right():

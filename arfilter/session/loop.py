@@ -225,17 +225,18 @@ def _paint(tracked: Tracked, stabilise: Stabilise, render: Render, stats: RunSta
            warn: Callable[[str], None] | None) -> tuple[tuple[Face, ...], np.ndarray]:
     """stabilise -> render one tracked frame, timed; a frame that fails (here or in the tracker) is passed
     through unchanged and counted (``warn`` is given until the first one failed: one line per run)."""
-    clock = time.perf_counter
+    clock, cpu_clock = time.perf_counter, time.thread_time
     frame, failure = tracked.frame, tracked.failure
     if failure is None:
         try:
             started = clock()
             faces = stabilise(frame, tracked.faces)
-            smoothed = clock()
+            smoothed, cpu_started = clock(), cpu_clock()
             output = render(frame.image, faces)
             stats.add("track", tracked.track_s)
             stats.add("smooth", smoothed - started)
             stats.add("render", clock() - smoothed)
+            stats.add_cpu("render", cpu_clock() - cpu_started)
             return faces, output
         except ArfilterError:
             raise

@@ -17,6 +17,11 @@ import numpy as np
 from arfilter.core.outputs import check_output, write_bytes
 
 STAGES = ("capture", "track", "smooth", "render", "sink")
+# Stages also timed on their thread's CPU clock: what drawing costs, apart from the time its thread waits for
+# a core while the model and the decoder run (on two cores the wall time of "render" is half waiting). Exact
+# where OpenCV runs each call on its caller's thread (two cores: core.cores.opencv_threads); with a pool of its
+# own, its workers' share is not in it.
+CPU_STAGES = ("render",)
 
 
 def summarize(samples_ms: list[float] | deque) -> dict[str, float] | None:
@@ -44,12 +49,18 @@ class RunStats:
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
     stages: dict[str, deque] = field(default_factory=dict)
+    cpu_stages: dict[str, deque] = field(default_factory=dict)  # the same, on the stage's thread's CPU clock
 
     def __post_init__(self) -> None:
         self.stages = {name: deque(maxlen=self.window) for name in STAGES}
+        self.cpu_stages = {name: deque(maxlen=self.window) for name in CPU_STAGES}
 
     def add(self, stage: str, seconds: float) -> None:
         self.stages[stage].append(seconds * 1000.0)
+
+    def add_cpu(self, stage: str, seconds: float) -> None:
+        """CPU seconds the stage's own thread spent on one frame (``time.thread_time``)."""
+        self.cpu_stages[stage].append(seconds * 1000.0)
 
     def finish(self) -> None:
         self.finished = time.perf_counter()
@@ -79,6 +90,7 @@ class RunStats:
             "processing_fps": self.processing_fps,
             "wall_fps": self.wall_fps,
             "stages": {name: summarize(self.stages[name]) for name in STAGES},
+            "stages_cpu": {name: summarize(self.cpu_stages[name]) for name in CPU_STAGES},
         }
         if self.dropped_frames is not None:
             result["dropped_frames"] = self.dropped_frames
