@@ -83,3 +83,5 @@ def test_each_look_is_set_against_the_models_time_right_before_and_after_it(mesh
         assert entry["model_ms"] == model_ms
         assert entry["x_model"] == pytest.approx(entry["median_ms"] / model_ms, abs=1e-3)
         assert 0.0 < entry["median_ms"] < 1000.0
+        # On the drawing thread's CPU clock too: one thread cannot use more CPU than the time that passed.
+        assert 0.0 < entry["cpu_median_ms"] <= entry["median_ms"] + 0.05, entry
