@@ -531,6 +531,11 @@ MUTANTS: tuple[Mutant, ...] = (
     mutant("render-cpu-is-wall", "the render stage's CPU figure is its wall time (waits for a core included)",
            "arfilter/session/loop.py", 'stats.add_cpu("render", cpu_clock() - cpu_started)',
            'stats.add_cpu("render", clock() - smoothed)', ("tests/test_pipeline.py",)),
+    mutant("page-start-listens-late", "the page's Start button listens only once its files have loaded",
+           "arfilter/web/site/app/main.js",
+           'if (!missing) $("start").addEventListener("click", () => (live ? reopen(live) : startWhenLoaded(loaded)));',
+           'loaded.then(() => !missing && $("start").addEventListener("click", () => (live ? reopen(live) : '
+           'startWhenLoaded(loaded))));', ("tests/web/test_web_page.py::test_a_tap_before_the_page_has_loaded_starts_the_camera_once_it_has",)),
 )
 
 

@@ -601,3 +601,20 @@ def test_a_camera_that_stops_on_its_own_is_said_and_start_brings_it_back(site_se
         assert message.is_hidden() and not start.is_visible()
         assert page.locator("[data-testid^=look-][aria-pressed=true]").count() == 1
 
+
+
+@pytest.mark.slow
+def test_a_tap_before_the_page_has_loaded_starts_the_camera_once_it_has(site_server, shared_media, tmp_path):
+    """On a slow connection a visitor may tap Start before the page's own files (the event, the looks) have
+    arrived. The tap is kept: the button says it is starting, and the look starts once they are in. Before,
+    the button listened only from then on, and such a tap did nothing (CI once waited 3 minutes on it)."""
+    write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
+    held = []  # the event file's request, answered only after the tap
+    with camera_page(site_server, tmp_path / "camera.y4m",
+                     before_load=lambda page: page.route("**/data/event.json", lambda route: held.append(route))) as page:
+        assert held, "the page did not ask for its event file while loading"
+        start = page.get_by_test_id("start")
+        start.click()
+        assert start.is_disabled() and start.inner_text() == "Starting…", start.inner_text()
+        held[0].continue_()
+        wait_frames(page, 1)

@@ -199,16 +199,38 @@ async function main() {
     $("start").disabled = true;
     fail(missing);
   }
-  let event, assets;
+  const loaded = Promise.all([fetchJson("data/event.json"), loadAssets(SITE.href)]);
+  loaded.catch(() => {}); // reported below
+  // Listening at once: on a slow connection a tap before the looks have arrived starts the camera once they have.
+  if (!missing) $("start").addEventListener("click", () => (live ? reopen(live) : startWhenLoaded(loaded)));
+  let event;
   try {
-    [event, assets] = await Promise.all([fetchJson("data/event.json"), loadAssets(SITE.href)]);
+    [event] = await loaded;
   } catch (error) {
     console.error(error);
-    $("start").disabled = true;
+    const button = $("start");
+    button.disabled = true;
+    button.removeAttribute("aria-busy");
+    button.textContent = "Start the camera";
     return fail(missing ?? "load-failed");
   }
   showCampaign(event);
-  if (!missing) $("start").addEventListener("click", () => (live ? reopen(live) : start(assets, event)));
+}
+
+// why: a tap is never lost: it waits for the page's own files (the event, the looks), then starts
+async function startWhenLoaded(loaded) {
+  const button = $("start");
+  if (button.disabled) return; // a second tap while the first is starting
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Starting…";
+  let event, assets;
+  try {
+    [event, assets] = await loaded;
+  } catch {
+    return; // main() says the page could not load
+  }
+  await start(assets, event);
 }
 
 main();
