@@ -58,6 +58,7 @@ def test_strands_over_dim_skin_under_an_eye_seed_no_hold(mesh, hair_passes):
     than a shadow, so they and the texels beside them were a hand's gaps to the memory, which held the
     skin between them (88.9 % of the black eye's paint kept around the strands). A seed needs no pixel near
     it darker than :data:`~arfilter.render.skin_memory.GAP_DARKEST` of the skin's usual brightness there:
-    95.0 % now; at least 93 % asked."""
+    95.0 % now; at least 94 % asked. With strands no longer counted as unlike skin for the memory (it learns
+    under them, and seeds beside them), 93.5 %."""
     figures = figures_over_pass(mesh, hair_passes, "black_eye_left", EYE_PASS)
-    assert figures["kept"] >= 0.93, f"only {figures['kept']:.1%} of the paint kept around the strands"
+    assert figures["kept"] >= 0.94, f"only {figures['kept']:.1%} of the paint kept around the strands"
