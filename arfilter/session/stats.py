@@ -18,7 +18,7 @@ from arfilter.core.outputs import check_output, write_bytes
 
 STAGES = ("capture", "track", "smooth", "render", "sink")
 # Stages also timed on their thread's CPU clock: what drawing costs, apart from the time its thread waits for
-# a core while the model and the decoder run (on two cores the wall time of "render" is half waiting). Exact
+# a core while the model and the decoder run (on two cores up to half the wall time of "render"). Exact
 # where OpenCV runs each call on its caller's thread (two cores: core.cores.opencv_threads); with a pool of its
 # own, its workers' share is not in it.
 CPU_STAGES = ("render",)
