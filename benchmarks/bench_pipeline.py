@@ -22,11 +22,12 @@ and every figure is the median of the runs:
 Per case: fps, ms per frame (wall), CPU ms per frame (every thread of this process, ``process_time``;
 the child's for apply), cores busy (CPU / wall), stage medians and p95 (``RunStats``), the render stage's
 also on its own thread's CPU clock (``stages_cpu``: drawing without the waits for a core that the model
-and the decoder cause on two cores), and ms and CPU ms per frame over both models'. Live runs count from the first frame out to the last (start-up left
-out; the whole command's wall and CPU beside). Clips: 720p is ``webcam_glasses_720x1280.mp4`` itself;
-1080p is it upscaled to 1080x1920 (bicubic), libx264 CRF 18, made once into ``$ARFILTER_BENCH_CACHE``
-(default ``~/.cache/arfilter-bench``); the landscape pair is it scaled to fit 1280x720 / 1920x1080
-with black bars left and right (what the virtual camera sends for a portrait source).
+and the decoder cause on two cores), and ms and CPU ms per frame over both models'. Live runs count
+from the first frame out to the last (start-up left out; the whole command's wall and CPU beside).
+Clips: 720p is ``webcam_glasses_720x1280.mp4`` itself; 1080p is it upscaled to 1080x1920 (bicubic),
+libx264 CRF 18, made once into ``$ARFILTER_BENCH_CACHE`` (default ``~/.cache/arfilter-bench``); the
+landscape pair is it scaled to fit 1280x720 / 1920x1080 with black bars left and right (what the virtual
+camera sends for a portrait source).
 
     ARFILTER_MODEL=../shared/models/face_landmarker.task .venv/bin/python benchmarks/bench_pipeline.py --runs 3
     .venv/bin/python benchmarks/bench_pipeline.py --quick --json /tmp/p.json    # a smoke test: 16 frames, 1 run

@@ -610,8 +610,11 @@ def test_a_tap_before_the_page_has_loaded_starts_the_camera_once_it_has(site_ser
     the button listened only from then on, and such a tap did nothing (CI once waited 3 minutes on it)."""
     write_y4m(shared_media / CLIP, tmp_path / "camera.y4m", 10)
     held = []  # the event file's request, answered only after the tap
-    with camera_page(site_server, tmp_path / "camera.y4m",
-                     before_load=lambda page: page.route("**/data/event.json", lambda route: held.append(route))) as page:
+
+    def hold_event_file(page) -> None:
+        page.route("**/data/event.json", lambda route: held.append(route))
+
+    with camera_page(site_server, tmp_path / "camera.y4m", before_load=hold_event_file) as page:
         assert held, "the page did not ask for its event file while loading"
         start = page.get_by_test_id("start")
         start.click()
