@@ -265,7 +265,8 @@ class Renderer:
         landmarks = face.landmarks[:MESH_VERTICES]
         normals = vertex_normals(landmarks, self._normal_triangles, self._front_sign)  # right at the look's vertices
         weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
-        step = raster_step(face_width, PIXEL_TEST_PX)  # the occlusion test's pixels: every step-th
+        # The occlusion test's pixels: every step-th (without it, only the grazing fade is read: smooth).
+        step = raster_step(face_width, PIXEL_TEST_PX) if self.occlusion is not None else raster_step(face_width)
         seen_weight, *masks = self._texel_masks(weight, face.face_id, self._grid_at(map_x, map_y, level, step))
         seen_weight = self._full_size(seen_weight, (roi.width, roi.height), step)
         coverage = cv2.multiply(coverage, seen_weight, scale=1.0 / 255.0)
