@@ -54,13 +54,14 @@ WATCH_MARGIN_UV = 0.04
 
 # The per-pixel occlusion test (occlusion_pixels.gate) reads every pixel of a face up to about this many
 # pixels wide on the screen (raster_step: every pixel up to 540, a 720p webcam's face included), every second
-# one up to about 900; the texture map is sampled twice as coarsely. Why: a glasses rim or a strand is 2-3
+# one up to about 900; the texture map keeps its own, coarser step (raster_step's 180). Why: a rim or a strand is 2-3
 # pixels wide at 720p, and read on every second pixel it fell between the samples; the test then grew what
 # it found by a (coarse) pixel, which took the paint off a band of skin 2 pixels wide on each side of every rim
 # and strand, stepped like a staircase. bench_occlusion.py, the talking woman (the only clip with a face
-# over 270 pixels): paint kept elsewhere 92.2 / 93.2 / 92.8 -> 94.0 / 94.1 / 93.7 % (black eye, cheek, whole
-# face); paint on strands 34.3 / 1.2 / 7.7 -> 36.8 / 0.5 / 6.4 %. The webcam clip's glasses at 720x1280: frame
-# pixels changed under the black eyes 1.8 / 8.5 -> 1.1 / 6.4 %. It costs ~0.3 ms a face at 720p.
+# over 270 pixels): paint kept elsewhere 92.2 / 93.2 / 92.8 -> 94.3 / 94.2 / 94.0 % (black eye, cheek, whole
+# face); paint on strands 34.3 / 1.2 / 7.7 -> 36.8 / 0.5 / 6.5 %. The webcam clip's glasses at 720x1280: frame
+# pixels changed under the black eyes 1.8 / 8.5 -> 1.1 / 6.4 %. It costs ~0.4 ms a face at 720p (bench_looks.py;
+# 0.6 ms of CPU a frame inside `arfilter run`, bench_pipeline.py).
 PIXEL_TEST_PX = 360.0
 
 
