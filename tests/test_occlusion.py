@@ -351,17 +351,23 @@ def test_no_crease_of_a_talking_face_passes_for_a_palm(mesh, speech_clip, whole_
         assert cv2.countNonZero(palm) == 0, f"frame {index}: {cv2.countNonZero(palm)} texels pass for a palm"
 
 
-def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_landmarks):
-    """On a face filling a 1080p frame the per-pixel test runs on every 2nd-3rd pixel (raster_step):
-    a 3-pixel grey metal wire across the black eye must still keep its colour."""
-    scale = 3.0
+def scaled_black_eye(mesh, portrait: np.ndarray, landmarks: np.ndarray, scale: float) -> tuple:
+    """The portrait and its landmarks scaled by ``scale``, its face, and the black eye with and without
+    occlusion handling (the first having seen the bare face for 3 frames)."""
     big = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    landmarks = (portrait_landmarks * scale).astype(np.float32)
+    landmarks = (landmarks * scale).astype(np.float32)
     face = Face(landmarks)
     look = load_overlay("black_eye_left")
     with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
     for _ in range(3):
         with_handling(big, (face,))
+    return big, landmarks, face, with_handling, without
+
+
+def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_landmarks):
+    """On a face filling a 1080p frame the per-pixel test runs on every 2nd-3rd pixel (raster_step):
+    a 3-pixel grey metal wire across the black eye must still keep its colour."""
+    big, landmarks, face, with_handling, without = scaled_black_eye(mesh, portrait, portrait_landmarks, 3.0)
     wired = big.copy()
     eye = landmarks[[263, 362, 374, 386], :2].mean(axis=0)
     start, end = eye + (-120, 60), eye + (120, 20)  # across the lower lid, where the bruise is darkest
@@ -372,7 +378,6 @@ def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_la
     assert kept[wire].sum() <= 0.1 * plain[wire].sum(), f"{kept[wire].sum() / plain[wire].sum():.1%} of the paint on it"
 
 
-
 @pytest.mark.parametrize("thickness", [1, 2])
 def test_a_strand_on_a_webcam_sized_face_holds_its_own_pixels_and_no_band_of_skin(mesh, portrait, portrait_landmarks,
                                                                                     thickness):
@@ -381,13 +386,7 @@ def test_a_strand_on_a_webcam_sized_face_holds_its_own_pixels_and_no_band_of_ski
     per-pixel test missed parts of the strand (2-3 % of the paint stayed on it) and, growing what it found
     by a coarse pixel, took the paint off a stepped band of skin along it (92-94 % kept 3-6 pixels away)."""
     scale = 375.0 / float(np.ptp(portrait_landmarks[:468, 0]))
-    big = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    landmarks = (portrait_landmarks * scale).astype(np.float32)
-    face = Face(landmarks)
-    look = load_overlay("black_eye_left")
-    with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
-    for _ in range(3):
-        with_handling(big, (face,))
+    big, landmarks, face, with_handling, without = scaled_black_eye(mesh, portrait, portrait_landmarks, scale)
     eye = landmarks[[263, 362, 374, 386], :2].mean(axis=0)
     eye_width = float(np.hypot(*(landmarks[263, :2] - landmarks[362, :2])))
     start, end = eye + (-0.9 * eye_width, 0.55 * eye_width), eye + (0.9 * eye_width, 0.25 * eye_width)
