@@ -18,7 +18,8 @@ from packs import uniform_pack
 from arfilter.core.types import Face
 from arfilter.render.occlusion import FORGET_AFTER, Occlusion
 from arfilter.render.packs import load_overlay
-from arfilter.render.renderer import Renderer
+from arfilter.render.renderer import PIXEL_TEST_PX, Renderer
+from arfilter.render.warp import raster_step
 from arfilter.render.hand_outline import PALM_LEAST, enclosed
 from arfilter.render.skin_memory import SkinMemory
 from arfilter.render.unwrap import darkest_near
@@ -352,10 +353,15 @@ def test_no_crease_of_a_talking_face_passes_for_a_palm(mesh, speech_clip, whole_
 
 
 def scaled_black_eye(mesh, portrait: np.ndarray, landmarks: np.ndarray, scale: float) -> tuple:
-    """The portrait and its landmarks scaled by ``scale``, its face, and the black eye with and without
-    occlusion handling (the first having seen the bare face for 3 frames)."""
+    """The portrait scaled by ``scale`` and cut to a 1920x1080 frame around its face, with its landmarks,
+    its face, and the black eye with and without occlusion handling (the first having seen the bare face for
+    3 frames)."""
     big = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-    landmarks = (landmarks * scale).astype(np.float32)
+    centre = (landmarks[:468, :2] * scale).mean(axis=0)
+    x0 = int(np.clip(centre[0] - 960, 0, max(big.shape[1] - 1920, 0)))
+    y0 = int(np.clip(centre[1] - 540, 0, max(big.shape[0] - 1080, 0)))
+    big = np.ascontiguousarray(big[y0:y0 + 1080, x0:x0 + 1920])
+    landmarks = (landmarks * scale - (x0, y0, 0)).astype(np.float32)
     face = Face(landmarks)
     look = load_overlay("black_eye_left")
     with_handling, without = Renderer(mesh, look), Renderer(mesh, look, occlusion=False)
@@ -365,9 +371,11 @@ def scaled_black_eye(mesh, portrait: np.ndarray, landmarks: np.ndarray, scale: f
 
 
 def test_a_thin_frame_keeps_its_colour_on_a_big_face(mesh, portrait, portrait_landmarks):
-    """On a face filling a 1080p frame the per-pixel test runs on every 2nd-3rd pixel (raster_step):
-    a 3-pixel grey metal wire across the black eye must still keep its colour."""
-    big, landmarks, face, with_handling, without = scaled_black_eye(mesh, portrait, portrait_landmarks, 3.0)
+    """On a face 620 pixels wide in a 1080p frame the per-pixel test runs on every second pixel
+    (renderer.PIXEL_TEST_PX): a 3-pixel grey metal wire across the black eye must still keep its colour."""
+    scale = 620.0 / float(np.ptp(portrait_landmarks[:468, 0]))
+    big, landmarks, face, with_handling, without = scaled_black_eye(mesh, portrait, portrait_landmarks, scale)
+    assert raster_step(float(np.ptp(landmarks[:468, 0])), PIXEL_TEST_PX) == 2, "read on every second pixel"
     wired = big.copy()
     eye = landmarks[[263, 362, 374, 386], :2].mean(axis=0)
     start, end = eye + (-120, 60), eye + (120, 20)  # across the lower lid, where the bruise is darkest
