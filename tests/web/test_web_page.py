@@ -602,7 +602,6 @@ def test_a_camera_that_stops_on_its_own_is_said_and_start_brings_it_back(site_se
         assert page.locator("[data-testid^=look-][aria-pressed=true]").count() == 1
 
 
-
 @pytest.mark.slow
 def test_a_tap_before_the_page_has_loaded_starts_the_camera_once_it_has(site_server, shared_media, tmp_path):
     """On a slow connection a visitor may tap Start before the page's own files (the event, the looks) have

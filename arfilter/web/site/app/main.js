@@ -110,15 +110,26 @@ function keepDrawingAfterContextLoss(loop, assets) {
 
 let live = null; // the running loop, once Start has worked: pressing Start again only reopens the camera
 
+/** The Start button while the camera and the looks start (a second tap then does nothing). */
+function buttonStarting(button) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Starting…";
+}
+
+/** The Start button at rest, ready for a tap. */
+function buttonReady(button) {
+  button.disabled = false;
+  button.removeAttribute("aria-busy");
+  button.textContent = "Start the camera";
+}
+
 /** The camera stopped on its own: say so, and let Start bring it back (the look, the controls, the
  * loaded tracker stay as they are). */
 function cameraStopped(loop) {
   loop.stop();
   closeCamera($("camera"));
-  const button = $("start");
-  button.disabled = false;
-  button.removeAttribute("aria-busy");
-  button.textContent = "Start the camera";
+  buttonReady($("start"));
   $("start-panel").hidden = false;
   fail("camera-stopped");
 }
@@ -137,10 +148,7 @@ async function reopen(loop) {
 
 // why: the start sequence in order, each step with the one message its failure deserves
 async function start(assets, event) {
-  const button = $("start");
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  button.textContent = "Starting…";
+  const button = $("start"); // already starting (startWhenLoaded)
   showMessage($("message"), null);
   // Downloads while the visitor answers the camera prompt; the button says how far it has got.
   const trackerLoading = loadTracker((fraction) => {
@@ -148,11 +156,7 @@ async function start(assets, event) {
   });
   trackerLoading.catch(() => {}); // its failure is reported below, after the camera's
   const video = $("camera");
-  const reset = () => {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
-    button.textContent = "Start the camera";
-  };
+  const reset = () => buttonReady(button);
   const ended = () => live && cameraStopped(live);
   try {
     await openCamera(video, "user", ended);
@@ -208,10 +212,8 @@ async function main() {
     [event] = await loaded;
   } catch (error) {
     console.error(error);
-    const button = $("start");
-    button.disabled = true;
-    button.removeAttribute("aria-busy");
-    button.textContent = "Start the camera";
+    buttonReady($("start"));
+    $("start").disabled = true; // nothing to start without the page's own files
     return fail(missing ?? "load-failed");
   }
   showCampaign(event);
@@ -221,9 +223,7 @@ async function main() {
 async function startWhenLoaded(loaded) {
   const button = $("start");
   if (button.disabled) return; // a second tap while the first is starting
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  button.textContent = "Starting…";
+  buttonStarting(button);
   let event, assets;
   try {
     [event, assets] = await loaded;
