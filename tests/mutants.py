@@ -537,7 +537,7 @@ MUTANTS: tuple[Mutant, ...] = (
            'loaded.then(() => !missing && $("start").addEventListener("click", () => (live ? reopen(live) : '
            'startWhenLoaded(loaded))));', ("tests/web/test_web_page.py::test_a_tap_before_the_page_has_loaded_starts_the_camera_once_it_has",)),
     mutant("pixel-test-every-other-pixel", "the per-pixel occlusion test reads a webcam's face on every second pixel",
-           "arfilter/render/renderer.py", "raster_step(face_width, PIXEL_TEST_PX) if", "raster_step(face_width) if",
+           "arfilter/render/renderer.py", "raster_step(face_width, PIXEL_TEST_PX) if", "map_step if",
            ("tests/test_occlusion.py::test_a_strand_on_a_webcam_sized_face_holds_its_own_pixels_and_no_band_of_skin",)),
 )
 

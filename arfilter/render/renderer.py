@@ -261,13 +261,13 @@ class Renderer:
         points = face.landmarks[:MESH_VERTICES, :2]
         face_width = float(np.ptp(points[:, 0]))
         level = self._level_for(face_width)
-        map_x, map_y, coverage = sample_map(points, self._triangles[visible], self._targets[level], roi,
-                                            raster_step(face_width))
+        map_step = raster_step(face_width)
+        map_x, map_y, coverage = sample_map(points, self._triangles[visible], self._targets[level], roi, map_step)
         landmarks = face.landmarks[:MESH_VERTICES]
         normals = vertex_normals(landmarks, self._normal_triangles, self._front_sign)  # right at the look's vertices
         weight = self._paint_weight(image, face, points, vertex_facing(normals), visible)
         # The occlusion test's pixels: every step-th (without it, only the grazing fade is read: smooth).
-        step = raster_step(face_width, PIXEL_TEST_PX) if self.occlusion is not None else raster_step(face_width)
+        step = raster_step(face_width, PIXEL_TEST_PX) if self.occlusion is not None else map_step
         seen_weight, *masks = self._texel_masks(weight, face.face_id, self._grid_at(map_x, map_y, level, step))
         seen_weight = self._full_size(seen_weight, (roi.width, roi.height), step)
         coverage = cv2.multiply(coverage, seen_weight, scale=1.0 / 255.0)
